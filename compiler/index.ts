@@ -1,0 +1,2 @@
+/** The estc compiler API. */
+export * from "./diagnostics.js";
