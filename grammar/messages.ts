@@ -1,0 +1,133 @@
+/**
+ * Chevrotain's syntax errors in a user's words. Each message is encoded as
+ * `CODE\u0000message\u0000hint` so grammar/index.ts can build a full diagnostic from it.
+ */
+import { EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import { tokenLabels } from "./tokens.js";
+
+/** What the parser was reading, by rule name, for "… in <context>". */
+const ruleContext: Record<string, string> = {
+  module: "at the top level of the file",
+  item: "at the top level of the file",
+  importDecl: "in this import",
+  importName: "in this import",
+  constDecl: "in this const",
+  estimatorDecl: "in this estimator's header",
+  fnDecl: "in this fn's header",
+  paramList: "in the parameter list",
+  param: "in this parameter",
+  typeExpr: "in this type",
+  dim: "in this shape",
+  resultType: "in the result type",
+  block: "in this block",
+  statement: "in this block",
+  letStmt: "in this let",
+  returnStmt: "in this return",
+  gradStmt: "in this grad",
+  surrogateStmt: "in this surrogate",
+  backwardSuffix: "after `backward`",
+  callSuffix: "in the arguments of this call",
+  indexSuffix: "in this index",
+  argList: "in the arguments of this call",
+  arg: "in this argument",
+  parenExpr: "in these parentheses",
+  listExpr: "in this list",
+};
+
+/** Where a rule expects a whole construct, say so instead of listing tokens. */
+const ruleWhat: Record<string, string> = {
+  module: "an item (import, const, estimator or fn)",
+  item: "an item (import, const, estimator or fn)",
+  statement: "a statement (let, return, grad or surrogate)",
+  typeExpr: "a type (f32, i32 or bool)",
+  resultType: "a result type such as f32[B, O] or (f32[B], f32)",
+  dim: "a dimension: a name such as B or a size such as 784",
+  primary: "an expression",
+  application: "an expression",
+  postfix: "an expression",
+  suffixed: "an expression",
+  power: "an expression",
+  unary: "an expression",
+  letStmt: "a name, or (a, b) to unpack a tuple",
+};
+
+/** The token as a user would call it. */
+export function describeToken(tok: IToken): string {
+  if (tok.tokenType === EOF) return "the end of the file";
+  return `\`${tok.image}\``;
+}
+
+function label(t: TokenType): string {
+  return tokenLabels[t.name] ?? t.name;
+}
+
+function context(ruleName: string): string {
+  const c = ruleContext[ruleName];
+  return c === undefined ? "" : ` ${c}`;
+}
+
+function encode(code: string, message: string, hint?: string): string {
+  return [code, message, hint ?? ""].join("\u0000");
+}
+
+function hintFor(expected: TokenType, actual: IToken): string | undefined {
+  const want = expected.name;
+  if (want === "RParen" || want === "RBracket" || want === "RBrace") {
+    return `every opening bracket needs its closing ${label(expected)}`;
+  }
+  if (want === "Ident" && actual.tokenType.LONGER_ALT !== undefined) {
+    return `\`${actual.image}\` is a keyword and cannot be used as a name`;
+  }
+  if (want === "StringLit") return 'write the module path in double quotes: from "std/binary"';
+  if (want === "Assign" && actual.tokenType.name === "EqEq") return "use a single `=` to bind a name";
+  return undefined;
+}
+
+/** Distinct first tokens of the paths chevrotain expected, as readable labels. */
+function firstTokens(paths: TokenType[][]): string {
+  const seen = new Set<string>();
+  for (const p of paths) if (p[0] !== undefined) seen.add(label(p[0]));
+  const all = [...seen];
+  if (all.length <= 1) return all[0] ?? "something else";
+  if (all.length > 6) return `one of ${all.slice(0, 6).join(", ")}, …`;
+  return `one of ${all.join(", ")}`;
+}
+
+export const errorMessages: IParserErrorMessageProvider = {
+  buildMismatchTokenMessage({ expected, actual, ruleName }) {
+    return encode(
+      "E1003",
+      `expected ${label(expected)}${context(ruleName)}, found ${describeToken(actual)}`,
+      hintFor(expected, actual),
+    );
+  },
+  buildNotAllInputParsedMessage({ firstRedundant }) {
+    return encode(
+      "E1005",
+      `unexpected ${describeToken(firstRedundant)}: expected an item (import, const, estimator or fn)`,
+      "top-level code goes inside an fn; statements need let or return",
+    );
+  },
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+    const what = ruleWhat[ruleName] ?? firstTokens(expectedPathsPerAlt.flat());
+    const found = actual[0] === undefined ? "the end of the file" : describeToken(actual[0]);
+    const kw = actual[0]?.tokenType.LONGER_ALT !== undefined && ruleName !== "item" && ruleName !== "statement";
+    return encode(
+      "E1004",
+      `expected ${what}${context(ruleName)}, found ${found}`,
+      kw ? `\`${actual[0]!.image}\` is a keyword and cannot be used here` : undefined,
+    );
+  },
+  buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
+    const found = actual[0] === undefined ? "the end of the file" : describeToken(actual[0]);
+    return encode("E1006", `expected ${firstTokens(expectedIterationPaths)}${context(ruleName)}, found ${found}`);
+  },
+};
+
+/** Splits a message built above back into its code, text and hint. */
+export function decodeMessage(raw: string): { code: string; message: string; hint?: string } {
+  const parts = raw.split("\u0000");
+  if (parts.length < 2) return { code: "E1004", message: raw };
+  const hint = parts[2];
+  return hint ? { code: parts[0]!, message: parts[1]!, hint } : { code: parts[0]!, message: parts[1]! };
+}

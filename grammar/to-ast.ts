@@ -1,0 +1,445 @@
+/**
+ * CST → AST: a Chevrotain CST visitor that builds the plain objects of ast.ts.
+ * It never throws on a CST the parser recovered from: a missing piece becomes an `Error`
+ * expression or an empty list, and the syntax error itself was already reported by the parser.
+ */
+import type { CstNode, IToken, CstElement } from "chevrotain";
+import type * as A from "./ast.js";
+import { parser } from "./parser.js";
+
+type Children = Record<string, CstElement[] | undefined>;
+
+const BaseVisitor = parser.getBaseCstVisitorConstructorWithDefaults();
+
+function isToken(e: CstElement | undefined): e is IToken {
+  return e !== undefined && (e as IToken).image !== undefined;
+}
+
+function isNode(e: CstElement | undefined): e is CstNode {
+  return e !== undefined && (e as CstNode).children !== undefined;
+}
+
+/** Start offset of a CST element, or NaN when recovery inserted it. */
+function startOf(e: CstElement): number {
+  return isToken(e) ? e.startOffset : (e.location?.startOffset ?? NaN);
+}
+
+function isRealToken(t: IToken | undefined): t is IToken {
+  return t !== undefined && !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
+}
+
+/** Builds AST nodes for one file. */
+export class AstBuilder extends BaseVisitor {
+  constructor(
+    private readonly file: string,
+    private readonly docs: IToken[],
+  ) {
+    super();
+    this.validateVisitor();
+  }
+
+  // ---------------------------------------------------------------- spans
+
+  private tokenSpan(t: IToken | undefined, fallback?: A.Span): A.Span {
+    if (isRealToken(t)) return { file: this.file, start: t.startOffset, end: (t.endOffset ?? t.startOffset) + 1 };
+    return fallback ?? { file: this.file, start: 0, end: 0 };
+  }
+
+  private nodeSpan(n: CstNode): A.Span {
+    const loc = n.location;
+    if (loc !== undefined && Number.isFinite(loc.startOffset)) {
+      const end = Number.isFinite(loc.endOffset) ? (loc.endOffset as number) + 1 : loc.startOffset + 1;
+      return { file: this.file, start: loc.startOffset, end: Math.max(end, loc.startOffset) };
+    }
+    // A node recovery built from nothing: use the first real token inside it, if any.
+    for (const list of Object.values(n.children)) {
+      for (const e of list ?? []) {
+        if (isToken(e) && isRealToken(e)) return this.tokenSpan(e);
+        if (isNode(e)) {
+          const s = this.nodeSpan(e);
+          if (s.end > 0) return s;
+        }
+      }
+    }
+    return { file: this.file, start: 0, end: 0 };
+  }
+
+  private join(a: A.Span, b: A.Span): A.Span {
+    if (a.end === 0 && a.start === 0) return b;
+    if (b.end === 0 && b.start === 0) return a;
+    return { file: this.file, start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
+  }
+
+  private ident(t: IToken | undefined, fallback: A.Span): A.Ident {
+    return { kind: "Ident", name: isRealToken(t) ? t.image : "", span: this.tokenSpan(t, fallback) };
+  }
+
+  private tokens(c: Children, key: string): IToken[] {
+    return (c[key] ?? []).filter(isToken);
+  }
+
+  private nodes(c: Children, key: string): CstNode[] {
+    return (c[key] ?? []).filter(isNode);
+  }
+
+  private errorExpr(span: A.Span): A.ErrorExpr {
+    return { kind: "Error", span };
+  }
+
+  private expr(n: CstNode | undefined, fallback: A.Span): A.Expr {
+    return n === undefined ? this.errorExpr(fallback) : (this.visit(n) as A.Expr);
+  }
+
+  /** The `///` lines directly above `start` and after `after`, without the slashes. */
+  private docBefore(after: number, start: number): string | undefined {
+    const lines = this.docs
+      .filter((d) => d.startOffset >= after && d.startOffset < start)
+      .map((d) => d.image.replace(/^\/\/\/ ?/, ""));
+    return lines.length > 0 ? lines.join("\n") : undefined;
+  }
+
+  // ---------------------------------------------------------------- items
+
+  module(c: Children, span: A.Span): A.Module {
+    const items: A.Item[] = [];
+    let prevEnd = 0;
+    for (const n of this.nodes(c, "item")) {
+      const item = this.visit(n) as A.Item | undefined;
+      if (item === undefined) continue;
+      const doc = this.docBefore(prevEnd, item.span.start);
+      if (doc !== undefined) item.doc = doc;
+      prevEnd = item.span.end;
+      items.push(item);
+    }
+    return { kind: "Module", file: this.file, items, span };
+  }
+
+  item(c: Children): A.Item | undefined {
+    const inner = Object.values(c).flat().find(isNode);
+    return inner === undefined ? undefined : (this.visit(inner) as A.Item);
+  }
+
+  importDecl(c: Children, span: A.Span): A.ImportDecl {
+    const names = this.nodes(c, "importName").map((n) => this.visit(n) as A.ImportName);
+    const str = this.tokens(c, "StringLit")[0];
+    const fromSpan = this.tokenSpan(str, span);
+    const from = isRealToken(str) ? str.image.slice(1, -1) : "";
+    return { kind: "Import", names, from, fromSpan, span };
+  }
+
+  importName(c: Children, span: A.Span): A.ImportName {
+    const ids = this.tokens(c, "Ident");
+    const node: A.ImportName = { kind: "ImportName", name: this.ident(ids[0], span), span };
+    if (ids[1] !== undefined) node.alias = this.ident(ids[1], span);
+    return node;
+  }
+
+  constDecl(c: Children, span: A.Span): A.ConstDecl {
+    return {
+      kind: "Const",
+      name: this.ident(this.tokens(c, "Ident")[0], span),
+      value: this.expr(this.nodes(c, "expression")[0], span),
+      span,
+    };
+  }
+
+  estimatorDecl(c: Children, span: A.Span): A.EstimatorDecl {
+    const paramList = this.nodes(c, "paramList")[0];
+    const outName = this.tokens(c, "outName")[0];
+    const node: A.EstimatorDecl = {
+      kind: "Estimator",
+      name: this.ident(this.tokens(c, "Ident")[0], span),
+      params: paramList === undefined ? [] : (this.visit(paramList) as A.Param[]),
+      target: this.ident(this.tokens(c, "target")[0], span),
+      inputs: this.tokens(c, "input").map((t) => this.ident(t, span)),
+      body: this.body(c, span),
+      span,
+    };
+    if (outName !== undefined) node.outName = this.ident(outName, span);
+    return node;
+  }
+
+  fnDecl(c: Children, span: A.Span): A.FnDecl {
+    const paramList = this.nodes(c, "paramList")[0];
+    const result = this.nodes(c, "resultType")[0];
+    const node: A.FnDecl = {
+      kind: "Fn",
+      name: this.ident(this.tokens(c, "Ident")[0], span),
+      params: paramList === undefined ? [] : (this.visit(paramList) as A.Param[]),
+      body: this.body(c, span),
+      span,
+    };
+    if (result !== undefined) node.result = this.visit(result) as A.TypeExpr | A.TupleType;
+    return node;
+  }
+
+  private body(c: Children, span: A.Span): A.Stmt[] {
+    const block = this.nodes(c, "block")[0];
+    return block === undefined ? [] : (this.visit(block) as A.Stmt[]);
+  }
+
+  paramList(c: Children): A.Param[] {
+    return this.nodes(c, "param").map((n) => this.visit(n) as A.Param);
+  }
+
+  param(c: Children, span: A.Span): A.Param {
+    const node: A.Param = { kind: "Param", name: this.ident(this.tokens(c, "Ident")[0], span), span };
+    const type = this.nodes(c, "typeExpr")[0];
+    if (type !== undefined) node.type = this.visit(type) as A.TypeExpr;
+    if (this.tokens(c, "Assign").length > 0) node.default = this.expr(this.nodes(c, "expression")[0], span);
+    return node;
+  }
+
+  // ---------------------------------------------------------------- types
+
+  typeExpr(c: Children, span: A.Span): A.TypeExpr {
+    const dtype: A.DType = c["I32"] ? "i32" : c["Bool"] ? "bool" : "f32";
+    const node: A.TypeExpr = { kind: "Type", dtype, span };
+    if (c["LBracket"] !== undefined) node.dims = this.nodes(c, "dim").map((n) => this.visit(n) as A.Dim);
+    return node;
+  }
+
+  dim(c: Children, span: A.Span): A.Dim {
+    const id = this.tokens(c, "Ident")[0];
+    if (id !== undefined) return { kind: "DimSymbol", name: id.image, span };
+    const num = this.tokens(c, "NumberLit")[0];
+    return { kind: "DimSize", value: num === undefined ? NaN : Number(num.image), span };
+  }
+
+  resultType(c: Children, span: A.Span): A.TypeExpr | A.TupleType {
+    const types = this.nodes(c, "typeExpr").map((n) => this.visit(n) as A.TypeExpr);
+    if (c["LParen"] === undefined && types.length === 1) return types[0]!;
+    return { kind: "TupleType", elements: types, span };
+  }
+
+  // ---------------------------------------------------------------- statements
+
+  block(c: Children): A.Stmt[] {
+    return this.nodes(c, "statement")
+      .map((n) => this.visit(n) as A.Stmt | undefined)
+      .filter((s): s is A.Stmt => s !== undefined);
+  }
+
+  statement(c: Children): A.Stmt | undefined {
+    const inner = Object.values(c).flat().find(isNode);
+    return inner === undefined ? undefined : (this.visit(inner) as A.Stmt);
+  }
+
+  letStmt(c: Children, span: A.Span): A.LetStmt {
+    return {
+      kind: "Let",
+      names: this.tokens(c, "Ident").map((t) => this.ident(t, span)),
+      destructure: c["LParen"] !== undefined,
+      value: this.expr(this.nodes(c, "expression")[0], span),
+      span,
+    };
+  }
+
+  returnStmt(c: Children, span: A.Span): A.ReturnStmt {
+    return { kind: "Return", value: this.expr(this.nodes(c, "expression")[0], span), span };
+  }
+
+  gradStmt(c: Children, span: A.Span): A.GradStmt {
+    return {
+      kind: "Grad",
+      name: this.ident(this.tokens(c, "Ident")[0], span),
+      value: this.expr(this.nodes(c, "expression")[0], span),
+      span,
+    };
+  }
+
+  surrogateStmt(c: Children, span: A.Span): A.SurrogateStmt {
+    return { kind: "Surrogate", value: this.expr(this.nodes(c, "expression")[0], span), span };
+  }
+
+  // ---------------------------------------------------------------- expressions
+
+  expression(c: Children, span: A.Span): A.Expr {
+    const cond = this.expr(this.nodes(c, "logicOr")[0], span);
+    if (c["Question"] === undefined) return cond;
+    return {
+      kind: "Ternary",
+      cond,
+      then: this.expr(this.nodes(c, "then")[0], span),
+      else: this.expr(this.nodes(c, "else")[0], span),
+      span,
+    };
+  }
+
+  /** Folds `a op b op c` to the left. */
+  private binaryChain(c: Children, span: A.Span): A.Expr {
+    const operands = this.nodes(c, "operand");
+    const operators = this.tokens(c, "operator");
+    let acc = this.expr(operands[0], span);
+    for (let i = 0; i < operators.length; i++) {
+      const op = operators[i]!;
+      const right = this.expr(operands[i + 1], this.tokenSpan(op, span));
+      acc = {
+        kind: "Binary",
+        op: op.image as A.BinaryOp,
+        left: acc,
+        right,
+        opSpan: this.tokenSpan(op, span),
+        span: this.join(acc.span, right.span),
+      };
+    }
+    return acc;
+  }
+
+  logicOr(c: Children, span: A.Span): A.Expr {
+    return this.binaryChain(c, span);
+  }
+  logicAnd(c: Children, span: A.Span): A.Expr {
+    return this.binaryChain(c, span);
+  }
+  equality(c: Children, span: A.Span): A.Expr {
+    return this.binaryChain(c, span);
+  }
+  relational(c: Children, span: A.Span): A.Expr {
+    return this.binaryChain(c, span);
+  }
+  additive(c: Children, span: A.Span): A.Expr {
+    return this.binaryChain(c, span);
+  }
+  multiplicative(c: Children, span: A.Span): A.Expr {
+    return this.binaryChain(c, span);
+  }
+
+  unary(c: Children, span: A.Span): A.Expr {
+    const op = this.tokens(c, "operator")[0];
+    if (op === undefined) return this.expr(this.nodes(c, "power")[0], span);
+    const operand = this.expr(this.nodes(c, "unary")[0], span);
+    return { kind: "Unary", op: op.image as A.UnaryOp, operand, span: this.join(this.tokenSpan(op, span), operand.span) };
+  }
+
+  power(c: Children, span: A.Span): A.Expr {
+    const base = this.expr(this.nodes(c, "suffixed")[0], span);
+    const caret = this.tokens(c, "Caret")[0];
+    if (caret === undefined) return base;
+    const exponent = this.expr(this.nodes(c, "exponent")[0], this.tokenSpan(caret, span));
+    return {
+      kind: "Binary",
+      op: "^",
+      left: base,
+      right: exponent,
+      opSpan: this.tokenSpan(caret, span),
+      span: this.join(base.span, exponent.span),
+    };
+  }
+
+  suffixed(c: Children, span: A.Span): A.Expr {
+    let acc = this.expr(this.nodes(c, "application")[0], span);
+    const suffixes = [...(c["backwardSuffix"] ?? []), ...(c["Detach"] ?? [])].sort((a, b) => startOf(a) - startOf(b));
+    for (const s of suffixes) {
+      if (isToken(s)) {
+        acc = { kind: "Detach", operand: acc, span: this.join(acc.span, this.tokenSpan(s, acc.span)) };
+        continue;
+      }
+      const sc = s.children as Children;
+      const estimator = this.ident(this.tokens(sc, "Ident")[0], this.nodeSpan(s));
+      const argList = this.nodes(sc, "argList")[0];
+      acc = {
+        kind: "Backward",
+        call: acc,
+        estimator,
+        args: argList === undefined ? [] : (this.visit(argList) as A.Arg[]),
+        hasParens: sc["LParen"] !== undefined,
+        span: this.join(acc.span, this.nodeSpan(s)),
+      };
+    }
+    return acc;
+  }
+
+  application(c: Children, span: A.Span): A.Expr {
+    const callee = this.tokens(c, "callee")[0];
+    if (callee === undefined) return this.expr(this.nodes(c, "postfix")[0], span);
+    const argument = this.expr(this.nodes(c, "argument")[0], span);
+    return {
+      kind: "Call",
+      callee: this.ident(callee, span),
+      args: [{ kind: "Arg", value: argument, span: argument.span }],
+      juxtaposed: true,
+      span,
+    };
+  }
+
+  postfix(c: Children, span: A.Span): A.Expr {
+    let acc = this.expr(this.nodes(c, "primary")[0], span);
+    const suffixes = [...this.nodes(c, "callSuffix"), ...this.nodes(c, "indexSuffix")].sort(
+      (a, b) => startOf(a) - startOf(b),
+    );
+    for (const s of suffixes) {
+      const sc = s.children as Children;
+      const sSpan = this.join(acc.span, this.nodeSpan(s));
+      if (s.name === "indexSuffix") {
+        const indices = this.nodes(sc, "expression").map((n) => this.visit(n) as A.Expr);
+        acc = { kind: "Index", target: acc, indices, span: sSpan };
+        continue;
+      }
+      const argList = this.nodes(sc, "argList")[0];
+      const args = argList === undefined ? [] : (this.visit(argList) as A.Arg[]);
+      // Only a name can be called; check.ts reports other callees (E2010).
+      const callee: A.Ident =
+        acc.kind === "Name" ? { kind: "Ident", name: acc.name, span: acc.span } : { kind: "Ident", name: "", span: acc.span };
+      acc = { kind: "Call", callee, args, juxtaposed: false, span: sSpan };
+    }
+    return acc;
+  }
+
+  callSuffix(): undefined {
+    return undefined;
+  }
+
+  indexSuffix(): undefined {
+    return undefined;
+  }
+
+  backwardSuffix(): undefined {
+    return undefined;
+  }
+
+  argList(c: Children): A.Arg[] {
+    return this.nodes(c, "arg").map((n) => this.visit(n) as A.Arg);
+  }
+
+  arg(c: Children, span: A.Span): A.Arg {
+    const node: A.Arg = { kind: "Arg", value: this.expr(this.nodes(c, "expression")[0], span), span };
+    const name = this.tokens(c, "name")[0];
+    if (name !== undefined) node.name = this.ident(name, span);
+    return node;
+  }
+
+  primary(c: Children, span: A.Span): A.Expr {
+    const num = this.tokens(c, "NumberLit")[0];
+    if (num !== undefined) {
+      return { kind: "Number", value: Number(num.image), text: num.image, isInt: /^\d+$/.test(num.image), span };
+    }
+    if (c["True"] !== undefined) return { kind: "Bool", value: true, span };
+    if (c["False"] !== undefined) return { kind: "Bool", value: false, span };
+    const id = this.tokens(c, "Ident")[0];
+    if (id !== undefined) {
+      return isRealToken(id) ? { kind: "Name", name: id.image, span } : this.errorExpr(span);
+    }
+    const inner = Object.values(c).flat().find(isNode);
+    return inner === undefined ? this.errorExpr(span) : (this.visit(inner) as A.Expr);
+  }
+
+  parenExpr(c: Children, span: A.Span): A.Expr {
+    const elements = this.nodes(c, "expression").map((n) => this.visit(n) as A.Expr);
+    if (elements.length === 1 && c["Comma"] === undefined) return elements[0]!;
+    return { kind: "Tuple", elements, span };
+  }
+
+  listExpr(c: Children, span: A.Span): A.ListExpr {
+    return { kind: "List", elements: this.nodes(c, "expression").map((n) => this.visit(n) as A.Expr), span };
+  }
+
+  /** Every rule method gets the node's span as its second argument. */
+  override visit(cstNode: CstNode | CstNode[]): unknown {
+    const node = Array.isArray(cstNode) ? cstNode[0] : cstNode;
+    if (node === undefined) return undefined;
+    const method = (this as unknown as Record<string, (c: Children, s: A.Span) => unknown>)[node.name];
+    if (typeof method !== "function") return undefined;
+    return method.call(this, node.children as Children, this.nodeSpan(node));
+  }
+}
