@@ -55,7 +55,11 @@ export interface ExpectedDim {
 export function formatTensorType(dtype: string, dims: readonly (number | ExpectedDim)[]): string {
   if (dims.length === 0) return dtype;
   const printed = dims.map((d) =>
-    typeof d === "number" ? String(d) : d.name === undefined ? String(d.size) : `${d.name}=${d.size}`,
+    typeof d === "number"
+      ? String(d)
+      : d.name === undefined
+        ? String(d.size)
+        : `${d.name}=${d.size}`,
   );
   return `${dtype}[${printed.join(", ")}]`;
 }

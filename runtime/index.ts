@@ -1,2 +1,47 @@
 /** The estc runtime: what generated modules import. */
+
+/** The runtime's version, which generated modules check against the one they were built for. */
 export const runtimeVersion = "0.1.0";
+
+export {
+  EstcRuntimeError,
+  RuntimeErrorCode,
+  formatInputMismatch,
+  formatTensorType,
+  type ExpectedDim,
+  type RuntimeErrorCodeValue,
+} from "./errors.js";
+export { MemoryStats } from "./memory.js";
+export { bytesPerElement, cpu, createCpuDevice, type CpuArray, type CpuDevice } from "./cpu.js";
+export {
+  Tensor,
+  scalar,
+  tensor,
+  zeros,
+  type CpuStorage,
+  type DType,
+  type DeviceStorage,
+  type TensorStorage,
+} from "./tensor.js";
+export {
+  PHILOX_M0,
+  PHILOX_M1,
+  PHILOX_MAX_ELEMENTS,
+  PHILOX_ROUNDS,
+  PHILOX_W0,
+  PHILOX_W1,
+  fillBernoulli,
+  fillGumbel,
+  fillNormal,
+  fillUniform,
+  fillUniformOpen01,
+  fillWords,
+  mulhi32,
+  philox4x32,
+  philox4x32Into,
+  philoxKey,
+  philoxWordAt,
+  sampleCategorical,
+  uniform01,
+  uniformOpen01,
+} from "./philox.js";

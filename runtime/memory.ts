@@ -17,7 +17,8 @@ export class MemoryStats {
   track(bytes: number): void {
     checkBytes(bytes);
     this.bytesAllocated += bytes;
-    if (this.bytesAllocated > this.peakBytesAllocated) this.peakBytesAllocated = this.bytesAllocated;
+    if (this.bytesAllocated > this.peakBytesAllocated)
+      this.peakBytesAllocated = this.bytesAllocated;
   }
 
   /** Counts `bytes` given back. Releasing more than is live is a runtime bug, so it throws. */

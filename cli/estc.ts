@@ -1,0 +1,92 @@
+/**
+ * The `estc` command line. Exit codes: 0 clean, 1 errors in the user's program,
+ * 2 an internal error (a bug in estc, printed as a bug report with the stack).
+ */
+import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
+import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
+
+const usage = `estc — a compiler for gradient estimators
+
+usage:
+  estc check [--format text|json] FILE.est...   check files (types, shapes, estimators)
+  estc check --stdlib                            check every stdlib module
+  estc --version | --help
+
+exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
+
+/** What a command produced: text for stdout/stderr and the exit code. */
+export interface CliOutcome {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Runs the CLI on an argument list; never throws. */
+export function runCli(argv: string[]): CliOutcome {
+  try {
+    return dispatch(argv);
+  } catch (e) {
+    return internalError(e);
+  }
+}
+
+function dispatch(argv: string[]): CliOutcome {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    return { stdout: usage + "\n", stderr: "", code: command === undefined ? 1 : 0 };
+  }
+  if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
+  if (command === "check") return check(rest);
+  return { stdout: "", stderr: `estc: unknown command '${command}'\n\n${usage}\n`, code: 1 };
+}
+
+function check(args: string[]): CliOutcome {
+  let format = "text";
+  let stdlib = false;
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--format") format = args[++i] ?? "";
+    else if (a.startsWith("--format=")) format = a.slice("--format=".length);
+    else if (a === "--stdlib") stdlib = true;
+    else if (a.startsWith("-")) return { stdout: "", stderr: `estc check: unknown option '${a}'\n\n${usage}\n`, code: 1 };
+    else files.push(a);
+  }
+  if (format !== "text" && format !== "json") {
+    return { stdout: "", stderr: `estc check: --format must be text or json, got '${format}'\n`, code: 1 };
+  }
+  if (!stdlib && files.length === 0) return { stdout: "", stderr: `estc check: no files given\n\n${usage}\n`, code: 1 };
+  const result = stdlib ? checkStdlib() : checkFiles(files);
+  return report(result, format);
+}
+
+function report(result: CheckResult, format: string): CliOutcome {
+  const internal = result.diagnostics.find((d) => d.code.startsWith("E0"));
+  if (internal !== undefined) return internalError(new Error(internal.message));
+  const errors = result.diagnostics.filter((d) => d.severity === "error").length;
+  const code = errors > 0 ? 1 : 0;
+  if (format === "json") {
+    const body = { ok: errors === 0, files: result.files, items: result.items, diagnostics: diagnosticsToJson(result.diagnostics, result.sources) };
+    return { stdout: JSON.stringify(body, null, 2) + "\n", stderr: "", code };
+  }
+  const plural = (n: number, w: string) => `${n} ${w}${n === 1 ? "" : "s"}`;
+  if (errors === 0) {
+    const warnings = result.diagnostics.length > 0 ? renderDiagnostics(result.diagnostics, result.sources) + "\n\n" : "";
+    return { stdout: `${warnings}ok: ${plural(result.files, "file")}, ${plural(result.items, "item")}\n`, stderr: "", code };
+  }
+  const text = renderDiagnostics(result.diagnostics, result.sources);
+  return { stdout: "", stderr: `${text}\n\n${plural(errors, "error")} in ${plural(result.files, "file")}\n`, code };
+}
+
+function internalError(e: unknown): CliOutcome {
+  const stack = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  return {
+    stdout: "",
+    stderr:
+      "estc: internal error — this is a bug in estc, not in your program.\n" +
+      "Please report it with the command you ran and the stack below:\n\n" +
+      stack +
+      "\n",
+    code: 2,
+  };
+}

@@ -1,0 +1,510 @@
+/**
+ * Types one expression: names, operators with NumPy broadcasting, primitive and fn calls
+ * (argument binding, shape rules, dim unification), `backward`, `detach`, tuples and lists.
+ * Every error becomes a diagnostic and an ErrorTy, which silences follow-on errors.
+ */
+import type * as A from "../grammar/ast.js";
+import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
+import { pickOverload, primitives, type ArgValue, type PrimParam, type Primitive } from "./primitives.js";
+import type { ItemSymbol, ModuleInfo } from "./resolve.js";
+import type { Scope } from "./scope.js";
+import { closest } from "./suggest.js";
+import {
+  broadcastShapes,
+  dtypeAssignable,
+  errorTy,
+  isScalar,
+  promote,
+  showShape,
+  showTy,
+  tensor,
+  type DimT,
+  type TensorTy,
+  type Ty,
+} from "./types.js";
+
+/** What the item-level checker provides to the expression checker. */
+export interface ItemOracle {
+  /** The declared (or inferred) signature of a user fn; undefined while it is being inferred. */
+  fnSignature(sym: Extract<ItemSymbol, { kind: "fn" }>): FnSignature | undefined;
+  /** The compile-time value of a const item. */
+  constValue(sym: Extract<ItemSymbol, { kind: "const" }>): number | boolean | undefined;
+  /** Records a use of a fn or estimator, for the recursion check. */
+  recordUse(sym: ItemSymbol, span: Span): void;
+  /** Suggests an estimator by name, with where it comes from, for E2003. */
+  suggestEstimator(name: string, module: ModuleInfo): string | undefined;
+}
+
+/** A user fn's interface: parameter types (with shape symbols) and result type. */
+export interface FnSignature {
+  params: { name: string; ty: Ty; hasDefault: boolean; span: Span }[];
+  result: Ty;
+}
+
+/** The estimator body being checked, if any: enables `diff`. */
+export interface EstimatorFrame {
+  inputNames: Set<string>;
+}
+
+/** One argument as bound to a parameter. */
+interface BoundArg {
+  expr: A.Expr;
+  span: Span;
+}
+
+export class ExprChecker {
+  constructor(
+    readonly module: ModuleInfo,
+    readonly oracle: ItemOracle,
+    readonly diagnostics: Diagnostic[],
+    readonly estimator?: EstimatorFrame,
+  ) {}
+
+  private report(code: string, span: Span, message: string, extra: { hint?: string; related?: RelatedInfo[] } = {}): Ty {
+    this.diagnostics.push(error(code, span, message, extra));
+    return errorTy;
+  }
+
+  /** The type of `e` in `scope`. */
+  typeOf(e: A.Expr, scope: Scope): Ty {
+    switch (e.kind) {
+      case "Number":
+        return tensor(e.isInt ? "i32" : "f32", [], e.isInt);
+      case "Bool":
+        return tensor("bool", []);
+      case "Name":
+        return this.name(e, scope);
+      case "Unary": {
+        const t = this.tensorOperand(e.operand, scope, `\`${e.op}\``);
+        if (t === undefined) return errorTy;
+        return e.op === "!" ? tensor("bool", t.shape) : tensor(t.dtype === "bool" ? "f32" : t.dtype, t.shape, t.weak);
+      }
+      case "Binary":
+        return this.binary(e, scope);
+      case "Ternary":
+        return this.broadcastOperands([e.cond, e.then, e.else], scope, "`? :`", e.span, (l, r) => promote(l, r).dtype, true);
+      case "Call":
+        return this.call(e, scope);
+      case "Index":
+        return this.index(e, scope);
+      case "Backward":
+        return this.backward(e, scope);
+      case "Detach":
+        return this.typeOf(e.operand, scope);
+      case "Tuple":
+        return { kind: "tuple", elements: e.elements.map((x) => this.typeOf(x, scope)) };
+      case "List":
+        return { kind: "list", dims: e.elements.map((x) => this.dimOf(x, scope) ?? "?") };
+      case "Error":
+        return errorTy;
+    }
+  }
+
+  // ---------------------------------------------------------------- names and constants
+
+  private name(e: A.NameExpr, scope: Scope): Ty {
+    const local = scope.lookup(e.name);
+    if (local !== undefined) return local.ty;
+    const entry = this.module.scope.get(e.name);
+    if (entry !== undefined) {
+      const sym = entry.symbol;
+      if (sym.kind === "const") {
+        const v = this.oracle.constValue(sym);
+        if (v === undefined) return errorTy;
+        return typeof v === "boolean" ? tensor("bool", []) : tensor(Number.isInteger(v) && isIntLiteral(sym.decl.value) ? "i32" : "f32", [], true);
+      }
+      const what = sym.kind === "fn" ? "fn" : "estimator";
+      return this.report("E3020", e.span, `'${e.name}' is an ${what}, not a value`, {
+        hint: sym.kind === "fn" ? `call it: ${e.name}(…)` : `attach it to a call: sign(x) backward ${e.name}`,
+      });
+    }
+    const candidates = [...scope.allNames(), ...this.module.scope.keys()];
+    const guess = closest(e.name, candidates);
+    const builtin = ["g", "out", "cost"].includes(e.name) && this.estimator === undefined;
+    return this.report("E2002", e.span, `unknown name '${e.name}'`, {
+      hint: builtin ? `'${e.name}' exists only inside an estimator body` : guess !== undefined ? `did you mean '${guess}'?` : undefined,
+    });
+  }
+
+  /** The compile-time integer an expression denotes, if any. */
+  intOf(e: A.Expr): number | undefined {
+    if (e.kind === "Number") return e.isInt ? e.value : undefined;
+    if (e.kind === "Unary" && e.op === "-") {
+      const v = this.intOf(e.operand);
+      return v === undefined ? undefined : -v;
+    }
+    if (e.kind === "Name") {
+      const sym = this.module.scope.get(e.name)?.symbol;
+      if (sym?.kind === "const") {
+        const v = this.oracle.constValue(sym);
+        return typeof v === "number" && Number.isInteger(v) ? v : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** The dim an expression denotes: a literal size or a shape symbol; undefined otherwise. */
+  dimOf(e: A.Expr, scope: Scope): DimT | undefined {
+    const n = this.intOf(e);
+    if (n !== undefined) return n;
+    if (e.kind === "Name") {
+      const b = scope.lookup(e.name);
+      if (b?.dim !== undefined) return b.dim;
+      if (b !== undefined && isScalar(b.ty) && b.ty.dtype === "i32") return "?";
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- operators
+
+  private tensorOperand(e: A.Expr, scope: Scope, what: string): TensorTy | undefined {
+    const t = this.typeOf(e, scope);
+    if (t.kind === "tensor") return t;
+    if (t.kind === "tuple") {
+      this.report("E3013", e.span, `a tuple ${showTy(t)} cannot be an operand of ${what}`, {
+        hint: "pick an element with r[0] or unpack it with let (a, b) = …",
+      });
+    } else if (t.kind === "list") {
+      this.report("E3016", e.span, `a list cannot be an operand of ${what}`, { hint: "lists are shapes and axes: reshape(x, [B, K]), sum(x, axis = [0, 1])" });
+    }
+    return undefined;
+  }
+
+  private binary(e: A.BinaryExpr, scope: Scope): Ty {
+    if (e.op === "@") {
+      const l = this.tensorOperand(e.left, scope, "`@`");
+      const r = this.tensorOperand(e.right, scope, "`@`");
+      if (l === undefined || r === undefined) return errorTy;
+      return this.applyRule(primitives.get("matmul")![0]!, { a: { ty: l }, b: { ty: r } }, { a: e.left.span, b: e.right.span }, e.opSpan);
+    }
+    const logical = e.op === "&&" || e.op === "||";
+    const compares = ["==", "!=", "<", "<=", ">", ">="].includes(e.op);
+    const dtype = (l: TensorTy, r: TensorTy) => (logical || compares ? "bool" : e.op === "/" || e.op === "^" ? "f32" : promote(l, r).dtype);
+    return this.broadcastOperands([e.left, e.right], scope, `\`${e.op}\``, e.opSpan, dtype, !logical && !compares);
+  }
+
+  /** Broadcasts operands as NumPy does; a clash points at the operator and at both operands. */
+  private broadcastOperands(
+    operands: A.Expr[],
+    scope: Scope,
+    what: string,
+    at: Span,
+    dtypeOf: (l: TensorTy, r: TensorTy) => A.DType,
+    keepWeak: boolean,
+  ): Ty {
+    const types = operands.map((o) => this.tensorOperand(o, scope, what));
+    if (types.some((t) => t === undefined)) return errorTy;
+    let acc = types[0]!;
+    for (let i = 1; i < types.length; i++) {
+      const t = types[i]!;
+      const b = broadcastShapes(acc.shape, t.shape);
+      if ("clash" in b) {
+        return this.report("E3001", at, `shapes do not broadcast for ${what}: ${showTy(acc)} and ${showTy(t)} (${b.clash[0]} vs ${b.clash[1]})`, {
+          hint: "NumPy broadcasting: aligned from the right, each pair of dims must be equal or 1",
+          related: operands.slice(0, i + 1).map((o, j) => ({ span: o.span, message: `this is ${showTy(types[j]!)}` })),
+        });
+      }
+      const weak = keepWeak && acc.weak === true && t.weak === true;
+      acc = tensor(dtypeOf(acc, t), b.shape, weak);
+    }
+    return acc;
+  }
+
+  private index(e: A.IndexExpr, scope: Scope): Ty {
+    const t = this.typeOf(e.target, scope);
+    if (t.kind === "error") return t;
+    if (t.kind !== "tuple") {
+      return this.report("E3011", e.span, `only a tuple result can be indexed; this is ${showTy(t)}`, {
+        hint: "to pick entries of a tensor use gather(x, idx, axis)",
+      });
+    }
+    const i = e.indices.length === 1 ? this.intOf(e.indices[0]!) : undefined;
+    if (i === undefined) return this.report("E3010", e.span, "a tuple index must be one compile-time integer", { hint: "write r[0], r[1], …" });
+    const el = t.elements[i];
+    if (el === undefined) return this.report("E3010", e.indices[0]!.span, `index ${i} is out of range for a tuple of ${t.elements.length}`);
+    return el;
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  private call(e: A.CallExpr, scope: Scope): Ty {
+    const name = e.callee.name;
+    if (name === "") return this.report("E2010", e.callee.span, "only a named function can be called", { hint: "call a primitive or an fn by name: f(x)" });
+    if (name === "diff" && this.estimator !== undefined && scope.lookup(name) === undefined) return this.diff(e, scope);
+    const local = scope.lookup(name);
+    if (local !== undefined) {
+      return this.report("E3021", e.callee.span, `'${name}' is ${showTy(local.ty)}, not a function`, {
+        hint: e.juxtaposed ? "two names side by side apply the first to the second; an operator may be missing" : undefined,
+      });
+    }
+    const entry = this.module.scope.get(name);
+    if (entry?.symbol.kind === "fn") return this.fnCall(e, entry.symbol, scope);
+    if (entry?.symbol.kind === "estimator") {
+      return this.report("E3022", e.callee.span, `'${name}' is an estimator, not a function`, {
+        hint: `attach it to the call it differentiates: ${entry.symbol.decl.target.name}(…) backward ${name}`,
+      });
+    }
+    if (entry?.symbol.kind === "const") return this.report("E3021", e.callee.span, `'${name}' is a const, not a function`);
+    const positional = e.args.filter((a) => a.name === undefined).length;
+    const prim = pickOverload(name, positional);
+    if (prim !== undefined) return this.primCall(e, prim, scope);
+    const candidates = [...primitives.keys(), ...[...this.module.scope].filter(([, v]) => v.symbol.kind === "fn").map(([k]) => k)];
+    const guess = closest(name, candidates);
+    return this.report("E2009", e.callee.span, `unknown function '${name}'`, {
+      hint: guess !== undefined ? `did you mean '${guess}'?` : "declare it with fn, or import it",
+    });
+  }
+
+  /** Binds call arguments to parameters by position, then by name. */
+  bindArgs(
+    args: A.Arg[],
+    params: { name: string; required: boolean }[],
+    callee: string,
+    at: Span,
+  ): Map<string, BoundArg> | undefined {
+    const bound = new Map<string, BoundArg>();
+    let ok = true;
+    let next = 0;
+    for (const a of args) {
+      if (a.name === undefined) {
+        const p = params[next++];
+        if (p === undefined) {
+          this.report("E3030", a.span, `too many arguments: ${callee} takes ${params.length}`);
+          ok = false;
+          continue;
+        }
+        bound.set(p.name, { expr: a.value, span: a.span });
+        continue;
+      }
+      const p = params.find((q) => q.name === a.name!.name);
+      if (p === undefined) {
+        const guess = closest(a.name.name, params.map((q) => q.name));
+        this.report("E3031", a.name.span, `${callee} has no parameter '${a.name.name}'`, {
+          hint: guess !== undefined ? `did you mean '${guess}'?` : `its parameters: ${params.map((q) => q.name).join(", ") || "none"}`,
+        });
+        ok = false;
+      } else if (bound.has(p.name)) {
+        this.report("E3032", a.span, `'${p.name}' is given twice`, { related: [{ span: bound.get(p.name)!.span, message: "first given here" }] });
+        ok = false;
+      } else {
+        bound.set(p.name, { expr: a.value, span: a.span });
+      }
+    }
+    const missing = params.filter((p) => p.required && !bound.has(p.name));
+    if (missing.length > 0) {
+      this.report("E3033", at, `missing argument${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m.name}'`).join(", ")} for ${callee}`);
+      ok = false;
+    }
+    return ok ? bound : undefined;
+  }
+
+  private primCall(e: A.CallExpr, prim: Primitive, scope: Scope): Ty {
+    const bound = this.bindArgs(e.args, prim.params.map((p) => ({ name: p.name, required: !p.optional })), `${prim.name}`, e.span);
+    if (bound === undefined) {
+      for (const a of e.args) this.typeOf(a.value, scope);
+      return errorTy;
+    }
+    const values: Record<string, ArgValue | undefined> = {};
+    const spans: Record<string, Span> = {};
+    let ok = true;
+    for (const p of prim.params) {
+      const b = bound.get(p.name);
+      if (b === undefined) continue;
+      spans[p.name] = b.span;
+      const v = this.argValue(p, b.expr, scope, prim.name);
+      if (v === undefined) ok = false;
+      else values[p.name] = v;
+    }
+    if (!ok) return errorTy;
+    return this.applyRule(prim, values, spans, e.callee.span);
+  }
+
+  applyRule(prim: Primitive, values: Record<string, ArgValue | undefined>, spans: Record<string, Span>, at: Span): Ty {
+    const r = prim.result(values);
+    if ("error" in r) return this.report("E3003", (r.arg !== undefined ? spans[r.arg] : undefined) ?? at, `${prim.name}: ${r.error}`, { hint: r.hint });
+    return r;
+  }
+
+  /** Evaluates one primitive argument according to its parameter kind. */
+  private argValue(p: PrimParam, e: A.Expr, scope: Scope, callee: string): ArgValue | undefined {
+    switch (p.kind) {
+      case "tensor": {
+        const t = this.tensorOperand(e, scope, callee);
+        if (t === undefined) return undefined;
+        if (p.dtype === "i32" && t.dtype !== "i32") {
+          this.report("E3005", e.span, `${callee}: '${p.name}' must be an i32 tensor, got ${showTy(t)}`, { hint: "indices and labels are i32" });
+          return undefined;
+        }
+        return { ty: t };
+      }
+      case "int":
+      case "axis": {
+        const ints = e.kind === "List" && p.kind === "axis" ? e.elements.map((x) => this.intOf(x)) : undefined;
+        if (ints !== undefined && ints.every((i) => i !== undefined)) return { ty: { kind: "list", dims: ints as number[] }, ints: ints as number[] };
+        const v = this.intOf(e);
+        if (v === undefined) {
+          this.report("E3034", e.span, `${callee}: '${p.name}' must be a compile-time integer`, { hint: "write a literal such as 1 or -1, or a const" });
+          return undefined;
+        }
+        return { ty: tensor("i32", [], true), int: v };
+      }
+      case "dim": {
+        const d = this.dimOf(e, scope);
+        if (d === undefined) {
+          this.report("E3034", e.span, `${callee}: '${p.name}' must be a size or a shape symbol such as K`);
+          return undefined;
+        }
+        return typeof d === "number" ? { ty: tensor("i32", [], true), dim: d, int: d } : { ty: tensor("i32", []), dim: d };
+      }
+      case "shape":
+      case "perm": {
+        if (e.kind !== "List") {
+          this.report("E3034", e.span, `${callee}: '${p.name}' must be a list such as [B, K]`);
+          return undefined;
+        }
+        const ty = this.typeOf(e, scope);
+        const ints = e.elements.map((x) => this.intOf(x));
+        if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d, i) => d === "?" && this.dimOf(e.elements[i]!, scope) === undefined)) {
+          this.report("E3034", e.span, `${callee}: every dim of '${p.name}' must be a size, a shape symbol or an i32 scalar`);
+          return undefined;
+        }
+        return ints.every((i) => i !== undefined) ? { ty, ints: ints as number[] } : { ty };
+      }
+      case "flag": {
+        if (e.kind !== "Bool") {
+          this.report("E3034", e.span, `${callee}: '${p.name}' must be true or false`);
+          return undefined;
+        }
+        return { ty: tensor("bool", []), bool: e.value };
+      }
+    }
+  }
+
+  private fnCall(e: A.CallExpr, sym: Extract<ItemSymbol, { kind: "fn" }>, scope: Scope): Ty {
+    this.oracle.recordUse(sym, e.callee.span);
+    const sig = this.oracle.fnSignature(sym);
+    const name = sym.decl.name.name;
+    const params = sym.decl.params.map((p) => ({ name: p.name.name, required: p.default === undefined }));
+    const bound = this.bindArgs(e.args, params, name, e.span);
+    if (sig === undefined || bound === undefined) {
+      for (const a of e.args) this.typeOf(a.value, scope);
+      return errorTy;
+    }
+    const dims = new Map<string, { dim: DimT; span: Span }>();
+    let ok = true;
+    for (const p of sig.params) {
+      const b = bound.get(p.name);
+      if (b === undefined) continue;
+      const t = this.tensorOperand(b.expr, scope, name);
+      if (t === undefined || p.ty.kind !== "tensor") {
+        ok = false;
+        continue;
+      }
+      if (!this.unifyArg(p.name, p.ty, t, b.span, dims, name)) ok = false;
+    }
+    return ok ? substitute(sig.result, dims) : errorTy;
+  }
+
+  /** Checks one argument against a declared parameter type, binding its shape symbols. */
+  private unifyArg(param: string, want: TensorTy, got: TensorTy, span: Span, dims: Map<string, { dim: DimT; span: Span }>, callee: string): boolean {
+    if (!dtypeAssignable(got, want.dtype)) {
+      this.report("E3005", span, `${callee}: '${param}' expects ${showTy(want)}, got ${showTy(got)}`);
+      return false;
+    }
+    if (want.shape === null || got.shape === null) return true;
+    if (want.shape.length !== got.shape.length) {
+      this.report("E3002", span, `${callee}: '${param}' expects ${showTy(want)} (rank ${want.shape.length}), got ${showTy(got)} (rank ${got.shape.length})`);
+      return false;
+    }
+    for (let i = 0; i < want.shape.length; i++) {
+      const w = want.shape[i]!;
+      const g = got.shape[i]!;
+      if (typeof w === "number") {
+        if (g !== w && g !== "?") {
+          this.report("E3002", span, `${callee}: '${param}' expects ${showTy(want)}, got ${showTy(got)} (dim ${i}: ${g} vs ${w})`);
+          return false;
+        }
+        continue;
+      }
+      const prev = dims.get(w);
+      if (prev === undefined) dims.set(w, { dim: g, span });
+      else if (prev.dim !== g && prev.dim !== "?" && g !== "?") {
+        this.report("E3002", span, `${callee}: dim ${w} is bound twice and disagrees: ${prev.dim} here ${showTy(got)}, ${g === prev.dim ? "" : `but ${prev.dim} before`}`.replace(/, $/, ""), {
+          hint: `every use of ${w} in ${callee}'s parameter types must have the same size`,
+          related: [{ span: prev.span, message: `${w} = ${prev.dim} here` }],
+        });
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // ---------------------------------------------------------------- estimators
+
+  private backward(e: A.BackwardExpr, scope: Scope): Ty {
+    const callTy = this.typeOf(e.call, scope);
+    const estName = e.estimator.name;
+    if (e.call.kind !== "Call") {
+      return this.report("E4001", e.call.span, "`backward` attaches an estimator to a call, and this is not a call", {
+        hint: `write the primitive call it differentiates: sign(x) backward ${estName || "STE"}`,
+      });
+    }
+    if (estName === "") return errorTy;
+    const entry = this.module.scope.get(estName);
+    if (entry === undefined || entry.symbol.kind !== "estimator") {
+      const suggestion = this.oracle.suggestEstimator(estName, this.module);
+      return this.report("E2003", e.estimator.span, entry === undefined ? `unknown estimator '${estName}'` : `'${estName}' is not an estimator`, {
+        hint: suggestion,
+      });
+    }
+    const est = entry.symbol.decl;
+    this.oracle.recordUse(entry.symbol, e.estimator.span);
+    if (est.target.name !== e.call.callee.name) {
+      return this.report("E4002", e.estimator.span, `'${estName}' is an estimator for ${est.target.name}, not for ${e.call.callee.name}`, {
+        related: [{ span: est.target.span, message: `${estName} is declared for ${est.target.name} here` }],
+      });
+    }
+    const params = est.params.map((p) => ({ name: p.name.name, required: p.default === undefined }));
+    const bound = this.bindArgs(e.args, params, `estimator ${estName}`, e.span);
+    for (const [pname, b] of bound ?? []) {
+      const t = this.typeOf(b.expr, scope);
+      if (t.kind !== "error" && !isScalar(t)) {
+        this.report("E4007", b.span, `estimator parameter '${pname}' must be a scalar, got ${showTy(t)}`, {
+          hint: "estimator parameters are runtime scalars (a uniform on the GPU)",
+        });
+      }
+    }
+    if (bound === undefined) for (const a of e.args) this.typeOf(a.value, scope);
+    return callTy;
+  }
+
+  private diff(e: A.CallExpr, scope: Scope): Ty {
+    const [body, wrt] = e.args;
+    if (e.args.length !== 2 || body === undefined || wrt === undefined || e.args.some((a) => a.name !== undefined)) {
+      return this.report("E4020", e.span, "diff takes two arguments: diff(expression, input)");
+    }
+    const t = this.tensorOperand(body.value, scope, "diff");
+    if (wrt.value.kind !== "Name" || !this.estimator!.inputNames.has(wrt.value.name)) {
+      return this.report("E4020", wrt.span, "diff differentiates with respect to one of the estimator's inputs", {
+        hint: `the inputs are: ${[...this.estimator!.inputNames].join(", ")}`,
+      });
+    }
+    const x = this.tensorOperand(wrt.value, scope, "diff");
+    if (t === undefined || x === undefined) return errorTy;
+    const b = broadcastShapes(t.shape, x.shape);
+    return tensor("f32", "clash" in b ? null : b.shape);
+  }
+}
+
+function isIntLiteral(e: A.Expr): boolean {
+  return e.kind === "Number" ? e.isInt : e.kind === "Unary" ? isIntLiteral(e.operand) : false;
+}
+
+/** Replaces shape symbols in a callee's result type by the caller's dims. */
+function substitute(t: Ty, dims: Map<string, { dim: DimT }>): Ty {
+  if (t.kind === "tensor") return tensor(t.dtype, t.shape === null ? null : t.shape.map((d) => (typeof d === "string" ? (dims.get(d)?.dim ?? "?") : d)));
+  if (t.kind === "tuple") return { kind: "tuple", elements: t.elements.map((x) => substitute(x, dims)) };
+  return t;
+}
+
+export { showShape };

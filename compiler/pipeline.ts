@@ -1,0 +1,79 @@
+/**
+ * The pipeline as one readable list (STYLE.md §3). Each stage is `(input, ctx) → output` in its
+ * own file; an earlier stage's errors stop the later stages quietly.
+ *
+ *   parse    grammar/index.ts   text → AST with spans; syntax errors E1xxx; never throws
+ *   resolve  resolve.ts         modules loaded, imports bound, top-level names unique (E2xxx)
+ *   check    check.ts           dtypes, symbolic shapes, estimators, recursion (E2xxx–E4xxx)
+ */
+import * as path from "node:path";
+import { error, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
+import { Checker, type CheckedProgram } from "./check.js";
+import { nodeHost, Resolver, stdlibModuleIds, type CompilerHost, type ModuleInfo } from "./resolve.js";
+import { SourceMap } from "./source.js";
+
+/** The result of checking one or more entry files. */
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+  /** One per entry file that could be read and resolved without errors. */
+  programs: CheckedProgram[];
+  /** Entry files checked. */
+  files: number;
+  /** Declarations (estimator, fn, const) in the entry files; imports are not counted. */
+  items: number;
+}
+
+/** Runs parse → resolve → check over each entry file. Never throws for a user's mistake. */
+export function checkFiles(entries: string[], host: CompilerHost = nodeHost()): CheckResult {
+  const sources = new SourceMap();
+  const diagnostics: Diagnostic[] = [];
+  const programs: CheckedProgram[] = [];
+  let items = 0;
+  for (const entry of entries) {
+    const resolver = new Resolver(host, sources);
+    const abs = path.resolve(host.cwd, entry);
+    const mod = resolver.loadEntry(abs);
+    if (mod === undefined) {
+      diagnostics.push(
+        error("E2000", { file: entry, start: 0, end: 0 }, `cannot read ${entry}`, { hint: "check the path; estc check takes .est files" }),
+      );
+      continue;
+    }
+    items += countItems(mod);
+    const checked = checkModules(mod, resolver);
+    diagnostics.push(...checked.diagnostics);
+    if (checked.program !== undefined) programs.push(checked.program);
+  }
+  return { diagnostics: sortDiagnostics(dedupe(diagnostics)), sources, programs, files: entries.length, items };
+}
+
+/** Checks every stdlib module (used by `estc check --stdlib` and the tests). */
+export function checkStdlib(host: CompilerHost = nodeHost()): CheckResult {
+  const files = stdlibModuleIds(host).map((id) => path.join(host.stdlibDir, `${id}.est`));
+  return checkFiles(files, host);
+}
+
+function checkModules(entry: ModuleInfo, resolver: Resolver): { diagnostics: Diagnostic[]; program?: CheckedProgram } {
+  const program = { entry, modules: resolver.modules };
+  if (hasErrors(resolver.diagnostics)) return { diagnostics: resolver.diagnostics };
+  const checker = new Checker(program, resolver);
+  const checked = checker.run();
+  const all = [...resolver.diagnostics, ...checker.diagnostics];
+  return hasErrors(all) ? { diagnostics: all } : { diagnostics: all, program: checked };
+}
+
+function countItems(m: ModuleInfo): number {
+  return m.ast.items.filter((i) => i.kind !== "Import").length;
+}
+
+/** The same module imported by several entries reports its errors once. */
+function dedupe(list: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return list.filter((d) => {
+    const key = `${d.code}:${d.span.file}:${d.span.start}:${d.span.end}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

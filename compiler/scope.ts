@@ -1,0 +1,39 @@
+/** Lexical scopes of fn and estimator bodies: what each local name is bound to. */
+import type { Span } from "./diagnostics.js";
+import type { DimT, Ty } from "./types.js";
+
+/** What a local name stands for. */
+export interface Binding {
+  kind: "param" | "let" | "dim" | "input" | "builtin";
+  ty: Ty;
+  /** Where it was bound (absent for builtins such as `g`). */
+  span?: Span;
+  /** The dim it denotes: a shape symbol bound by a parameter type. */
+  dim?: DimT;
+  /** True for estimator inputs that take a grad. */
+  differentiable?: boolean;
+}
+
+/** A chain of name tables; lookups walk outward. */
+export class Scope {
+  private readonly names = new Map<string, Binding>();
+
+  constructor(readonly parent?: Scope) {}
+
+  lookup(name: string): Binding | undefined {
+    return this.names.get(name) ?? this.parent?.lookup(name);
+  }
+
+  /** Binds `name`; returns the earlier binding instead when the name is already taken. */
+  bind(name: string, b: Binding): Binding | undefined {
+    const prev = this.lookup(name);
+    if (prev !== undefined) return prev;
+    this.names.set(name, b);
+    return undefined;
+  }
+
+  /** Every name visible here, for suggestions. */
+  allNames(): string[] {
+    return [...this.names.keys(), ...(this.parent?.allNames() ?? [])];
+  }
+}
