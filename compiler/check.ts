@@ -21,6 +21,8 @@ type ConstSym = Extract<ItemSymbol, { kind: "const" }>;
 export interface CheckedProgram {
   program: Program;
   signatures: Map<A.FnDecl, FnSignature>;
+  /** The folded value of every const item. */
+  consts: Map<A.ConstDecl, number | boolean>;
 }
 
 /** The checker for one program; `run` checks every module once. */
@@ -44,7 +46,9 @@ export class Checker implements ItemOracle {
     this.checkRecursion();
     const signatures = new Map<A.FnDecl, FnSignature>();
     for (const [k, v] of this.signatures) if (v !== "pending") signatures.set(k, v);
-    return { program: this.program, signatures };
+    const consts = new Map<A.ConstDecl, number | boolean>();
+    for (const [k, v] of this.consts) if (v !== undefined && v !== "pending") consts.set(k, v);
+    return { program: this.program, signatures, consts };
   }
 
   private report(code: string, span: Span, message: string, extra: Parameters<typeof error>[3] = {}): void {

@@ -1,0 +1,330 @@
+/**
+ * lower: checked AST → IR. Inlines user fn calls (binding shape symbols to the caller's dims),
+ * turns composite primitives into IR ops (softmax, logsumexp, one_hot, sampling), inserts casts
+ * for dtype promotion, and wraps every `call backward E(args)` in an Op.Custom node whose rule
+ * (the estimator body) autodiff applies. Guarantees: every node's shape is the broadcast shape of
+ * its inputs, every Random node has its own site.
+ */
+import type * as A from "../grammar/ast.js";
+import type { CheckedProgram } from "./check.js";
+import { Graph, Op, type Node } from "./ir.js";
+import { pickOverload } from "./primitives.js";
+import type { ModuleInfo } from "./resolve.js";
+import { broadcastShapes, type DimT, type DType } from "./types.js";
+import { LowerError, type Env, type Value, tensorValue, expectTensor, isValue } from "./lower-values.js";
+import { lowerPrimitive } from "./lower-prims.js";
+
+export { LowerError };
+
+/** An estimator attached at one call site; Op.Custom's attrs.rule indexes these. */
+export interface EstimatorRule {
+  estimator: A.EstimatorDecl;
+  module: ModuleInfo;
+  /** The estimator's names for the call's inputs, in Custom input order (after inputs[0]). */
+  inputNames: string[];
+  /** Which of those inputs take a cotangent. */
+  differentiable: boolean[];
+  /** The estimator's parameter names, in Custom input order after the inputs. */
+  paramNames: string[];
+}
+
+/** One fn lowered to IR: its interface and output nodes. */
+export interface LoweredFn {
+  name: string;
+  decl: A.FnDecl;
+  module: ModuleInfo;
+  graph: Graph;
+  /** Tensor parameters (no default), in declaration order. */
+  inputs: { name: string; dtype: DType; shape: DimT[] }[];
+  /** Runtime scalars (parameters with defaults). */
+  scalars: { name: string; dtype: DType; default: number }[];
+  outputs: Node[];
+  /** True when the fn returns a tuple (outputs then has one node per element). */
+  tuple: boolean;
+  rules: EstimatorRule[];
+  /** Shape symbols bound by the parameters, with the first (input, axis) that binds each. */
+  dims: Map<string, { input: string; axis: number }>;
+}
+
+/** Per-program lowering state shared by nested inlined calls. */
+export class Lowerer {
+  readonly graph = new Graph();
+  readonly rules: EstimatorRule[] = [];
+  private site = 0;
+
+  constructor(readonly checked: CheckedProgram) {}
+
+  /** Lowers one fn of the program as an entry point. */
+  lowerFn(module: ModuleInfo, decl: A.FnDecl): LoweredFn {
+    const env: Env = { module, vars: new Map(), dims: new Map(), lowerer: this };
+    const inputs: LoweredFn["inputs"] = [];
+    const scalars: LoweredFn["scalars"] = [];
+    const dims = new Map<string, { input: string; axis: number }>();
+    for (const p of decl.params) {
+      const dtype = p.type?.dtype ?? "f32";
+      if (p.default !== undefined) {
+        const v = Number(this.constValue(module, p.default));
+        scalars.push({ name: p.name.name, dtype, default: v });
+        env.vars.set(p.name.name, tensorValue(this.graph.node(Op.Scalar, dtype, [], [], { name: p.name.name })));
+        continue;
+      }
+      const shape: DimT[] = (p.type?.dims ?? []).map((d) => (d.kind === "DimSymbol" ? d.name : d.value));
+      shape.forEach((d, axis) => {
+        if (typeof d === "string" && !dims.has(d)) dims.set(d, { input: p.name.name, axis });
+      });
+      inputs.push({ name: p.name.name, dtype, shape });
+      env.vars.set(p.name.name, tensorValue(this.graph.node(Op.Input, dtype, shape, [], { name: p.name.name })));
+    }
+    for (const d of dims.keys()) env.dims.set(d, d);
+    const result = this.body(decl, env);
+    const outputs = result.kind === "tuple" ? result.items.map((v) => expectTensor(v, decl.span).node) : [expectTensor(result, decl.span).node];
+    return { name: decl.name.name, decl, module, graph: this.graph, inputs, scalars, outputs, tuple: result.kind === "tuple", rules: this.rules, dims };
+  }
+
+  /** A fresh Philox site for one sampling call. */
+  nextSite(): number {
+    return this.site++;
+  }
+
+  /** The value of a compile-time constant expression (a default or a const). */
+  constValue(module: ModuleInfo, e: A.Expr): number | boolean {
+    switch (e.kind) {
+      case "Number":
+      case "Bool":
+        return e.value;
+      case "Unary":
+        return e.op === "-" ? -Number(this.constValue(module, e.operand)) : !this.constValue(module, e.operand);
+      case "Name": {
+        const sym = module.scope.get(e.name)?.symbol;
+        const v = sym?.kind === "const" ? this.checked.consts.get(sym.decl) : undefined;
+        if (v !== undefined) return v;
+        break;
+      }
+      default:
+        break;
+    }
+    throw new LowerError("E5001", e.span, "expected a compile-time constant here");
+  }
+
+  /** Lowers a fn body (let bindings, then the return) in `env`. */
+  body(decl: A.FnDecl, env: Env): Value {
+    for (const s of decl.body) {
+      if (s.kind === "Let") {
+        const v = this.expr(s.value, env);
+        if (s.destructure) {
+          if (v.kind !== "tuple") throw new LowerError("E5001", s.span, "expected a tuple to unpack");
+          s.names.forEach((n, i) => env.vars.set(n.name, v.items[i]!));
+        } else env.vars.set(s.names[0]!.name, v);
+      } else if (s.kind === "Return") return this.expr(s.value, env);
+    }
+    throw new LowerError("E5001", decl.span, `fn '${decl.name.name}' has no return`);
+  }
+
+  /** Lowers one expression. */
+  expr(e: A.Expr, env: Env): Value {
+    const g = this.graph;
+    switch (e.kind) {
+      case "Number":
+        return { kind: "tensor", node: g.node(Op.Const, e.isInt ? "i32" : "f32", [], [], { value: e.value }), weak: e.isInt };
+      case "Bool":
+        return tensorValue(g.node(Op.Const, "bool", [], [], { value: e.value ? 1 : 0 }));
+      case "Name":
+        return this.name(e, env);
+      case "Unary": {
+        const v = expectTensor(this.expr(e.operand, env), e.span);
+        if (e.op === "!") return tensorValue(g.node(Op.Not, "bool", v.node.shape, [v.node]));
+        const x = v.node.dtype === "bool" ? this.cast(v.node, "f32") : v.node;
+        return { kind: "tensor", node: g.node(Op.Neg, x.dtype, x.shape, [x]), weak: v.weak };
+      }
+      case "Binary":
+        return this.binary(e, env);
+      case "Ternary": {
+        const c = expectTensor(this.expr(e.cond, env), e.span);
+        const [a, b] = this.promotePair(expectTensor(this.expr(e.then, env), e.span), expectTensor(this.expr(e.else, env), e.span));
+        return tensorValue(this.elementwise(Op.Select, a.dtype, [c.node, a, b], e.span));
+      }
+      case "Call":
+        return this.call(e, env);
+      case "Index": {
+        const t = this.expr(e.target, env);
+        const i = Number(this.constValue(env.module, e.indices[0]!));
+        if (t.kind !== "tuple" || t.items[i] === undefined) throw new LowerError("E5001", e.span, "bad tuple index");
+        return t.items[i]!;
+      }
+      case "Backward":
+        return this.backward(e, env);
+      case "Detach": {
+        const v = expectTensor(this.expr(e.operand, env), e.span);
+        return tensorValue(g.node(Op.StopGradient, v.node.dtype, v.node.shape, [v.node]));
+      }
+      case "Tuple":
+        return { kind: "tuple", items: e.elements.map((x) => this.expr(x, env)) };
+      case "List":
+        return { kind: "list", dims: e.elements.map((x) => this.dim(x, env)) };
+      case "Error":
+        throw new LowerError("E5001", e.span, "cannot lower a syntax error");
+    }
+  }
+
+  private name(e: A.NameExpr, env: Env): Value {
+    const v = env.vars.get(e.name);
+    if (v !== undefined) return v;
+    const d = env.dims.get(e.name);
+    if (d !== undefined) return { kind: "tensor", node: this.dimNode(d), weak: false };
+    const sym = env.module.scope.get(e.name)?.symbol;
+    if (sym?.kind === "const") {
+      const c = this.checked.consts.get(sym.decl);
+      if (typeof c === "boolean") return tensorValue(this.graph.node(Op.Const, "bool", [], [], { value: c ? 1 : 0 }));
+      if (typeof c === "number") {
+        const int = Number.isInteger(c) && /^-?\d+$/.test(String(c)) && sym.decl.value.kind === "Number" && sym.decl.value.isInt;
+        return { kind: "tensor", node: this.graph.node(Op.Const, int ? "i32" : "f32", [], [], { value: c }), weak: int };
+      }
+    }
+    throw new LowerError("E5001", e.span, `cannot lower the name '${e.name}'`);
+  }
+
+  /** The scalar node holding a dim's runtime value. */
+  dimNode(d: DimT): Node {
+    return typeof d === "number" ? this.graph.node(Op.Const, "i32", [], [], { value: d }) : this.graph.node(Op.Dim, "i32", [], [], { name: d });
+  }
+
+  /** The dim an expression denotes (a literal size or a shape symbol, mapped into the caller). */
+  dim(e: A.Expr, env: Env): DimT {
+    if (e.kind === "Name") {
+      const d = env.dims.get(e.name);
+      if (d !== undefined) return d;
+    }
+    const v = e.kind === "Number" || e.kind === "Unary" || e.kind === "Name" ? this.constValue(env.module, e) : undefined;
+    if (typeof v === "number" && Number.isInteger(v)) return v;
+    throw new LowerError("E5002", e.span, "a shape here must be built from sizes and shape symbols", {
+      hint: "runtime-valued shapes are not supported in v0",
+    });
+  }
+
+  cast(n: Node, dtype: DType): Node {
+    return n.dtype === dtype ? n : this.graph.node(Op.Cast, dtype, n.shape, [n]);
+  }
+
+  /** Brings two operands to one dtype: bool → f32, i32 with f32 → f32, weak literals adopt. */
+  promotePair(a: { node: Node; weak?: boolean }, b: { node: Node; weak?: boolean }): [Node, Node] {
+    const norm = (n: Node) => (n.dtype === "bool" ? this.cast(n, "f32") : n);
+    let x = norm(a.node);
+    let y = norm(b.node);
+    if (a.weak && !b.weak) x = this.cast(x, y.dtype);
+    else if (b.weak && !a.weak) y = this.cast(y, x.dtype);
+    const dtype: DType = x.dtype === "f32" || y.dtype === "f32" ? "f32" : "i32";
+    return [this.cast(x, dtype), this.cast(y, dtype)];
+  }
+
+  /** An elementwise node over inputs broadcast together. */
+  elementwise(op: Op, dtype: DType, inputs: Node[], span: A.Span): Node {
+    let shape: DimT[] = [];
+    for (const n of inputs) {
+      const b = broadcastShapes(shape, [...n.shape]);
+      if ("clash" in b || b.shape === null) throw new LowerError("E5003", span, `shapes do not broadcast: ${b}`);
+      shape = b.shape;
+    }
+    return this.graph.node(op, dtype, shape, inputs);
+  }
+
+  private binary(e: A.BinaryExpr, env: Env): Value {
+    const l = expectTensor(this.expr(e.left, env), e.left.span);
+    const r = expectTensor(this.expr(e.right, env), e.right.span);
+    if (e.op === "@") return lowerPrimitive(this, "matmul", { a: l, b: r }, env, e.span);
+    const [a, b] = this.promotePair(l, r);
+    const weak = l.weak === true && r.weak === true;
+    const arith: Record<string, Op> = { "+": Op.Add, "-": Op.Sub, "*": Op.Mul, "%": Op.Mod };
+    const compare: Record<string, Op> = { "<": Op.Lt, "<=": Op.Le, ">": Op.Gt, ">=": Op.Ge, "==": Op.Eq, "!=": Op.Ne, "&&": Op.And, "||": Op.Or };
+    if (arith[e.op] !== undefined) return { kind: "tensor", node: this.elementwise(arith[e.op]!, a.dtype, [a, b], e.span), weak };
+    if (compare[e.op] !== undefined) return tensorValue(this.elementwise(compare[e.op]!, "bool", [a, b], e.span));
+    const op = e.op === "/" ? Op.Div : Op.Pow;
+    return tensorValue(this.elementwise(op, "f32", [this.cast(a, "f32"), this.cast(b, "f32")], e.span));
+  }
+
+  private call(e: A.CallExpr, env: Env): Value {
+    const sym = env.module.scope.get(e.callee.name)?.symbol;
+    if (sym?.kind === "fn") return this.inlineFn(sym.module, sym.decl, e, env).value;
+    return this.primCall(e, env).value;
+  }
+
+  /** Lowers a primitive call; also returns the lowered argument of each parameter. */
+  private primCall(e: A.CallExpr, env: Env): { value: Value; args: Map<string, Value | A.Expr> } {
+    const positional = e.args.filter((a) => a.name === undefined).length;
+    const prim = pickOverload(e.callee.name, positional);
+    if (prim === undefined) throw new LowerError("E5001", e.span, `unknown function '${e.callee.name}'`);
+    const byName = new Map<string, A.Expr>();
+    let next = 0;
+    for (const a of e.args) byName.set(a.name?.name ?? prim.params[next++]!.name, a.value);
+    const values: Record<string, Value | A.Expr> = {};
+    for (const p of prim.params) {
+      const a = byName.get(p.name);
+      if (a === undefined) continue;
+      values[p.name] = p.kind === "tensor" || p.kind === "shape" || p.kind === "perm" ? this.expr(a, env) : a;
+    }
+    return { value: lowerPrimitive(this, prim.name, values, env, e.span, prim.category), args: new Map(Object.entries(values)) };
+  }
+
+  /** Inlines a user fn call; returns its value and the argument nodes by parameter name. */
+  inlineFn(module: ModuleInfo, decl: A.FnDecl, e: A.CallExpr, env: Env): { value: Value; args: Map<string, Node> } {
+    const inner: Env = { module, vars: new Map(), dims: new Map(), lowerer: this };
+    const bound = new Map<string, A.Expr>();
+    let next = 0;
+    for (const a of e.args) bound.set(a.name?.name ?? decl.params[next++]!.name.name, a.value);
+    const args = new Map<string, Node>();
+    for (const p of decl.params) {
+      const a = bound.get(p.name.name);
+      const v: Value = a !== undefined ? this.expr(a, env) : this.expr(p.default!, inner);
+      inner.vars.set(p.name.name, v);
+      if (v.kind === "tensor") args.set(p.name.name, v.node);
+      (p.type?.dims ?? []).forEach((d, axis) => {
+        if (d.kind === "DimSymbol" && v.kind === "tensor" && !inner.dims.has(d.name)) inner.dims.set(d.name, v.node.shape[axis]!);
+      });
+    }
+    return { value: this.body(decl, inner), args };
+  }
+
+  private backward(e: A.BackwardExpr, env: Env): Value {
+    if (e.call.kind !== "Call") throw new LowerError("E5001", e.span, "backward needs a call");
+    const call = e.call;
+    const sym = env.module.scope.get(e.estimator.name)?.symbol;
+    if (sym?.kind !== "estimator") throw new LowerError("E5001", e.estimator.span, "unknown estimator");
+    const est = sym.decl;
+    let forward: Value;
+    let inputNodes: Node[];
+    const target = env.module.scope.get(call.callee.name)?.symbol;
+    if (target?.kind === "fn") {
+      const r = this.inlineFn(target.module, target.decl, call, env);
+      forward = r.value;
+      inputNodes = target.decl.params.slice(0, est.inputs.length).map((p) => r.args.get(p.name.name)!);
+    } else {
+      const prim = pickOverload(call.callee.name, call.args.filter((a) => a.name === undefined).length)!;
+      const r = this.primCall(call, env);
+      forward = r.value;
+      inputNodes = prim.params.slice(0, est.inputs.length).map((p) => {
+        const v = r.args.get(p.name);
+        if (v !== undefined && isValue(v)) {
+          if (v.kind === "tensor") return v.node;
+          throw new LowerError("E5004", call.span, `an estimator for ${prim.name} cannot take its list parameter '${p.name}' as an input`);
+        }
+        const c = v === undefined ? 0 : Number(this.constValue(env.module, v));
+        return this.graph.node(Op.Const, "i32", [], [], { value: c });
+      });
+    }
+    const y = expectTensor(forward, call.span).node;
+    const params = est.params.map((p) => {
+      const a = e.args.find((x) => x.name?.name === p.name.name) ?? e.args.filter((x) => x.name === undefined)[est.params.indexOf(p)];
+      const v = a !== undefined ? expectTensor(this.expr(a.value, env), a.span).node : this.graph.node(Op.Const, "f32", [], [], { value: Number(this.constValue(sym.module, p.default!)) });
+      return this.cast(v.dtype === "bool" ? this.cast(v, "f32") : v, p.type?.dtype ?? "f32");
+    });
+    const rule = this.rules.length;
+    this.rules.push({
+      estimator: est,
+      module: sym.module,
+      inputNames: est.inputs.map((i) => i.name),
+      differentiable: inputNodes.map((n) => n.dtype === "f32" && n.op !== Op.Const),
+      paramNames: est.params.map((p) => p.name.name),
+    });
+    const node = this.graph.node(Op.Custom, y.dtype, y.shape, [y, ...inputNodes, ...params], { rule, estimator: est.name.name });
+    return tensorValue(node);
+  }
+}
