@@ -21,6 +21,8 @@ export interface Env {
   /** Shape symbols of this body → dims of the entry fn (a size or an entry symbol). */
   dims: Map<string, DimT>;
   lowerer: Lowerer;
+  /** Inside an estimator body: lowers `diff(expr, input)` (autodiff provides it). */
+  diff?: (call: A.CallExpr, env: Env) => Value;
 }
 
 /**

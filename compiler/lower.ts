@@ -242,6 +242,7 @@ export class Lowerer {
   }
 
   private call(e: A.CallExpr, env: Env): Value {
+    if (e.callee.name === "diff" && env.diff !== undefined && !env.vars.has("diff")) return env.diff(e, env);
     const sym = env.module.scope.get(e.callee.name)?.symbol;
     if (sym?.kind === "fn") return this.inlineFn(sym.module, sym.decl, e, env).value;
     return this.primCall(e, env).value;
