@@ -1,0 +1,53 @@
+/**
+ * Builds the three entry points of one fn over one graph: `forward`, `vjp` (cotangents in,
+ * gradients of every f32 input out) and, for a scalar result, `valueAndGrad`. Lowering and
+ * autodiff errors (E4xxx, E5xxx) come back as diagnostics.
+ */
+import type * as A from "../grammar/ast.js";
+import { vjp } from "./autodiff.js";
+import type { CheckedProgram } from "./check.js";
+import { error, type Diagnostic } from "./diagnostics.js";
+import { Op, type Node } from "./ir.js";
+import { Lowerer, type LoweredFn } from "./lower.js";
+import { LowerError } from "./lower-values.js";
+import type { ModuleInfo } from "./resolve.js";
+
+/** One fn with its derivatives, all nodes in one graph. */
+export interface DifferentiatedFn {
+  lowered: LoweredFn;
+  /** vjp: one cotangent input per output (Input nodes named `$ct0`, `$ct1`, …). */
+  cotangents: Node[];
+  /** vjp: the gradient of each f32 tensor input, by name. */
+  grads: Record<string, Node>;
+  /** For a scalar result: gradients with the cotangent fixed at 1 and `cost` bound. */
+  valueAndGrad?: Record<string, Node>;
+}
+
+/** Lowers and differentiates fn `decl`; a LowerError becomes a diagnostic. */
+export function differentiate(checked: CheckedProgram, module: ModuleInfo, decl: A.FnDecl): { fn?: DifferentiatedFn; diagnostics: Diagnostic[] } {
+  try {
+    const L = new Lowerer(checked);
+    const lowered = L.lowerFn(module, decl);
+    const g = L.graph;
+    const inputs = lowered.inputs.filter((i) => i.dtype === "f32").map((i) => g.node(Op.Input, i.dtype, i.shape, [], { name: i.name }));
+    const names = lowered.inputs.filter((i) => i.dtype === "f32").map((i) => i.name);
+    const scalarResult = !lowered.tuple && lowered.outputs[0]!.shape.length === 0;
+    const cost = scalarResult ? lowered.outputs[0] : undefined;
+    const cotangents = lowered.outputs.map((o, i) => g.node(Op.Input, "f32", o.shape, [], { name: `$ct${i}` }));
+    const outputs = lowered.outputs.map((o) => (o.dtype === "f32" ? o : L.cast(o, "f32")));
+    const grads = byName(names, vjp(outputs, cotangents, inputs, { lowerer: L, cost }));
+    const fn: DifferentiatedFn = { lowered, cotangents, grads };
+    if (scalarResult) {
+      const one = g.node(Op.Const, "f32", [], [], { value: 1 });
+      fn.valueAndGrad = byName(names, vjp(outputs, [one], inputs, { lowerer: L, cost }));
+    }
+    return { fn, diagnostics: [] };
+  } catch (e) {
+    if (e instanceof LowerError) return { diagnostics: [error(e.code, e.span, e.message, e.extra)] };
+    throw e;
+  }
+}
+
+function byName(names: string[], nodes: Node[]): Record<string, Node> {
+  return Object.fromEntries(names.map((n, i) => [n, nodes[i]!]));
+}

@@ -1,0 +1,72 @@
+/**
+ * The execution plan a generated module hands to the runtime: buffers with symbolic shapes and
+ * an ordered list of steps. The compiler's schedule stage produces it; both back ends run it
+ * (the CPU calls the generated TypeScript kernels, WebGPU dispatches the WGSL ones).
+ */
+import type { DType } from "./tensor.js";
+
+/** A dimension: a literal size or a shape symbol such as "B", resolved from the inputs at call time. */
+export type Dim = number | string;
+
+/** One buffer of an entry point: its element type and symbolic shape. */
+export interface BufferSpec {
+  dtype: DType;
+  shape: Dim[];
+}
+
+/** One step of a plan. Buffer operands are indices into `EntryPlan.buffers`. */
+export type Step =
+  /** A generated kernel: `kernels[kernel](dims, scalars, seed, ...buffers(args))`, reads first, then writes. */
+  | { op: "kernel"; kernel: number; args: number[] }
+  /** Batched matrix product out = a @ b (rank >= 2, batch dims broadcast). */
+  | { op: "matmul"; a: number; b: number; out: number }
+  /** out = x with axes permuted by `perm`. */
+  | { op: "transpose"; x: number; out: number; perm: number[] }
+  /** NumPy take(x, idx, axis). */
+  | { op: "gather"; x: number; idx: number; out: number; axis: number }
+  /** Scatter-add of `ct` (gather-shaped) into zeros shaped like `out`. */
+  | { op: "gather_grad"; ct: number; idx: number; out: number; axis: number }
+  /** 1 where |w| is among the n largest of each group of m on the last axis (ties: lower index). */
+  | { op: "nm_mask"; w: number; out: number; n: number; m: number }
+  /** out shares x's elements under another shape (reshape). */
+  | { op: "alias"; x: number; out: number };
+
+/** One entry point (forward, vjp or valueAndGrad) of a generated function. */
+export interface EntryPlan {
+  buffers: BufferSpec[];
+  /** Buffers filled from the caller's tensors, by input name (`$ct0`… for vjp cotangents). */
+  inputs: { name: string; buffer: number }[];
+  /** Buffers returned to the caller, in order. */
+  outputs: number[];
+  steps: Step[];
+}
+
+/**
+ * A generated kernel. `dims` holds the runtime sizes of `FunctionSpec.dims` in order, `scalars`
+ * the runtime scalar options in `FunctionSpec.scalars` order, `seed` the Philox seed.
+ */
+export type CpuKernel = (dims: Int32Array, scalars: Float64Array, seed: number, ...buffers: (Float32Array | Int32Array | Uint8Array)[]) => void;
+
+/** Everything the runtime needs to run one generated function. */
+export interface FunctionSpec {
+  name: string;
+  /** The `.est` file and line the fn was declared at, for error messages. */
+  source: string;
+  /** Tensor parameters, in declaration order. */
+  inputs: { name: string; dtype: DType; shape: Dim[] }[];
+  /** Runtime scalar options with their defaults. */
+  scalars: { name: string; dtype: DType; default: number }[];
+  /** Shape symbols, in the order kernels receive their sizes. */
+  dims: string[];
+  outputs: { dtype: DType; shape: Dim[] }[];
+  /** True when the fn returns a tuple (forward then returns an array). */
+  tuple: boolean;
+  /** The f32 inputs that vjp and valueAndGrad return gradients for, in order. */
+  gradInputs: string[];
+  kernels: CpuKernel[];
+  forward: EntryPlan;
+  /** Outputs: the gradients of `gradInputs`, in order. Inputs include `$ct0`, `$ct1`, …. */
+  vjp: EntryPlan;
+  /** For scalar results: outputs are [value, ...gradients of gradInputs]. */
+  valueAndGrad?: EntryPlan;
+}
