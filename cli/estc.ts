@@ -2,14 +2,21 @@
  * The `estc` command line. Exit codes: 0 clean, 1 errors in the user's program,
  * 2 an internal error (a bug in estc, printed as a bug report with the stack).
  */
+import { buildFile, explainFile, explainStages } from "../compiler/build.js";
+import type { Diagnostic } from "../compiler/diagnostics.js";
 import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
 import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
+import type { SourceMap } from "../compiler/source.js";
 
 const usage = `estc — a compiler for gradient estimators
 
 usage:
   estc check [--format text|json] FILE.est...   check files (types, shapes, estimators)
   estc check --stdlib                            check every stdlib module
+  estc build FILE.est --out-dir DIR [--emit ts|js]
+                                                 compile every fn into DIR/FILE.ts (or .js + .d.ts)
+  estc explain FILE.est --after lower|autodiff|schedule [--fn NAME]
+                                                 print the IR after a stage
   estc --version | --help
 
 exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
@@ -37,6 +44,8 @@ function dispatch(argv: string[]): CliOutcome {
   }
   if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
   if (command === "check") return check(rest);
+  if (command === "explain") return explain(rest);
+  if (command === "build") return { stdout: "", stderr: "estc build runs asynchronously; use runCliAsync\n", code: 2 };
   return { stdout: "", stderr: `estc: unknown command '${command}'\n\n${usage}\n`, code: 1 };
 }
 
@@ -58,6 +67,63 @@ function check(args: string[]): CliOutcome {
   if (!stdlib && files.length === 0) return { stdout: "", stderr: `estc check: no files given\n\n${usage}\n`, code: 1 };
   const result = stdlib ? checkStdlib() : checkFiles(files);
   return report(result, format);
+}
+
+/** Like runCli, and also runs `estc build` (code generation formats with prettier, which is async). */
+export async function runCliAsync(argv: string[]): Promise<CliOutcome> {
+  try {
+    if (argv[0] === "build") return await build(argv.slice(1));
+    return dispatch(argv);
+  } catch (e) {
+    return internalError(e);
+  }
+}
+
+/** Splits `--name value` / `--name=value` options from positional arguments. */
+function options(args: string[], names: string[]): { opts: Record<string, string>; files: string[]; bad?: string } {
+  const opts: Record<string, string> = {};
+  const files: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf("=");
+    const name = a.startsWith("--") ? a.slice(2, eq < 0 ? undefined : eq) : undefined;
+    if (name === undefined) files.push(a);
+    else if (!names.includes(name)) return { opts, files, bad: a };
+    else opts[name] = eq < 0 ? (args[++i] ?? "") : a.slice(eq + 1);
+  }
+  return { opts, files };
+}
+
+async function build(args: string[]): Promise<CliOutcome> {
+  const { opts, files, bad } = options(args, ["out-dir", "emit"]);
+  if (bad !== undefined) return { stdout: "", stderr: `estc build: unknown option '${bad}'\n\n${usage}\n`, code: 1 };
+  const emit = opts["emit"] ?? "ts";
+  if (files.length !== 1 || opts["out-dir"] === undefined || (emit !== "ts" && emit !== "js")) {
+    return { stdout: "", stderr: `estc build: give one FILE.est, --out-dir DIR and optionally --emit ts|js\n\n${usage}\n`, code: 1 };
+  }
+  const r = await buildFile(files[0]!, opts["out-dir"], emit);
+  const failed = failure(r.diagnostics, r.sources);
+  if (failed !== undefined) return failed;
+  return { stdout: r.written.map((f) => `wrote ${f}\n`).join(""), stderr: "", code: 0 };
+}
+
+function explain(args: string[]): CliOutcome {
+  const { opts, files, bad } = options(args, ["after", "fn"]);
+  const stage = opts["after"] ?? "autodiff";
+  if (bad !== undefined || files.length !== 1 || !(explainStages as readonly string[]).includes(stage)) {
+    return { stdout: "", stderr: `estc explain: give one FILE.est and --after ${explainStages.join("|")}\n\n${usage}\n`, code: 1 };
+  }
+  const r = explainFile(files[0]!, stage as (typeof explainStages)[number], opts["fn"]);
+  return failure(r.diagnostics, r.sources) ?? { stdout: r.text + "\n", stderr: "", code: 0 };
+}
+
+/** The outcome for a run whose diagnostics include errors; undefined when there are none. */
+function failure(diagnostics: Diagnostic[], sources: SourceMap): CliOutcome | undefined {
+  const internal = diagnostics.find((d) => d.code.startsWith("E0"));
+  if (internal !== undefined) return internalError(new Error(internal.message));
+  const errors = diagnostics.filter((d) => d.severity === "error");
+  if (errors.length === 0) return undefined;
+  return { stdout: "", stderr: `${renderDiagnostics(diagnostics, sources)}\n\n${errors.length} error${errors.length === 1 ? "" : "s"}\n`, code: 1 };
 }
 
 function report(result: CheckResult, format: string): CliOutcome {

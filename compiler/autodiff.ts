@@ -46,7 +46,10 @@ export function vjp(outputs: readonly Node[], cotangents: readonly Node[], wrt: 
     const n = order[k]!;
     const ct = acc.get(n.id);
     if (ct === undefined || wrtIds.has(n.id) || !live.has(n.id)) continue;
+    const before = L.graph.size;
     const inputCts = n.op === Op.Custom ? customRule(n, ct, ctx) : derivativeRule(b, n, ct, (i) => live.has(n.inputs[i]!.id));
+    const span = L.provenance.get(n.id);
+    if (span !== undefined) L.tagNew(before, span);
     inputCts.forEach((c, i) => {
       const input = n.inputs[i]!;
       if (c !== null && live.has(input.id) && input.dtype === "f32") add(input, c);

@@ -44,12 +44,16 @@ export interface LoweredFn {
   rules: EstimatorRule[];
   /** Shape symbols bound by the parameters, with the first (input, axis) that binds each. */
   dims: Map<string, { input: string; axis: number }>;
+  /** Where each node came from in the source (shared with autodiff, which adds to it). */
+  provenance: Map<number, A.Span>;
 }
 
 /** Per-program lowering state shared by nested inlined calls. */
 export class Lowerer {
   readonly graph = new Graph();
   readonly rules: EstimatorRule[] = [];
+  /** The source span each node was first lowered from, for comments above generated kernels. */
+  readonly provenance = new Map<number, A.Span>();
   private site = 0;
 
   constructor(readonly checked: CheckedProgram) {}
@@ -78,7 +82,7 @@ export class Lowerer {
     for (const d of dims.keys()) env.dims.set(d, d);
     const result = this.body(decl, env);
     const outputs = result.kind === "tuple" ? result.items.map((v) => expectTensor(v, decl.span).node) : [expectTensor(result, decl.span).node];
-    return { name: decl.name.name, decl, module, graph: this.graph, inputs, scalars, outputs, tuple: result.kind === "tuple", rules: this.rules, dims };
+    return { name: decl.name.name, decl, module, graph: this.graph, inputs, scalars, outputs, tuple: result.kind === "tuple", rules: this.rules, dims, provenance: this.provenance };
   }
 
   /** A fresh Philox site for one sampling call. */
@@ -122,6 +126,19 @@ export class Lowerer {
 
   /** Lowers one expression. */
   expr(e: A.Expr, env: Env): Value {
+    const before = this.graph.size;
+    const v = this.exprUntracked(e, env);
+    this.tagNew(before, e.span);
+    if (v.kind === "tensor" && !this.provenance.has(v.node.id)) this.provenance.set(v.node.id, e.span);
+    return v;
+  }
+
+  /** Attributes every node built since the graph had `before` nodes to `span` (innermost wins). */
+  tagNew(before: number, span: A.Span): void {
+    for (let id = before; id < this.graph.size; id++) if (!this.provenance.has(id)) this.provenance.set(id, span);
+  }
+
+  private exprUntracked(e: A.Expr, env: Env): Value {
     const g = this.graph;
     switch (e.kind) {
       case "Number":

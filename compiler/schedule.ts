@@ -76,6 +76,15 @@ export function schedule(roots: readonly Node[]): Schedule {
     const base = Math.max(0, ...n.inputs.map((i) => level.get(i.id) ?? 0));
     level.set(n.id, fusable(n) ? base : base + 1);
   }
+  // Sink an elementwise value to its consumers' level when they all fuse with it (same shape),
+  // so it is recomputed in their loop instead of written to a buffer and read back.
+  for (let k = order.length - 1; k >= 0; k--) {
+    const n = order[k]!;
+    const us = users.get(n.id) ?? [];
+    if (!fusable(n) || owner.has(n.id) || rootIds.has(n.id) || us.length === 0) continue;
+    if (!us.every((u) => fusable(u) && !owner.has(u.id) && sameShape(u.shape, n.shape))) continue;
+    level.set(n.id, Math.min(...us.map((u) => level.get(u.id)!)));
+  }
   const groups = new Map<string, Node[]>();
   for (const n of order) {
     if (!fusable(n) || owner.has(n.id)) continue;

@@ -1,0 +1,96 @@
+/**
+ * `estc build`: check → lower → autodiff → schedule → codegen → emit for every fn of one file,
+ * writing NAME.ts (or NAME.js + NAME.d.ts) into the output folder. Also `explain`, which prints
+ * the IR after a stage.
+ */
+import * as path from "node:path";
+import type * as A from "../grammar/ast.js";
+import { generateModule } from "./codegen/ts.js";
+import { differentiate, type DifferentiatedFn } from "./differentiate.js";
+import { error, type Diagnostic } from "./diagnostics.js";
+import { writeAtomically } from "./emit.js";
+import { printGraph, type Node } from "./ir.js";
+import { checkFiles } from "./pipeline.js";
+import { nodeHost, type CompilerHost } from "./resolve.js";
+import { schedule } from "./schedule.js";
+import { optimize } from "./optimize.js";
+import type { SourceMap } from "./source.js";
+
+/** The result of a build: what was written, or why nothing was. */
+export interface BuildResult {
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+  written: string[];
+}
+
+/** Differentiates every fn of `entry`; diagnostics if any stage fails. */
+export function differentiateFile(entry: string, host: CompilerHost = nodeHost()): { fns: DifferentiatedFn[]; diagnostics: Diagnostic[]; sources: SourceMap; file: string } {
+  const checked = checkFiles([entry], host);
+  const program = checked.programs[0];
+  if (program === undefined || checked.diagnostics.some((d) => d.severity === "error")) {
+    return { fns: [], diagnostics: checked.diagnostics, sources: checked.sources, file: entry };
+  }
+  const fns: DifferentiatedFn[] = [];
+  const diagnostics: Diagnostic[] = [...checked.diagnostics];
+  for (const item of program.program.entry.ast.items) {
+    if (item.kind !== "Fn") continue;
+    const d = differentiate(program, program.program.entry, item);
+    diagnostics.push(...d.diagnostics);
+    if (d.fn !== undefined) fns.push(d.fn);
+  }
+  return { fns, diagnostics, sources: checked.sources, file: program.program.entry.file };
+}
+
+/** Builds `entry` into `outDir`. Nothing is written unless every stage succeeds. */
+export async function buildFile(entry: string, outDir: string, emit: "ts" | "js", host: CompilerHost = nodeHost()): Promise<BuildResult> {
+  const d = differentiateFile(entry, host);
+  if (d.diagnostics.some((x) => x.severity === "error")) return { diagnostics: d.diagnostics, sources: d.sources, written: [] };
+  if (d.fns.length === 0) {
+    const span = { file: d.file, start: 0, end: 0 };
+    return { diagnostics: [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })], sources: d.sources, written: [] };
+  }
+  const mod = await generateModule(d.file, d.fns, d.sources, emit === "js");
+  const base = path.join(path.resolve(host.cwd, outDir), path.basename(entry).replace(/\.est$/, ""));
+  const files: Record<string, string> = emit === "js" ? { [`${base}.js`]: mod.js ?? "", [`${base}.d.ts`]: mod.dts ?? "" } : { [`${base}.ts`]: mod.ts };
+  writeAtomically(files);
+  return { diagnostics: d.diagnostics, sources: d.sources, written: Object.keys(files).map((f) => path.relative(host.cwd, f) || f) };
+}
+
+/** The stages `estc explain --after` can print. */
+export const explainStages = ["lower", "autodiff", "optimize", "schedule"] as const;
+
+/** Prints the IR of every fn (or of `fnName`) after `stage`. */
+export function explainFile(entry: string, stage: (typeof explainStages)[number], fnName?: string, host: CompilerHost = nodeHost()): { text: string; diagnostics: Diagnostic[]; sources: SourceMap } {
+  const d = differentiateFile(entry, host);
+  const fns = d.fns.filter((f) => fnName === undefined || f.lowered.name === fnName);
+  const parts = fns.map((f) => {
+    const header = `fn ${f.lowered.name}`;
+    if (stage === "lower") return `${header}\n${printGraph(outputsOf(f.lowered.outputs))}`;
+    const roots: Record<string, Node> = { ...outputsOf(f.lowered.outputs), ...prefixed("grad", f.grads) };
+    if (stage === "autodiff") return `${header}\n${printGraph(roots)}`;
+    const names = Object.keys(roots);
+    const optimized = optimize(f.lowered.graph, Object.values(roots));
+    if (stage === "optimize") return `${header}\n${printGraph(Object.fromEntries(names.map((k, i) => [k, optimized[i]!])))}`;
+    const s = schedule(optimized);
+    const lines = s.kernels.map((k, i) => {
+      if (k.kind === "fused") return `kernel ${i}: fused ${k.nodes.length} ops over [${k.shape.join(", ")}] -> ${k.outputs.length} output(s)`;
+      if (k.kind === "reduce") return `kernel ${i}: ${k.node.op} over [${k.node.inputs[0]!.shape.join(", ")}] with a ${k.prologue.length}-op prologue`;
+      return `step ${i}: ${k.node.op} [${k.node.shape.join(", ")}]`;
+    });
+    return `${header} (vjp)\n${lines.join("\n")}`;
+  });
+  if (fnName !== undefined && fns.length === 0 && d.diagnostics.length === 0) {
+    d.diagnostics.push(error("E5011", { file: d.file, start: 0, end: 0 }, `no fn named '${fnName}' in ${d.file}`));
+  }
+  return { text: parts.join("\n\n"), diagnostics: d.diagnostics, sources: d.sources };
+}
+
+function outputsOf(outputs: Node[]): Record<string, Node> {
+  return Object.fromEntries(outputs.map((o, i) => [outputs.length === 1 ? "out" : `out${i}`, o]));
+}
+
+function prefixed(prefix: string, nodes: Record<string, Node>): Record<string, Node> {
+  return Object.fromEntries(Object.entries(nodes).map(([k, v]) => [`${prefix}.${k}`, v]));
+}
+
+export type { A };

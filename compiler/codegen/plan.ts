@@ -1,0 +1,92 @@
+/**
+ * From a schedule to an EntryPlan: buffers for materialized values, one step per kernel, and
+ * the kernel sources (deduplicated across the entry points of a function).
+ */
+import type { EntryPlan, Step } from "../../runtime/plan.js";
+import { Op, type Node } from "../ir.js";
+import { kernelReads, schedule, type ScheduledKernel } from "../schedule.js";
+import type { KernelContext, KernelSource } from "./ts-kernels.js";
+import { fusedKernelTs, reduceKernelTs } from "./ts-kernels.js";
+import type { Span } from "../diagnostics.js";
+
+/** A generated kernel with the source span it came from (for the comment above it). */
+export interface EmittedKernel {
+  name: string;
+  source: KernelSource;
+  span?: Span;
+}
+
+/** Collects kernels across entry points, sharing identical ones. */
+export class KernelTable {
+  readonly kernels: EmittedKernel[] = [];
+  private readonly byBody = new Map<string, number>();
+
+  constructor(
+    readonly fnName: string,
+    readonly ctx: KernelContext,
+    readonly provenance: ReadonlyMap<number, Span>,
+  ) {}
+
+  add(k: ScheduledKernel, reads: Node[]): number {
+    const source = k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx) : reduceKernelTs(k as Extract<ScheduledKernel, { kind: "reduce" }>, reads, this.ctx);
+    const key = `${source.params.map((p) => p.type).join(",")}|${source.body}`;
+    const known = this.byBody.get(key);
+    if (known !== undefined) return known;
+    const nodes = k.kind === "fused" ? k.outputs : k.kind === "reduce" ? [k.node] : [];
+    const span = nodes.map((n) => this.provenance.get(n.id)).find((s) => s !== undefined);
+    const index = this.kernels.length;
+    this.kernels.push({ name: `${this.fnName}_k${index}`, source, ...(span !== undefined ? { span } : {}) });
+    this.byBody.set(key, index);
+    return index;
+  }
+}
+
+/** Builds the plan computing `roots` from the named Input nodes. */
+export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
+  const sched = schedule(roots);
+  const buffers: EntryPlan["buffers"] = [];
+  const bufferOf = new Map<number, number>();
+  const inputs: EntryPlan["inputs"] = [];
+  const buffer = (n: Node): number => {
+    let b = bufferOf.get(n.id);
+    if (b === undefined) {
+      b = buffers.length;
+      buffers.push({ dtype: n.dtype, shape: [...n.shape] });
+      bufferOf.set(n.id, b);
+      if (n.op === Op.Input) inputs.push({ name: n.attrs["name"] as string, buffer: b });
+    }
+    return b;
+  };
+  const steps: Step[] = [];
+  for (const k of sched.kernels) {
+    const reads = kernelReads(k);
+    if (k.kind !== "structural") {
+      const writes = k.kind === "fused" ? k.outputs : [k.node];
+      const index = table.add(k, reads);
+      steps.push({ op: "kernel", kernel: index, args: [...reads.map(buffer), ...writes.map(buffer)] });
+      continue;
+    }
+    steps.push(structuralStep(k.node, buffer));
+  }
+  return { buffers, inputs, outputs: roots.map(buffer), steps };
+}
+
+function structuralStep(n: Node, buffer: (n: Node) => number): Step {
+  const [a, b] = n.inputs;
+  switch (n.op) {
+    case Op.MatMul:
+      return { op: "matmul", a: buffer(a!), b: buffer(b!), out: buffer(n) };
+    case Op.Transpose:
+      return { op: "transpose", x: buffer(a!), out: buffer(n), perm: [...(n.attrs["perm"] as number[])] };
+    case Op.Gather:
+      return { op: "gather", x: buffer(a!), idx: buffer(b!), out: buffer(n), axis: n.attrs["axis"] as number };
+    case Op.GatherGrad:
+      return { op: "gather_grad", ct: buffer(a!), idx: buffer(b!), out: buffer(n), axis: n.attrs["axis"] as number };
+    case Op.NmMask:
+      return { op: "nm_mask", w: buffer(a!), out: buffer(n), n: n.attrs["n"] as number, m: n.attrs["m"] as number };
+    case Op.Reshape:
+      return { op: "alias", x: buffer(a!), out: buffer(n) };
+    default:
+      throw new Error(`schedule: no runtime step for op ${n.op}`);
+  }
+}

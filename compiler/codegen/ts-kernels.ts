@@ -1,0 +1,259 @@
+/**
+ * TypeScript source for scheduled kernels: a fused elementwise loop (flat when every operand has
+ * the loop's shape, otherwise a loop nest with per-operand strides so broadcast reads need no
+ * division), and reductions with their elementwise prologue inside the loop.
+ */
+import { Op, type Node } from "../ir.js";
+import type { DimT } from "../types.js";
+import type { FusedKernel, ReduceKernel } from "../schedule.js";
+import { isInlineLeaf } from "../schedule.js";
+import { tsCast, tsLiteral, tsOps } from "./expr.js";
+
+/** How a kernel names its inputs: dims, scalars and buffer parameters. */
+export interface KernelContext {
+  /** Index of a shape symbol in FunctionSpec.dims. */
+  dimIndex(name: string): number;
+  /** Index of a runtime scalar in FunctionSpec.scalars. */
+  scalarIndex(name: string): number;
+}
+
+/** A kernel's TypeScript: the body statements and the buffers it takes, reads then writes. */
+export interface KernelSource {
+  params: { name: string; type: string }[];
+  body: string;
+  reads: Node[];
+  writes: Node[];
+}
+
+const arrayType = (n: Node) => (n.dtype === "i32" ? "Int32Array" : n.dtype === "bool" ? "Uint8Array" : "Float32Array");
+
+/** Shared state of one kernel's code: hoisted declarations and names. */
+class KernelWriter {
+  readonly hoisted: string[] = [];
+  private readonly dimVars = new Map<string, string>();
+  private readonly scalarVars = new Map<string, string>();
+  readonly bufferNames = new Map<number, string>();
+
+  constructor(readonly ctx: KernelContext) {}
+
+  dim(d: DimT): string {
+    if (typeof d === "number") return String(d);
+    let v = this.dimVars.get(d);
+    if (v === undefined) {
+      v = `n_${d}`;
+      this.dimVars.set(d, v);
+      this.hoisted.push(`const ${v} = dims[${this.ctx.dimIndex(d)}]!;`);
+    }
+    return v;
+  }
+
+  scalar(name: string): string {
+    let v = this.scalarVars.get(name);
+    if (v === undefined) {
+      v = `s_${name}`;
+      this.scalarVars.set(name, v);
+      this.hoisted.push(`const ${v} = scalars[${this.ctx.scalarIndex(name)}]!;`);
+    }
+    return v;
+  }
+
+  buffer(n: Node): string {
+    let b = this.bufferNames.get(n.id);
+    if (b === undefined) {
+      b = `b${this.bufferNames.size}`;
+      this.bufferNames.set(n.id, b);
+    }
+    return b;
+  }
+
+  /** The product of dims as an expression ("1" for none). */
+  product(dims: readonly DimT[]): string {
+    const parts = dims.filter((d) => d !== 1).map((d) => this.dim(d));
+    return parts.length === 0 ? "1" : parts.join(" * ");
+  }
+}
+
+function isScalarLike(n: Node): boolean {
+  return n.shape.every((d) => d === 1);
+}
+
+function sameShape(a: readonly DimT[], b: readonly DimT[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Prints the computation of `nodes` (topological) as `const v = …;` lines. `read(n)` gives the
+ * expression for a buffer operand; `index(axis)` the loop index along an axis of the loop shape;
+ * `flat` the row-major index of the current element (for Random).
+ */
+function computeLines(
+  w: KernelWriter,
+  nodes: readonly Node[],
+  read: (n: Node) => string,
+  index: (axis: number) => string,
+  flat: string,
+): { lines: string[]; value: (n: Node) => string } {
+  const own = new Set(nodes.map((n) => n.id));
+  const names = new Map<number, string>();
+  const value = (n: Node): string => {
+    if (own.has(n.id)) return names.get(n.id)!;
+    if (n.op === Op.Const) return tsLiteral(n.attrs["value"] as number);
+    if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
+    if (n.op === Op.Dim) return w.dim(n.attrs["name"] as string);
+    return read(n);
+  };
+  const lines: string[] = [];
+  for (const n of nodes) {
+    const v = `v${n.id}`;
+    names.set(n.id, v);
+    const ins = n.inputs.map(value);
+    let expr: string;
+    if (n.op === Op.Random) {
+      expr = `randomUniform(seed, ${n.attrs["site"]}, ${n.attrs["stream"]}, ${flat}, ${n.attrs["open"] ? "true" : "false"})`;
+    } else if (n.op === Op.Iota) {
+      expr = index(n.attrs["axis"] as number);
+    } else if (n.op === Op.Cast) {
+      expr = tsCast(ins[0]!, n.dtype);
+    } else {
+      const p = tsOps[n.op];
+      if (p === undefined) throw new Error(`codegen/ts: no TypeScript for op ${n.op}`);
+      expr = p(ins);
+    }
+    lines.push(`const ${v} = ${expr};`);
+  }
+  return { lines, value };
+}
+
+interface Strided {
+  node: Node;
+  /** Stride of this operand along each axis of the loop shape (0 where it broadcasts). */
+  strides: string[];
+}
+
+/** Strides of `n` (aligned right) along each axis of the loop shape `shape`. */
+function stridesFor(w: KernelWriter, n: Node, shape: readonly DimT[]): string[] {
+  const off = shape.length - n.shape.length;
+  return shape.map((_, k) => {
+    const j = k - off;
+    if (j < 0 || n.shape[j] === 1) return "0";
+    return w.product(n.shape.slice(j + 1));
+  });
+}
+
+/**
+ * A loop nest over `shape` visiting axes in `order`; each strided operand gets an offset
+ * variable updated at every level. `head`/`tail` run around the innermost `split` levels.
+ */
+function loopNest(
+  w: KernelWriter,
+  shape: readonly DimT[],
+  order: number[],
+  operands: Strided[],
+  body: (offset: (n: Node) => string) => string[],
+  around?: { split: number; head: string[]; tail: string[] },
+): string[] {
+  const lines: string[] = [];
+  let indent = "";
+  const offsets = new Map<number, string>();
+  operands.forEach((o) => offsets.set(o.node.id, "0"));
+  const closers: string[] = [];
+  order.forEach((axis, level) => {
+    if (around !== undefined && level === around.split) {
+      lines.push(...around.head.map((l) => indent + l));
+      closers.push("@tail");
+    }
+    const i = `i${axis}`;
+    lines.push(`${indent}for (let ${i} = 0; ${i} < ${w.dim(shape[axis]!)}; ${i}++) {`);
+    indent += "  ";
+    for (const o of operands) {
+      const s = o.strides[axis]!;
+      if (s === "0") continue;
+      const prev = offsets.get(o.node.id)!;
+      const v = `p${o.node.id < 0 ? "self" : o.node.id}_${level}`;
+      lines.push(`${indent}const ${v} = ${prev === "0" ? "" : `${prev} + `}${i}${s === "1" ? "" : ` * ${s}`};`);
+      offsets.set(o.node.id, v);
+    }
+    closers.push("}");
+  });
+  if (around !== undefined && order.length === around.split) {
+    lines.push(...around.head.map((l) => indent + l));
+    closers.push("@tail");
+  }
+  lines.push(...body((n) => offsets.get(n.id) ?? "0").map((l) => indent + l));
+  for (let k = closers.length - 1; k >= 0; k--) {
+    if (closers[k] === "@tail") {
+      lines.push(...around!.tail.map((l) => indent + l));
+      continue;
+    }
+    indent = indent.slice(2);
+    lines.push(`${indent}}`);
+  }
+  return lines;
+}
+
+function params(w: KernelWriter, reads: Node[], writes: Node[]): { name: string; type: string }[] {
+  return [...reads, ...writes].map((n) => ({ name: w.buffer(n), type: arrayType(n) }));
+}
+
+/** A fused elementwise kernel. */
+export function fusedKernelTs(k: FusedKernel, reads: Node[], ctx: KernelContext): KernelSource {
+  const w = new KernelWriter(ctx);
+  const shape = k.shape;
+  const ps = params(w, reads, k.outputs);
+  const hoistedReads = reads.filter(isScalarLike);
+  const strided = reads.filter((n) => !isScalarLike(n));
+  const readLines = hoistedReads.map((n) => `const r${n.id} = ${w.buffer(n)}[0]!;`);
+  const flatOk = strided.every((n) => sameShape(n.shape, shape)) && !k.nodes.some((n) => n.op === Op.Iota);
+  let loop: string[];
+  if (flatOk) {
+    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `${w.buffer(n)}[i]!`);
+    const c = computeLines(w, k.nodes, read, () => "0", "i");
+    const writes = k.outputs.map((o) => `${w.buffer(o)}[i] = ${c.value(o)};`);
+    loop = [`const size = ${w.product(shape)};`, "for (let i = 0; i < size; i++) {", ...[...c.lines, ...writes].map((l) => "  " + l), "}"];
+  } else {
+    const ops: Strided[] = strided.map((n) => ({ node: n, strides: stridesFor(w, n, shape) }));
+    loop = ["let o = 0;", ...loopNest(w, shape, [...shape.keys()], ops, (off) => {
+      const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `${w.buffer(n)}[${off(n)}]!`);
+      const c = computeLines(w, k.nodes, read, (axis) => `i${axis}`, "o");
+      return [...c.lines, ...k.outputs.map((out) => `${w.buffer(out)}[o] = ${c.value(out)};`), "o++;"];
+    })];
+  }
+  const body = [...w.hoisted, ...readLines, ...loop].join("\n");
+  return { params: ps, body, reads, writes: k.outputs };
+}
+
+/** A reduction kernel with its prologue computed in the innermost loop. */
+export function reduceKernelTs(k: ReduceKernel, reads: Node[], ctx: KernelContext): KernelSource {
+  const w = new KernelWriter(ctx);
+  const r = k.node;
+  const x = r.inputs[0]!;
+  const shape = x.shape;
+  const axes = ((r.attrs["axes"] as number[] | undefined) ?? []).length === 0 ? [...shape.keys()] : (r.attrs["axes"] as number[]);
+  const kept = [...shape.keys()].filter((a) => !axes.includes(a));
+  const ps = params(w, reads, [r]);
+  const hoistedReads = reads.filter(isScalarLike);
+  const strided = reads.filter((n) => !isScalarLike(n));
+  const self: Node = { ...x, id: -1 } as Node;
+  const needsIndex = k.prologue.some((n) => n.op === Op.Random);
+  const ops: Strided[] = strided.map((n) => ({ node: n, strides: stridesFor(w, n, shape) }));
+  if (needsIndex) ops.push({ node: self, strides: stridesFor(w, self, shape) });
+  const init = { [Op.Sum]: "0", [Op.Max]: "-Infinity", [Op.Min]: "Infinity", [Op.ArgMax]: "-Infinity", [Op.ArgMin]: "Infinity" }[r.op as Op.Sum]!;
+  const arg = r.op === Op.ArgMax || r.op === Op.ArgMin;
+  const head = [`let acc = ${init};`, ...(arg ? ["let best = 0;", "let count = 0;"] : [])];
+  const tail = [`${w.buffer(r)}[o] = ${arg ? "best" : "acc"};`, "o++;"];
+  const loop = ["let o = 0;", ...loopNest(w, shape, [...kept, ...axes], ops, (off) => {
+    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `${w.buffer(n)}[${off(n)}]!`);
+    const c = computeLines(w, k.prologue, read, (axis) => `i${axis}`, off(self));
+    const v = c.value(x);
+    const step =
+      r.op === Op.Sum ? [`acc += ${v};`]
+      : r.op === Op.Max ? [`acc = Math.max(acc, ${v});`]
+      : r.op === Op.Min ? [`acc = Math.min(acc, ${v});`]
+      : [`const cand = ${v};`, `if (cand ${r.op === Op.ArgMax ? ">" : "<"} acc) { acc = cand; best = count; }`, "count++;"];
+    return [...c.lines, ...step];
+  }, { split: kept.length, head, tail })];
+  const body = [...w.hoisted, ...hoistedReads.map((n) => `const r${n.id} = ${w.buffer(n)}[0]!;`), ...loop].join("\n");
+  return { params: ps, body, reads, writes: [r] };
+}
+
+export { isInlineLeaf };
