@@ -70,6 +70,15 @@ export class AstBuilder extends BaseVisitor {
     return { file: this.file, start: Math.min(a.start, b.start), end: Math.max(a.end, b.end) };
   }
 
+  /**
+   * The span of a CST node, which covers parentheses around the expression it yields: `(a) + b`
+   * must span from `(`, while the AST of `(a)` is just `a` with `a`'s span.
+   */
+  private cstSpan(n: CstNode | undefined, fallback: A.Span): A.Span {
+    const s = n === undefined ? undefined : this.nodeSpan(n);
+    return s === undefined || (s.start === 0 && s.end === 0) ? fallback : s;
+  }
+
   private ident(t: IToken | undefined, fallback: A.Span): A.Ident {
     return { kind: "Ident", name: isRealToken(t) ? t.image : "", span: this.tokenSpan(t, fallback) };
   }
@@ -271,16 +280,18 @@ export class AstBuilder extends BaseVisitor {
     const operands = this.nodes(c, "operand");
     const operators = this.tokens(c, "operator");
     let acc = this.expr(operands[0], span);
+    let whole = this.cstSpan(operands[0], acc.span);
     for (let i = 0; i < operators.length; i++) {
       const op = operators[i]!;
       const right = this.expr(operands[i + 1], this.tokenSpan(op, span));
+      whole = this.join(whole, this.cstSpan(operands[i + 1], right.span));
       acc = {
         kind: "Binary",
         op: op.image as A.BinaryOp,
         left: acc,
         right,
         opSpan: this.tokenSpan(op, span),
-        span: this.join(acc.span, right.span),
+        span: whole,
       };
     }
     return acc;
@@ -308,43 +319,51 @@ export class AstBuilder extends BaseVisitor {
   unary(c: Children, span: A.Span): A.Expr {
     const op = this.tokens(c, "operator")[0];
     if (op === undefined) return this.expr(this.nodes(c, "power")[0], span);
-    const operand = this.expr(this.nodes(c, "unary")[0], span);
-    return { kind: "Unary", op: op.image as A.UnaryOp, operand, span: this.join(this.tokenSpan(op, span), operand.span) };
+    const operandNode = this.nodes(c, "unary")[0];
+    const operand = this.expr(operandNode, span);
+    const whole = this.join(this.tokenSpan(op, span), this.cstSpan(operandNode, operand.span));
+    return { kind: "Unary", op: op.image as A.UnaryOp, operand, span: whole };
   }
 
   power(c: Children, span: A.Span): A.Expr {
-    const base = this.expr(this.nodes(c, "suffixed")[0], span);
+    const baseNode = this.nodes(c, "suffixed")[0];
+    const base = this.expr(baseNode, span);
     const caret = this.tokens(c, "Caret")[0];
     if (caret === undefined) return base;
-    const exponent = this.expr(this.nodes(c, "exponent")[0], this.tokenSpan(caret, span));
+    const exponentNode = this.nodes(c, "exponent")[0];
+    const exponent = this.expr(exponentNode, this.tokenSpan(caret, span));
     return {
       kind: "Binary",
       op: "^",
       left: base,
       right: exponent,
       opSpan: this.tokenSpan(caret, span),
-      span: this.join(base.span, exponent.span),
+      span: this.join(this.cstSpan(baseNode, base.span), this.cstSpan(exponentNode, exponent.span)),
     };
   }
 
   suffixed(c: Children, span: A.Span): A.Expr {
-    let acc = this.expr(this.nodes(c, "application")[0], span);
+    const first = this.nodes(c, "application")[0];
+    let acc = this.expr(first, span);
+    let whole = this.cstSpan(first, acc.span);
     const suffixes = [...(c["backwardSuffix"] ?? []), ...(c["Detach"] ?? [])].sort((a, b) => startOf(a) - startOf(b));
     for (const s of suffixes) {
       if (isToken(s)) {
-        acc = { kind: "Detach", operand: acc, span: this.join(acc.span, this.tokenSpan(s, acc.span)) };
+        whole = this.join(whole, this.tokenSpan(s, whole));
+        acc = { kind: "Detach", operand: acc, span: whole };
         continue;
       }
       const sc = s.children as Children;
       const estimator = this.ident(this.tokens(sc, "Ident")[0], this.nodeSpan(s));
       const argList = this.nodes(sc, "argList")[0];
+      whole = this.join(whole, this.nodeSpan(s));
       acc = {
         kind: "Backward",
         call: acc,
         estimator,
         args: argList === undefined ? [] : (this.visit(argList) as A.Arg[]),
         hasParens: sc["LParen"] !== undefined,
-        span: this.join(acc.span, this.nodeSpan(s)),
+        span: whole,
       };
     }
     return acc;
@@ -364,16 +383,18 @@ export class AstBuilder extends BaseVisitor {
   }
 
   postfix(c: Children, span: A.Span): A.Expr {
-    let acc = this.expr(this.nodes(c, "primary")[0], span);
+    const first = this.nodes(c, "primary")[0];
+    let acc = this.expr(first, span);
+    let whole = this.cstSpan(first, acc.span);
     const suffixes = [...this.nodes(c, "callSuffix"), ...this.nodes(c, "indexSuffix")].sort(
       (a, b) => startOf(a) - startOf(b),
     );
     for (const s of suffixes) {
       const sc = s.children as Children;
-      const sSpan = this.join(acc.span, this.nodeSpan(s));
+      whole = this.join(whole, this.nodeSpan(s));
       if (s.name === "indexSuffix") {
         const indices = this.nodes(sc, "expression").map((n) => this.visit(n) as A.Expr);
-        acc = { kind: "Index", target: acc, indices, span: sSpan };
+        acc = { kind: "Index", target: acc, indices, span: whole };
         continue;
       }
       const argList = this.nodes(sc, "argList")[0];
@@ -381,7 +402,7 @@ export class AstBuilder extends BaseVisitor {
       // Only a name can be called; check.ts reports other callees (E2010).
       const callee: A.Ident =
         acc.kind === "Name" ? { kind: "Ident", name: acc.name, span: acc.span } : { kind: "Ident", name: "", span: acc.span };
-      acc = { kind: "Call", callee, args, juxtaposed: false, span: sSpan };
+      acc = { kind: "Call", callee, args, juxtaposed: false, span: whole };
     }
     return acc;
   }
