@@ -45,3 +45,24 @@ export {
   uniform01,
   uniformOpen01,
 } from "./philox.js";
+export type { BufferSpec, CpuKernel, Dim, EntryPlan, FunctionSpec, Step } from "./plan.js";
+export {
+  KernelErrorCode,
+  gather,
+  gatherGrad,
+  matmul,
+  matmulShape,
+  nmMask,
+  transpose,
+} from "./kernels.js";
+export { runPlan } from "./execute.js";
+export {
+  CallErrorCode,
+  defineFunction,
+  type CallOptions,
+  type DeviceLike,
+  type EstFunction,
+  type Gradients,
+  type VjpResult,
+} from "./define.js";
+export { randomUniform, rint } from "./helpers.js";

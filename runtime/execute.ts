@@ -1,0 +1,256 @@
+/**
+ * Runs one entry plan on the CPU: resolves the buffers' symbolic shapes, allocates each buffer
+ * through the device when a step first touches it and gives it back after the last step that
+ * reads it, runs the steps in order and hands the output buffers to the caller as tensors.
+ */
+import type { CpuArray, CpuDevice } from "./cpu.js";
+import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
+import { gather, gatherGrad, matmul, nmMask, product, transpose } from "./kernels.js";
+import type { BufferSpec, Dim, EntryPlan, FunctionSpec, Step } from "./plan.js";
+import { Tensor } from "./tensor.js";
+
+/**
+ * Runs `plan` (one of `spec`'s entry points) and returns its output buffers as tensors on
+ * `device`, in `plan.outputs` order. `inputs` holds a tensor for every name in `plan.inputs`,
+ * already checked against the signature (runtime/define.ts does that); their arrays are read in
+ * place, never copied. `dims` are the sizes of `spec.dims`, `scalars` the values of
+ * `spec.scalars`, both in spec order. Every intermediate buffer is released before this returns,
+ * also when a step throws.
+ */
+export function runPlan(
+  spec: FunctionSpec,
+  plan: EntryPlan,
+  inputs: ReadonlyMap<string, Tensor>,
+  dims: Int32Array,
+  scalars: Float64Array,
+  seed: number,
+  device: CpuDevice,
+): Tensor[] {
+  const shapes = plan.buffers.map((b) => resolveShape(spec, b, dims));
+  const sizes = shapes.map(product);
+  const root = aliasRoots(plan, sizes);
+  const arrays: (CpuArray | undefined)[] = new Array(plan.buffers.length);
+  const external = new Set<number>();
+  for (const { name, buffer } of plan.inputs) {
+    arrays[buffer] = inputArray(
+      spec,
+      plan.buffers[buffer]!,
+      shapes[buffer]!,
+      name,
+      inputs.get(name),
+    );
+    external.add(buffer);
+  }
+  const returned = new Set(plan.outputs.map((b) => root[b]!));
+  const lastUse = lastUses(plan, root);
+  const live = new Set<number>();
+
+  /** The array behind buffer `b`, allocated (zero-filled) on first use. */
+  const array = (b: number): CpuArray => {
+    const r = root[b]!;
+    let a = arrays[r];
+    if (a === undefined) {
+      a = device.alloc(plan.buffers[r]!.dtype, sizes[r]!);
+      arrays[r] = a;
+      live.add(r);
+    }
+    return a;
+  };
+  const release = (r: number): void => {
+    if (!live.delete(r)) return;
+    device.free(arrays[r]!);
+    arrays[r] = undefined;
+  };
+
+  try {
+    plan.steps.forEach((step, s) => {
+      runStep(spec, step, { array, shapes, external, root, dims, scalars, seed });
+      for (const r of lastUse.get(s) ?? []) if (!returned.has(r)) release(r);
+    });
+    return plan.outputs.map((b) => {
+      const source = array(b);
+      // A buffer goes to the caller once; a second output on it, or one on a caller's input, is a copy.
+      let storage = source;
+      if (!live.delete(root[b]!)) {
+        storage = device.alloc(plan.buffers[b]!.dtype, sizes[b]!);
+        storage.set(source);
+      }
+      return new Tensor(shapes[b]!, plan.buffers[b]!.dtype, {
+        kind: "cpu",
+        device,
+        array: storage,
+      });
+    });
+  } finally {
+    for (const r of [...live]) release(r);
+  }
+}
+
+/** What a step needs besides itself. */
+interface StepContext {
+  array(b: number): CpuArray;
+  shapes: number[][];
+  external: ReadonlySet<number>;
+  root: readonly number[];
+  dims: Int32Array;
+  scalars: Float64Array;
+  seed: number;
+}
+
+function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
+  const { array, shapes } = ctx;
+  if (step.op !== "kernel" && step.op !== "alias" && ctx.external.has(ctx.root[step.out]!)) {
+    internal(spec, `a ${step.op} step writes buffer ${step.out}, which is a caller's input`);
+  }
+  switch (step.op) {
+    case "kernel": {
+      const kernel = spec.kernels[step.kernel];
+      if (kernel === undefined) internal(spec, `kernel ${step.kernel} does not exist`);
+      kernel(ctx.dims, ctx.scalars, ctx.seed, ...step.args.map(array));
+      return;
+    }
+    case "matmul":
+      matmul(
+        f32(spec, array(step.a)),
+        shapes[step.a]!,
+        f32(spec, array(step.b)),
+        shapes[step.b]!,
+        f32(spec, array(step.out)),
+      );
+      return;
+    case "transpose":
+      transpose(array(step.x), shapes[step.x]!, step.perm, array(step.out));
+      return;
+    case "gather":
+      gather(
+        array(step.x),
+        shapes[step.x]!,
+        i32(spec, array(step.idx)),
+        step.axis,
+        array(step.out),
+      );
+      return;
+    case "gather_grad":
+      gatherGrad(
+        f32(spec, array(step.ct)),
+        i32(spec, array(step.idx)),
+        step.axis,
+        f32(spec, array(step.out)),
+        shapes[step.out]!,
+      );
+      return;
+    case "nm_mask":
+      nmMask(f32(spec, array(step.w)), shapes[step.w]!, step.n, step.m, array(step.out));
+      return;
+    case "alias":
+      array(step.x); // the out buffer resolves to x's root, so this is the whole step
+      return;
+  }
+}
+
+/**
+ * For each buffer, the buffer whose array it uses: itself, or for an alias step's `out` the root
+ * of its `x`. Steps run in order, so an alias of an alias resolves in one pass.
+ */
+function aliasRoots(plan: EntryPlan, sizes: readonly number[]): number[] {
+  const root = plan.buffers.map((_, b) => b);
+  for (const step of plan.steps) {
+    if (step.op !== "alias") continue;
+    const [x, out] = [plan.buffers[step.x]!, plan.buffers[step.out]!];
+    if (x.dtype !== out.dtype || sizes[step.x] !== sizes[step.out]) {
+      throw new Error(
+        `estc internal error: alias of a ${x.dtype} buffer of ${sizes[step.x]} elements as ${out.dtype} of ${sizes[step.out]}`,
+      );
+    }
+    root[step.out] = root[step.x]!;
+  }
+  return root;
+}
+
+/** Step index → the roots whose last reader or writer that step is. */
+function lastUses(plan: EntryPlan, root: readonly number[]): Map<number, number[]> {
+  const last = new Map<number, number>();
+  plan.steps.forEach((step, s) => {
+    for (const b of stepBuffers(step)) last.set(root[b]!, s);
+  });
+  const byStep = new Map<number, number[]>();
+  for (const [r, s] of last) {
+    const roots = byStep.get(s);
+    if (roots === undefined) byStep.set(s, [r]);
+    else roots.push(r);
+  }
+  return byStep;
+}
+
+/** Every buffer a step reads or writes. */
+function stepBuffers(step: Step): number[] {
+  switch (step.op) {
+    case "kernel":
+      return step.args;
+    case "matmul":
+      return [step.a, step.b, step.out];
+    case "transpose":
+    case "alias":
+      return [step.x, step.out];
+    case "gather":
+      return [step.x, step.idx, step.out];
+    case "gather_grad":
+      return [step.ct, step.idx, step.out];
+    case "nm_mask":
+      return [step.w, step.out];
+  }
+}
+
+/** A buffer's concrete shape: symbols looked up in `dims` by their place in `spec.dims`. */
+function resolveShape(spec: FunctionSpec, buffer: BufferSpec, dims: Int32Array): number[] {
+  return buffer.shape.map((d: Dim) => {
+    if (typeof d === "number") return d;
+    const at = spec.dims.indexOf(d);
+    if (at < 0 || at >= dims.length)
+      internal(spec, `shape symbol '${d}' is not among the dims [${spec.dims.join(", ")}]`);
+    return dims[at]!;
+  });
+}
+
+/** The caller's array for an input buffer, read in place. */
+function inputArray(
+  spec: FunctionSpec,
+  buffer: BufferSpec,
+  shape: number[],
+  name: string,
+  t: Tensor | undefined,
+): CpuArray {
+  if (t === undefined) internal(spec, `no tensor was passed for plan input '${name}'`);
+  const storage = t.storage;
+  if (storage.kind !== "cpu") {
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.notCpuResident,
+      `${spec.name}: input '${name}' lives on '${storage.device}'; the cpu back end needs cpu tensors`,
+    );
+  }
+  const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
+  if (t.dtype !== buffer.dtype || !sameShape) {
+    internal(
+      spec,
+      `input '${name}' is ${t.dtype}[${t.shape.join(", ")}] but its buffer is ${buffer.dtype}[${shape.join(", ")}]`,
+    );
+  }
+  return storage.array;
+}
+
+function f32(spec: FunctionSpec, a: CpuArray): Float32Array {
+  if (!(a instanceof Float32Array))
+    internal(spec, `a structural step expected an f32 buffer, got ${a.constructor.name}`);
+  return a;
+}
+
+function i32(spec: FunctionSpec, a: CpuArray): Int32Array {
+  if (!(a instanceof Int32Array))
+    internal(spec, `gather indices must be an i32 buffer, got ${a.constructor.name}`);
+  return a;
+}
+
+/** A plan that contradicts itself or its spec: a bug in estc's code generation. */
+function internal(spec: FunctionSpec, message: string): never {
+  throw new Error(`estc internal error in ${spec.name} (${spec.source}): ${message}`);
+}
