@@ -25,6 +25,8 @@ const rules: Rule[] = [
   (n) => ((n.op === Op.Add || n.op === Op.Sub) && isConst(n.inputs[1]!, 0) && fits(n.inputs[0]!, n) ? n.inputs[0] : undefined),
   (n) => (n.op === Op.Add && isConst(n.inputs[0]!, 0) && fits(n.inputs[1]!, n) ? n.inputs[1] : undefined),
   (n) => (n.op === Op.Div && isConst(n.inputs[1]!, 1) && fits(n.inputs[0]!, n) ? n.inputs[0] : undefined),
+  (n) => (n.op === Op.Pow && isConst(n.inputs[1]!, 1) && fits(n.inputs[0]!, n) ? n.inputs[0] : undefined),
+  (n, g) => (n.op === Op.Pow && isConst(n.inputs[1]!, 2) ? g.node(Op.Mul, n.dtype, n.shape, [n.inputs[0]!, n.inputs[0]!]) : undefined),
   (n, g) => (n.op === Op.Sub && isConst(n.inputs[0]!, 0) && fits(n.inputs[1]!, n) ? g.node(Op.Neg, n.dtype, n.shape, [n.inputs[1]!]) : undefined),
   (n, g) => {
     if (n.op !== Op.Transpose || n.inputs[0]!.op !== Op.Transpose) return undefined;
