@@ -135,12 +135,40 @@ export function defineFunction<
       return { value: value!, grads: gradients(grads) };
     },
     async vjpFn(inputs, options) {
-      // Residual reuse comes with the scheduler: until then the pullback runs the whole vjp plan,
-      // which recomputes the forward values it needs. The call (tensors, seed) is held, not
-      // copied, so the pullback sees the same inputs and the same random draws as `out`.
       const call = checkCall(spec, inputs, options);
-      const out = result(run(spec.forward, call));
-      return { out, pullback: async (cotangent) => pullback(call, cotangent) };
+      if (spec.forwardWithResiduals === undefined || spec.pullback === undefined) {
+        // No residual plans: the pullback runs the stateless vjp on the held call.
+        const out = result(run(spec.forward, call));
+        return { out, pullback: async (cotangent) => pullback(call, cotangent) };
+      }
+      // The forward also returns the residuals the pullback reads (bit masks for predicates);
+      // they are counted in bytesSavedForBackward until the pullback has run.
+      const all = run(spec.forwardWithResiduals, call);
+      const outs = all.slice(0, spec.outputs.length);
+      const residuals = all.slice(spec.outputs.length);
+      const saved = residuals.reduce((n, t) => n + t.size * 4, 0);
+      call.device.memory.trackSaved(saved);
+      let held = true;
+      return {
+        out: result(outs),
+        pullback: async (cotangent) => {
+          if (!held) {
+            throw new EstcRuntimeError(
+              RuntimeErrorCode.tensorDisposed,
+              `${spec.name}: this pullback already ran and released its residuals; call vjpFn again`,
+            );
+          }
+          const tensors = new Map(withCotangents(spec, call, cotangent).tensors);
+          residuals.forEach((r, k) => tensors.set(`$res${k}`, r));
+          try {
+            return gradients(run(spec.pullback!, { ...call, tensors }));
+          } finally {
+            held = false;
+            call.device.memory.releaseSaved(saved);
+            for (const r of residuals) r.dispose();
+          }
+        },
+      };
     },
   };
 }

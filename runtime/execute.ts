@@ -28,6 +28,9 @@ export function runPlan(
 ): Tensor[] {
   const shapes = plan.buffers.map((b) => resolveShape(spec, b, dims));
   const sizes = shapes.map(product);
+  // A packed bool buffer holds ceil(size / 32) i32 words.
+  const words = plan.buffers.map((b, i) => (b.packed ? Math.ceil(sizes[i]! / 32) : sizes[i]!));
+  const storageType = (b: number) => (plan.buffers[b]!.packed ? "i32" : plan.buffers[b]!.dtype);
   const root = aliasRoots(plan, sizes);
   const arrays: (CpuArray | undefined)[] = new Array(plan.buffers.length);
   const external = new Set<number>();
@@ -50,7 +53,7 @@ export function runPlan(
     const r = root[b]!;
     let a = arrays[r];
     if (a === undefined) {
-      a = device.alloc(plan.buffers[r]!.dtype, sizes[r]!);
+      a = device.alloc(storageType(r), words[r]!);
       arrays[r] = a;
       live.add(r);
     }
@@ -72,10 +75,11 @@ export function runPlan(
       // A buffer goes to the caller once; a second output on it, or one on a caller's input, is a copy.
       let storage = source;
       if (!live.delete(root[b]!)) {
-        storage = device.alloc(plan.buffers[b]!.dtype, sizes[b]!);
+        storage = device.alloc(storageType(b), words[b]!);
         storage.set(source);
       }
-      return new Tensor(shapes[b]!, plan.buffers[b]!.dtype, {
+      const packed = plan.buffers[b]!.packed === true;
+      return new Tensor(packed ? [words[b]!] : shapes[b]!, storageType(b), {
         kind: "cpu",
         device,
         array: storage,
@@ -227,6 +231,11 @@ function inputArray(
       RuntimeErrorCode.notCpuResident,
       `${spec.name}: input '${name}' lives on '${storage.device}'; the cpu back end needs cpu tensors`,
     );
+  }
+  if (buffer.packed === true) {
+    // A residual predicate saved as bits comes back as its i32 words.
+    if (t.dtype !== "i32" || t.size !== Math.ceil(product(shape) / 32)) internal(spec, `packed input '${name}' has the wrong size`);
+    return storage.array;
   }
   const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
   if (t.dtype !== buffer.dtype || !sameShape) {

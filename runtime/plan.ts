@@ -12,6 +12,11 @@ export type Dim = number | string;
 export interface BufferSpec {
   dtype: DType;
   shape: Dim[];
+  /**
+   * A bool buffer stored as bits: 32 elements per Int32Array word (element i is bit i % 32 of
+   * word i / 32), ceil(size / 32) words. Outside a plan it travels as an i32 tensor of the words.
+   */
+  packed?: boolean;
 }
 
 /** One step of a plan. Buffer operands are indices into `EntryPlan.buffers`. */
@@ -69,4 +74,8 @@ export interface FunctionSpec {
   vjp: EntryPlan;
   /** For scalar results: outputs are [value, ...gradients of gradInputs]. */
   valueAndGrad?: EntryPlan;
+  /** vjpFn's forward: outputs are [...forward outputs, ...residuals the pullback reads]. */
+  forwardWithResiduals?: EntryPlan;
+  /** vjpFn's pullback: inputs are the fn's inputs, `$res0`… (the residuals) and `$ct0`…. */
+  pullback?: EntryPlan;
 }

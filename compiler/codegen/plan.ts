@@ -51,7 +51,7 @@ export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
     let b = bufferOf.get(n.id);
     if (b === undefined) {
       b = buffers.length;
-      buffers.push({ dtype: n.dtype, shape: [...n.shape] });
+      buffers.push(n.dtype === "bool" ? { dtype: n.dtype, shape: [...n.shape], packed: true } : { dtype: n.dtype, shape: [...n.shape] });
       bufferOf.set(n.id, b);
       if (n.op === Op.Input) inputs.push({ name: n.attrs["name"] as string, buffer: b });
     }
@@ -66,6 +66,7 @@ export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
       steps.push({ op: "kernel", kernel: index, args: [...reads.map(buffer), ...writes.map(buffer)] });
       continue;
     }
+    if ([k.node, ...k.node.inputs].some((n) => n.dtype === "bool")) throw new Error(`schedule: ${k.node.op} on a bool buffer`);
     steps.push(structuralStep(k.node, buffer));
   }
   return { buffers, inputs, outputs: roots.map(buffer), steps };

@@ -25,7 +25,30 @@ export interface KernelSource {
   writes: Node[];
 }
 
-const arrayType = (n: Node) => (n.dtype === "i32" ? "Int32Array" : n.dtype === "bool" ? "Uint8Array" : "Float32Array");
+/** Bool buffers are bit-packed: 32 elements per Int32Array word, 32x smaller than f32. */
+const arrayType = (n: Node) => (n.dtype === "f32" ? "Float32Array" : "Int32Array");
+
+/** Reads element `at` of the buffer holding `n` (unpacking a bit for bool). */
+function readAt(w: KernelWriter, n: Node, at: string): string {
+  const b = w.buffer(n);
+  return n.dtype === "bool" ? `((${b}[${at} >>> 5]! >>> (${at} & 31)) & 1)` : `${b}[${at}]!`;
+}
+
+/** Statements storing `value` at element `at` of output `n`; bools gather 32 bits per word. */
+function writeAt(w: KernelWriter, n: Node, at: string, value: string): string[] {
+  const b = w.buffer(n);
+  if (n.dtype !== "bool") return [`${b}[${at}] = ${value};`];
+  return [`bits${n.id} |= ${value} << (${at} & 31);`, `if ((${at} & 31) === 31) {`, `  ${b}[${at} >>> 5] = bits${n.id};`, `  bits${n.id} = 0;`, "}"];
+}
+
+/** Declarations before the loop and the final partial-word store after it, for bool outputs. */
+function bitsAround(w: KernelWriter, outputs: Node[], size: string): { before: string[]; after: string[] } {
+  const packed = outputs.filter((o) => o.dtype === "bool");
+  return {
+    before: packed.map((o) => `let bits${o.id} = 0;`),
+    after: packed.map((o) => `if ((${size} & 31) !== 0) ${w.buffer(o)}[${size} >>> 5] = bits${o.id};`),
+  };
+}
 
 /** Shared state of one kernel's code: hoisted declarations and names. */
 class KernelWriter {
@@ -202,21 +225,23 @@ export function fusedKernelTs(k: FusedKernel, reads: Node[], ctx: KernelContext)
   const ps = params(w, reads, k.outputs);
   const hoistedReads = reads.filter(isScalarLike);
   const strided = reads.filter((n) => !isScalarLike(n));
-  const readLines = hoistedReads.map((n) => `const r${n.id} = ${w.buffer(n)}[0]!;`);
+  const readLines = hoistedReads.map((n) => `const r${n.id} = ${readAt(w, n, "0")};`);
   const flatOk = strided.every((n) => sameShape(n.shape, shape)) && !k.nodes.some((n) => n.op === Op.Iota);
   let loop: string[];
   if (flatOk) {
-    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `${w.buffer(n)}[i]!`);
+    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : readAt(w, n, "i"));
     const c = computeLines(w, k.nodes, read, () => "0", "i");
-    const writes = k.outputs.map((o) => `${w.buffer(o)}[i] = ${c.value(o)};`);
-    loop = [`const size = ${w.product(shape)};`, "for (let i = 0; i < size; i++) {", ...[...c.lines, ...writes].map((l) => "  " + l), "}"];
+    const writes = k.outputs.flatMap((o) => writeAt(w, o, "i", c.value(o)));
+    const bits = bitsAround(w, k.outputs, "size");
+    loop = [`const size = ${w.product(shape)};`, ...bits.before, "for (let i = 0; i < size; i++) {", ...[...c.lines, ...writes].map((l) => "  " + l), "}", ...bits.after];
   } else {
     const ops: Strided[] = strided.map((n) => ({ node: n, strides: stridesFor(w, n, shape) }));
-    loop = ["let o = 0;", ...loopNest(w, shape, [...shape.keys()], ops, (off) => {
-      const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `${w.buffer(n)}[${off(n)}]!`);
+    const bits = bitsAround(w, k.outputs, "o");
+    loop = ["let o = 0;", ...bits.before, ...loopNest(w, shape, [...shape.keys()], ops, (off) => {
+      const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : readAt(w, n, off(n)));
       const c = computeLines(w, k.nodes, read, (axis) => `i${axis}`, "o");
-      return [...c.lines, ...k.outputs.map((out) => `${w.buffer(out)}[o] = ${c.value(out)};`), "o++;"];
-    })];
+      return [...c.lines, ...k.outputs.flatMap((out) => writeAt(w, out, "o", c.value(out))), "o++;"];
+    }), ...bits.after];
   }
   const body = [...w.hoisted, ...readLines, ...loop].join("\n");
   return { params: ps, body, reads, writes: k.outputs };
@@ -242,7 +267,7 @@ export function reduceKernelTs(k: ReduceKernel, reads: Node[], ctx: KernelContex
   const head = [`let acc = ${init};`, ...(arg ? ["let best = 0;", "let count = 0;"] : [])];
   const tail = [`${w.buffer(r)}[o] = ${arg ? "best" : "acc"};`, "o++;"];
   const loop = ["let o = 0;", ...loopNest(w, shape, [...kept, ...axes], ops, (off) => {
-    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `${w.buffer(n)}[${off(n)}]!`);
+    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : readAt(w, n, off(n)));
     const c = computeLines(w, k.prologue, read, (axis) => `i${axis}`, off(self));
     const v = c.value(x);
     const step =
@@ -252,7 +277,7 @@ export function reduceKernelTs(k: ReduceKernel, reads: Node[], ctx: KernelContex
       : [`const cand = ${v};`, `if (cand ${r.op === Op.ArgMax ? ">" : "<"} acc) { acc = cand; best = count; }`, "count++;"];
     return [...c.lines, ...step];
   }, { split: kept.length, head, tail })];
-  const body = [...w.hoisted, ...hoistedReads.map((n) => `const r${n.id} = ${w.buffer(n)}[0]!;`), ...loop].join("\n");
+  const body = [...w.hoisted, ...hoistedReads.map((n) => `const r${n.id} = ${readAt(w, n, "0")};`), ...loop].join("\n");
   return { params: ps, body, reads, writes: [r] };
 }
 

@@ -12,6 +12,7 @@ import type { Span } from "../diagnostics.js";
 import { buildEntryPlan, KernelTable } from "./plan.js";
 import { showShape } from "../types.js";
 import { optimize } from "../optimize.js";
+import { selectResiduals } from "../residuals.js";
 
 /** The generated module in each form `estc build` can write. */
 export interface GeneratedModule {
@@ -103,6 +104,10 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap): { spec: string; helpe
   const gradInputs = Object.keys(fn.grads);
   const forward = buildEntryPlan(computedRoots(fn, L.outputs), table);
   const vjp = buildEntryPlan(computedRoots(fn, gradInputs.map((n) => fn.grads[n]!)), table);
+  const grads = optimize(L.graph, gradInputs.map((n) => fn.grads[n]!), L.provenance);
+  const split = selectResiduals(L.graph, grads);
+  const forwardWithResiduals = buildEntryPlan(computedRoots(fn, [...L.outputs, ...split.saved]), table);
+  const pullback = buildEntryPlan(computedRoots(fn, split.pullback), table);
   const vag = fn.valueAndGrad === undefined ? undefined : buildEntryPlan(computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]), table);
   const start = sources.get(L.module.file)?.position(L.decl.span.start);
   const json = (v: unknown) => JSON.stringify(v);
@@ -119,6 +124,8 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap): { spec: string; helpe
     forward: ${json(forward)},
     vjp: ${json(vjp)},
     ${vag !== undefined ? `valueAndGrad: ${json(vag)},` : ""}
+    forwardWithResiduals: ${json(forwardWithResiduals)},
+    pullback: ${json(pullback)},
   }`;
   const helpers = new Set<string>();
   const kernels = table.kernels.map((k) => {
