@@ -81,8 +81,13 @@ export class ExprChecker {
       }
       case "Binary":
         return this.binary(e, scope);
-      case "Ternary":
-        return this.broadcastOperands([e.cond, e.then, e.else], scope, "`? :`", e.span, (l, r) => promote(l, r).dtype, true);
+      case "Ternary": {
+        const shape = this.broadcastOperands([e.cond, e.then, e.else], scope, "`? :`", e.span, () => "f32", false);
+        if (shape.kind !== "tensor") return shape;
+        const [a, b] = [this.typeOf(e.then, scope), this.typeOf(e.else, scope)];
+        const dtype = a.kind === "tensor" && b.kind === "tensor" ? promote(a, b).dtype : "f32";
+        return tensor(dtype, shape.shape);
+      }
       case "Call":
         return this.call(e, scope);
       case "Index":
@@ -111,7 +116,9 @@ export class ExprChecker {
       if (sym.kind === "const") {
         const v = this.oracle.constValue(sym);
         if (v === undefined) return errorTy;
-        return typeof v === "boolean" ? tensor("bool", []) : tensor(Number.isInteger(v) && isIntLiteral(sym.decl.value) ? "i32" : "f32", [], true);
+        if (typeof v === "boolean") return tensor("bool", []);
+        const int = Number.isInteger(v) && isIntLiteral(sym.decl.value);
+        return tensor(int ? "i32" : "f32", [], int);
       }
       const what = sym.kind === "fn" ? "fn" : "estimator";
       return this.report("E3020", e.span, `'${e.name}' is an ${what}, not a value`, {
@@ -121,9 +128,22 @@ export class ExprChecker {
     const candidates = [...scope.allNames(), ...this.module.scope.keys()];
     const guess = closest(e.name, candidates);
     const builtin = ["g", "out", "cost"].includes(e.name) && this.estimator === undefined;
-    return this.report("E2002", e.span, `unknown name '${e.name}'`, {
-      hint: builtin ? `'${e.name}' exists only inside an estimator body` : guess !== undefined ? `did you mean '${guess}'?` : undefined,
+    const fnName = primitives.has(e.name);
+    return this.report("E2002", e.span, fnName ? `'${e.name}' is a function, not a value` : `unknown name '${e.name}'`, {
+      hint: builtin
+        ? `'${e.name}' exists only inside an estimator body`
+        : fnName
+          ? `call it: ${e.name}(…); juxtaposition takes a plain argument (${e.name} x), so write ${e.name}(-x), not ${e.name} -x`
+          : guess !== undefined
+            ? `did you mean '${guess}'?`
+            : undefined,
     });
+  }
+
+  /** The value of a const item named `name` in this module, if it is one. */
+  private constOf(name: string): number | boolean | undefined {
+    const sym = this.module.scope.get(name)?.symbol;
+    return sym?.kind === "const" ? this.oracle.constValue(sym) : undefined;
   }
 
   /** The compile-time integer an expression denotes, if any. */
@@ -265,7 +285,16 @@ export class ExprChecker {
     const bound = new Map<string, BoundArg>();
     let ok = true;
     let next = 0;
+    let named: A.Arg | undefined;
     for (const a of args) {
+      if (a.name === undefined && named !== undefined) {
+        this.report("E3035", a.span, "a positional argument cannot follow a named one", {
+          hint: `name it too, or move it before '${named.name!.name} = …'`,
+        });
+        ok = false;
+        continue;
+      }
+      if (a.name !== undefined) named = a;
       if (a.name === undefined) {
         const p = params[next++];
         if (p === undefined) {
@@ -350,6 +379,10 @@ export class ExprChecker {
       }
       case "dim": {
         const d = this.dimOf(e, scope);
+        if (typeof d === "number" && d < 0) {
+          this.report("E3034", e.span, `${callee}: '${p.name}' must not be negative, got ${d}`);
+          return undefined;
+        }
         if (d === undefined) {
           this.report("E3034", e.span, `${callee}: '${p.name}' must be a size or a shape symbol such as K`);
           return undefined;
@@ -364,6 +397,10 @@ export class ExprChecker {
         }
         const ty = this.typeOf(e, scope);
         const ints = e.elements.map((x) => this.intOf(x));
+        if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d) => typeof d === "number" && d < 0)) {
+          this.report("E3034", e.span, `${callee}: a size in '${p.name}' is negative`);
+          return undefined;
+        }
         if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d, i) => d === "?" && this.dimOf(e.elements[i]!, scope) === undefined)) {
           this.report("E3034", e.span, `${callee}: every dim of '${p.name}' must be a size, a shape symbol or an i32 scalar`);
           return undefined;
@@ -371,6 +408,8 @@ export class ExprChecker {
         return ints.every((i) => i !== undefined) ? { ty, ints: ints as number[] } : { ty };
       }
       case "flag": {
+        const folded = e.kind === "Name" ? this.constOf(e.name) : undefined;
+        if (typeof folded === "boolean") return { ty: tensor("bool", []), bool: folded };
         if (e.kind !== "Bool") {
           this.report("E3034", e.span, `${callee}: '${p.name}' must be true or false`);
           return undefined;
@@ -429,7 +468,7 @@ export class ExprChecker {
       const prev = dims.get(w);
       if (prev === undefined) dims.set(w, { dim: g, span });
       else if (prev.dim !== g && prev.dim !== "?" && g !== "?") {
-        this.report("E3002", span, `${callee}: dim ${w} is bound twice and disagrees: ${prev.dim} here ${showTy(got)}, ${g === prev.dim ? "" : `but ${prev.dim} before`}`.replace(/, $/, ""), {
+        this.report("E3002", span, `${callee}: dim ${w} is bound twice and disagrees: ${w} = ${g} for '${param}' (${showTy(got)}), but ${w} = ${prev.dim} before`, {
           hint: `every use of ${w} in ${callee}'s parameter types must have the same size`,
           related: [{ span: prev.span, message: `${w} = ${prev.dim} here` }],
         });
@@ -459,7 +498,13 @@ export class ExprChecker {
     }
     const est = entry.symbol.decl;
     this.oracle.recordUse(entry.symbol, e.estimator.span);
-    if (est.target.name !== e.call.callee.name) {
+    const targetSym = entry.symbol.module.scope.get(est.target.name)?.symbol;
+    const calleeSym = this.module.scope.get(e.call.callee.name)?.symbol;
+    const sameTarget =
+      targetSym?.kind === "fn" || calleeSym?.kind === "fn"
+        ? targetSym !== undefined && calleeSym !== undefined && targetSym.decl === calleeSym.decl
+        : est.target.name === e.call.callee.name;
+    if (!sameTarget) {
       return this.report("E4002", e.estimator.span, `'${estName}' is an estimator for ${est.target.name}, not for ${e.call.callee.name}`, {
         related: [{ span: est.target.span, message: `${estName} is declared for ${est.target.name} here` }],
       });

@@ -6,13 +6,14 @@
  */
 import type * as A from "../grammar/ast.js";
 import { error, type Diagnostic, type Span } from "./diagnostics.js";
+import { foldConstant } from "./fold.js";
 import { ExprChecker, type FnSignature, type ItemOracle } from "./check-expr.js";
 import { primitives, requiredParams, type PrimParam } from "./primitives.js";
 import type { ItemSymbol, ModuleInfo, Program, Resolver } from "./resolve.js";
 import { stdlibModuleIds } from "./resolve.js";
 import { Scope } from "./scope.js";
 import { closest } from "./suggest.js";
-import { dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy } from "./types.js";
+import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy } from "./types.js";
 
 type FnSym = Extract<ItemSymbol, { kind: "fn" }>;
 type ConstSym = Extract<ItemSymbol, { kind: "const" }>;
@@ -118,45 +119,25 @@ export class Checker implements ItemOracle {
     return v;
   }
 
-  /** Folds a constant expression: literals, other consts, arithmetic and comparisons. */
+  /** Folds a constant expression (see fold.ts), reading other consts of module `m`. */
   private fold(m: ModuleInfo, e: A.Expr): number | boolean | undefined {
-    switch (e.kind) {
-      case "Number":
-      case "Bool":
-        return e.value;
-      case "Name": {
-        const sym = m.scope.get(e.name)?.symbol;
-        return sym?.kind === "const" ? this.constOf(sym.module, sym.decl) : undefined;
-      }
-      case "Unary": {
-        const v = this.fold(m, e.operand);
-        if (v === undefined) return undefined;
-        return e.op === "-" ? -Number(v) : !v;
-      }
-      case "Binary": {
-        const l = this.fold(m, e.left);
-        const r = this.fold(m, e.right);
-        if (l === undefined || r === undefined) return undefined;
-        const a = Number(l);
-        const b = Number(r);
-        const ops: Record<string, () => number | boolean> = {
-          "+": () => a + b, "-": () => a - b, "*": () => a * b, "/": () => a / b, "%": () => a % b, "^": () => a ** b,
-          "<": () => a < b, "<=": () => a <= b, ">": () => a > b, ">=": () => a >= b, "==": () => a === b, "!=": () => a !== b,
-          "&&": () => Boolean(l) && Boolean(r), "||": () => Boolean(l) || Boolean(r),
-        };
-        const f = ops[e.op];
-        return f === undefined ? undefined : f();
-      }
-      default:
-        return undefined;
-    }
+    return foldConstant(e, (name) => {
+      const sym = m.scope.get(name)?.symbol;
+      return sym?.kind === "const" ? this.constOf(sym.module, sym.decl) : undefined;
+    });
   }
 
   // ---------------------------------------------------------------- parameters and types
 
-  private typeFromAst(t: A.TypeExpr): TensorTy {
+  /** A written type; a dim naming an integer const takes the const's value. */
+  private typeFromAst(m: ModuleInfo, t: A.TypeExpr): TensorTy {
     const dims = (t.dims ?? []).map((d) => {
-      if (d.kind === "DimSymbol") return d.name;
+      if (d.kind === "DimSymbol") {
+        const sym = m.scope.get(d.name)?.symbol;
+        const v = sym?.kind === "const" ? this.constOf(sym.module, sym.decl) : undefined;
+        if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
+        return d.name;
+      }
       if (!Number.isInteger(d.value) || d.value < 0) {
         this.report("E3009", d.span, `a dimension must be a whole number or a name, got ${Number.isNaN(d.value) ? "nothing" : d.value}`);
         return "?";
@@ -172,7 +153,7 @@ export class Checker implements ItemOracle {
     const exprs = new ExprChecker(m, this, this.diagnostics);
     for (const p of params) {
       let ty: Ty = errorTy;
-      if (p.type !== undefined) ty = this.typeFromAst(p.type);
+      if (p.type !== undefined) ty = this.typeFromAst(m, p.type);
       if (p.default !== undefined) {
         const dty = exprs.typeOf(p.default, new Scope());
         if (this.fold(m, p.default) === undefined) {
@@ -203,7 +184,7 @@ export class Checker implements ItemOracle {
     }
     for (const p of params) {
       for (const d of p.type?.dims ?? []) {
-        if (d.kind !== "DimSymbol") continue;
+        if (d.kind !== "DimSymbol" || m.scope.get(d.name)?.symbol.kind === "const") continue;
         const b = scope.lookup(d.name);
         if (b === undefined) scope.bind(d.name, { kind: "dim", ty: i32Scalar, span: d.span, dim: d.name });
         else if (b.kind !== "dim") this.shadowed({ kind: "Ident", name: d.name, span: d.span }, b.span);
@@ -231,8 +212,8 @@ export class Checker implements ItemOracle {
     const scope = new Scope();
     const params = this.bindParams(m, decl.params, scope, "fn");
     const declared = decl.result === undefined ? undefined : decl.result.kind === "TupleType"
-      ? ({ kind: "tuple", elements: decl.result.elements.map((t) => this.typeFromAst(t)) } as Ty)
-      : this.typeFromAst(decl.result);
+      ? ({ kind: "tuple", elements: decl.result.elements.map((t) => this.typeFromAst(m, t)) } as Ty)
+      : this.typeFromAst(m, decl.result);
     const bodyTy = this.checkBody(m, decl, scope);
     if (declared !== undefined && bodyTy !== undefined) this.checkResult(declared, bodyTy, decl);
     const sig: FnSignature = { params, result: declared ?? bodyTy ?? errorTy };
@@ -305,8 +286,15 @@ export class Checker implements ItemOracle {
 
   private checkEstimator(m: ModuleInfo, decl: A.EstimatorDecl): void {
     const scope = new Scope();
-    this.bindParams(m, decl.params, scope, "estimator");
     const target = this.estimatorTarget(m, decl);
+    // Built-ins first, so a parameter or input named g, out or cost is reported where it is written.
+    const outName = decl.outName?.name ?? "out";
+    const outTy = target?.out ?? tensor("f32", null);
+    for (const [name, ty] of [[outName, outTy], ["g", outTy], ["cost", f32Scalar]] as const) {
+      const prev = scope.bind(name, { kind: "builtin", ty, span: name === outName ? decl.outName?.span : undefined });
+      if (prev !== undefined && decl.outName !== undefined) this.shadowed(decl.outName, undefined);
+    }
+    this.bindParams(m, decl.params, scope, "estimator");
     if (target === undefined) return;
     const inputNames = new Set<string>();
     decl.inputs.forEach((input, i) => {
@@ -315,11 +303,6 @@ export class Checker implements ItemOracle {
       if (prev !== undefined) this.shadowed(input, prev.span);
       inputNames.add(input.name);
     });
-    const outName = decl.outName?.name ?? "out";
-    for (const [name, ty] of [[outName, target.out], ["g", target.out], ["cost", f32Scalar]] as const) {
-      const prev = scope.bind(name, { kind: "builtin", ty, span: name === outName ? decl.outName?.span : undefined });
-      if (prev !== undefined) this.shadowed(decl.outName ?? decl.name, prev.span);
-    }
     const exprs = new ExprChecker(m, this, this.diagnostics, { inputNames });
     const grads = new Map<string, A.GradStmt>();
     let surrogate: A.SurrogateStmt | undefined;
@@ -369,7 +352,14 @@ export class Checker implements ItemOracle {
       this.report("E4014", s.name.span, `'${s.name.name}' is not differentiable (${showTy(input.ty)}), so it takes no grad`);
       return;
     }
-    if (ty.kind === "tuple" || ty.kind === "list") this.report("E4021", s.value.span, `a cotangent must be a tensor, got ${showTy(ty)}`);
+    if (ty.kind === "tuple" || ty.kind === "list") {
+      this.report("E4021", s.value.span, `a cotangent must be a tensor, got ${showTy(ty)}`);
+    } else if (ty.kind === "tensor" && ty.shape !== null && input.ty.kind === "tensor" && input.ty.shape !== null) {
+      const b = broadcastShapes(ty.shape, input.ty.shape);
+      if ("clash" in b || b.shape === null || b.shape.length !== input.ty.shape.length) {
+        this.report("E4021", s.value.span, `the cotangent of '${s.name.name}' is ${showTy(ty)}, which does not broadcast to its input's ${showTy(input.ty)}`);
+      }
+    }
   }
 
   /** Looks up an estimator's target and gives its inputs' and output's types. */

@@ -27,6 +27,13 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
     if (v === undefined || !isValue(v) || v.kind !== "tensor") throw new LowerError("E5001", span, `${name}: '${k}' is missing`);
     return v.node.dtype === "f32" || k === "labels" || k === "idx" || k === "c" ? v.node : L.cast(v.node, "f32");
   };
+  /** A tensor argument in its own dtype (structural ops keep i32 and bool). */
+  const raw = (k: string): Node => {
+    const v = args[k];
+    if (v === undefined || !isValue(v) || v.kind !== "tensor") throw new LowerError("E5001", span, `${name}: '${k}' is missing`);
+    // Bool buffers are bit-packed; the element-moving runtime steps take them as 0/1 f32.
+    return v.node.dtype === "bool" && name !== "reshape" ? L.cast(v.node, "f32") : v.node;
+  };
   const int = (k: string, fallback?: number): number | undefined => {
     const v = args[k];
     if (v === undefined) return fallback;
@@ -67,13 +74,13 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
     case "matmul":
       return tensorValue(matmul(L, t("a"), t("b")));
     case "transpose": {
-      const x = t("x");
+      const x = raw("x");
       const perm = args["perm"] === undefined ? [...x.shape.keys()].reverse() : listInts(args["perm"], span);
       const norm = perm.map((p) => (p < 0 ? p + x.shape.length : p));
       return tensorValue(g.node(Op.Transpose, x.dtype, norm.map((p) => x.shape[p]!), [x], { perm: norm }));
     }
     case "reshape": {
-      const x = t("x");
+      const x = raw("x");
       const s = args["shape"];
       if (s === undefined || !isValue(s) || s.kind !== "list") throw new LowerError("E5001", span, "reshape needs a shape");
       return tensorValue(g.node(Op.Reshape, x.dtype, s.dims, [x]));
@@ -88,7 +95,7 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       return tensorValue(L.cast(L.elementwise(Op.Eq, "bool", [col, iota], span), "f32"));
     }
     case "gather": {
-      const x = t("x");
+      const x = raw("x");
       const idx = t("idx");
       const rank = x.shape.length;
       const a = ((int("axis", 0) ?? 0) + rank) % rank;

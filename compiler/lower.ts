@@ -9,6 +9,7 @@ import type * as A from "../grammar/ast.js";
 import type { CheckedProgram } from "./check.js";
 import { Graph, Op, type Node } from "./ir.js";
 import { pickOverload } from "./primitives.js";
+import { foldConstant } from "./fold.js";
 import type { ModuleInfo } from "./resolve.js";
 import { broadcastShapes, type DimT, type DType } from "./types.js";
 import { LowerError, type Env, type Value, tensorValue, expectTensor, isValue } from "./lower-values.js";
@@ -64,21 +65,23 @@ export class Lowerer {
     const inputs: LoweredFn["inputs"] = [];
     const scalars: LoweredFn["scalars"] = [];
     const dims = new Map<string, { input: string; axis: number }>();
-    for (const p of decl.params) {
-      const dtype = p.type?.dtype ?? "f32";
+    const sig = this.checked.signatures.get(decl);
+    decl.params.forEach((p, k) => {
+      const ty = sig?.params[k]?.ty;
+      const dtype = ty?.kind === "tensor" ? ty.dtype : (p.type?.dtype ?? "f32");
       if (p.default !== undefined) {
         const v = Number(this.constValue(module, p.default));
         scalars.push({ name: p.name.name, dtype, default: v });
         env.vars.set(p.name.name, tensorValue(this.graph.node(Op.Scalar, dtype, [], [], { name: p.name.name })));
-        continue;
+        return;
       }
-      const shape: DimT[] = (p.type?.dims ?? []).map((d) => (d.kind === "DimSymbol" ? d.name : d.value));
+      const shape: DimT[] = ty?.kind === "tensor" && ty.shape !== null ? [...ty.shape] : [];
       shape.forEach((d, axis) => {
         if (typeof d === "string" && !dims.has(d)) dims.set(d, { input: p.name.name, axis });
       });
       inputs.push({ name: p.name.name, dtype, shape });
       env.vars.set(p.name.name, tensorValue(this.graph.node(Op.Input, dtype, shape, [], { name: p.name.name })));
-    }
+    });
     for (const d of dims.keys()) env.dims.set(d, d);
     const result = this.body(decl, env);
     const outputs = result.kind === "tuple" ? result.items.map((v) => expectTensor(v, decl.span).node) : [expectTensor(result, decl.span).node];
@@ -90,24 +93,14 @@ export class Lowerer {
     return this.site++;
   }
 
-  /** The value of a compile-time constant expression (a default or a const). */
+  /** The value of a compile-time constant expression (a default, a const, an axis). */
   constValue(module: ModuleInfo, e: A.Expr): number | boolean {
-    switch (e.kind) {
-      case "Number":
-      case "Bool":
-        return e.value;
-      case "Unary":
-        return e.op === "-" ? -Number(this.constValue(module, e.operand)) : !this.constValue(module, e.operand);
-      case "Name": {
-        const sym = module.scope.get(e.name)?.symbol;
-        const v = sym?.kind === "const" ? this.checked.consts.get(sym.decl) : undefined;
-        if (v !== undefined) return v;
-        break;
-      }
-      default:
-        break;
-    }
-    throw new LowerError("E5001", e.span, "expected a compile-time constant here");
+    const v = foldConstant(e, (name) => {
+      const sym = module.scope.get(name)?.symbol;
+      return sym?.kind === "const" ? this.checked.consts.get(sym.decl) : undefined;
+    });
+    if (v === undefined) throw new LowerError("E5001", e.span, "expected a compile-time constant here");
+    return v;
   }
 
   /** Lowers a fn body (let bindings, then the return) in `env`. */
@@ -295,7 +288,8 @@ export class Lowerer {
       inner.vars.set(p.name.name, v);
       if (v.kind === "tensor") args.set(p.name.name, v.node);
       (p.type?.dims ?? []).forEach((d, axis) => {
-        if (d.kind === "DimSymbol" && v.kind === "tensor" && !inner.dims.has(d.name)) inner.dims.set(d.name, v.node.shape[axis]!);
+        const isConst = module.scope.get(d.kind === "DimSymbol" ? d.name : "")?.symbol.kind === "const";
+        if (d.kind === "DimSymbol" && !isConst && v.kind === "tensor" && !inner.dims.has(d.name)) inner.dims.set(d.name, v.node.shape[axis]!);
       });
     }
     return { value: this.body(decl, inner), args };

@@ -201,8 +201,8 @@ const list: Primitive[] = [
   reduction("logsumexp", "log(sum(exp(x))) along axis, computed stably"),
   { name: "argmax", category: "reduction", params: [x, axisOpt, keepdims], result: reduceRule("i32", true), doc: "index of the maximum (flat index when no axis)" },
   { name: "argmin", category: "reduction", params: [x, axisOpt, keepdims], result: reduceRule("i32", true), doc: "index of the minimum (flat index when no axis)" },
-  { name: "softmax", category: "normalize", params: [x, axisOpt], result: sameShape("f32"), doc: "exp(x) / sum(exp(x)) along axis (default -1)" },
-  { name: "log_softmax", category: "normalize", params: [x, axisOpt], result: sameShape("f32"), doc: "x - logsumexp(x) along axis (default -1)" },
+  { name: "softmax", category: "normalize", params: [x, axisOpt], result: normalizeRule, doc: "exp(x) / sum(exp(x)) along axis (default -1)" },
+  { name: "log_softmax", category: "normalize", params: [x, axisOpt], result: normalizeRule, doc: "x - logsumexp(x) along axis (default -1)" },
   {
     name: "matmul",
     category: "linalg",
@@ -296,6 +296,14 @@ const list: Primitive[] = [
   { name: "sg", category: "gradient", params: [{ name: "x", kind: "tensor" }], result: (args) => tensorArg(args["x"]) ?? tensor("f32", null), doc: "stop-gradient: the value of x, with no cotangent (also `x detach`)" },
 ];
 
+function normalizeRule(args: Record<string, ArgValue | undefined>): RuleResult {
+  const t = tensorArg(args["x"]);
+  if (t?.shape == null) return tensor("f32", null);
+  if (t.shape.length === 0) return { error: "needs a tensor with at least one axis", arg: "x" };
+  const axes = normAxes(args["axis"], t.shape.length);
+  return Array.isArray(axes) ? tensor("f32", t.shape) : axes;
+}
+
 function matmulRule(args: Record<string, ArgValue | undefined>): RuleResult {
   const a = tensorArg(args["a"]);
   const b = tensorArg(args["b"]);
@@ -345,6 +353,7 @@ function gatherRule(args: Record<string, ArgValue | undefined>): RuleResult {
   if (t?.shape == null || idx?.shape == null) return tensor(t?.dtype ?? "f32", null);
   const axes = normAxes(args["axis"] ?? { ty: tensor("i32", []), int: 0 }, t.shape.length);
   if (!Array.isArray(axes)) return axes;
+  if (axes.length !== 1) return { error: "gather takes one axis", arg: "axis" };
   const a = axes[0]!;
   return tensor(t.dtype, [...t.shape.slice(0, a), ...idx.shape, ...t.shape.slice(a + 1)]);
 }

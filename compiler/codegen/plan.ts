@@ -66,7 +66,7 @@ export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
       steps.push({ op: "kernel", kernel: index, args: [...reads.map(buffer), ...writes.map(buffer)] });
       continue;
     }
-    if ([k.node, ...k.node.inputs].some((n) => n.dtype === "bool")) throw new Error(`schedule: ${k.node.op} on a bool buffer`);
+    if (k.node.op !== Op.Reshape && [k.node, ...k.node.inputs].some((n) => n.dtype === "bool")) throw new Error(`schedule: ${k.node.op} on a bool buffer`);
     steps.push(structuralStep(k.node, buffer));
   }
   return { buffers, inputs, outputs: roots.map(buffer), steps };
