@@ -2,9 +2,19 @@
  * The pipeline as one readable list (STYLE.md §3). Each stage is `(input, ctx) → output` in its
  * own file; an earlier stage's errors stop the later stages quietly.
  *
- *   parse    grammar/index.ts   text → AST with spans; syntax errors E1xxx; never throws
- *   resolve  resolve.ts         modules loaded, imports bound, top-level names unique (E2xxx)
- *   check    check.ts           dtypes, symbolic shapes, estimators, recursion (E2xxx–E4xxx)
+ *   parse      grammar/index.ts   text → AST with spans; syntax errors E1xxx; never throws
+ *   resolve    resolve.ts         modules loaded, imports bound, top-level names unique (E2xxx)
+ *   check      check.ts           dtypes, symbolic shapes, estimators, recursion (E2xxx–E4xxx)
+ *   lower      lower.ts           AST → hash-consed IR; fn calls inlined; Op.Custom at `backward`
+ *   autodiff   autodiff.ts        reverse mode; estimator rules at Custom nodes (E4030)
+ *   optimize   optimize.ts        rule table to a fixpoint, constant folding; CSE by hash-consing
+ *   residuals  residuals.ts       what vjpFn saves (bit masks) versus recomputes
+ *   schedule   schedule.ts        fused elementwise loops, reduction prologues, runtime steps
+ *   codegen    codegen/ts.ts      ts-morph module + prettier; one function per kernel
+ *   emit       emit.ts            all files written atomically (temp + rename)
+ *
+ * This file runs the front stages (`checkFiles`); build.ts runs the rest for `estc build`.
+ * IR invariants (verify.ts) are checked after every stage in the tests.
  */
 import * as path from "node:path";
 import { error, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
