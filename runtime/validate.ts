@@ -1,0 +1,369 @@
+/**
+ * Checks one call of a generated function before anything runs: the input tensors against the
+ * signature (binding shape symbols input by input), the options (scalars, seed, device) and the
+ * cotangents, each mistake an EstcRuntimeError naming the fn, the input, what was expected and
+ * what came.
+ */
+import { cpu, type CpuDevice } from "./cpu.js";
+import {
+  EstcRuntimeError,
+  RuntimeErrorCode,
+  formatTensorType,
+  type RuntimeErrorCodeValue,
+} from "./errors.js";
+import type { Dim, FunctionSpec } from "./plan.js";
+import type { DType, Tensor } from "./tensor.js";
+
+/**
+ * Codes of the mistakes a call can make. They belong in `RuntimeErrorCode` (runtime/errors.ts)
+ * and move there once that file takes them; the values are final.
+ */
+export const CallErrorCode = {
+  /** `valueAndGrad` on a fn whose result is not one scalar. */
+  valueAndGradNeedsScalar: "E6009",
+  /** A declared input is absent (or `inputs` is not an object). */
+  missingInput: "E6010",
+  /** `inputs` names a tensor the fn does not declare. */
+  unknownInput: "E6011",
+  /** `options` names something that is neither `device`, `seed` nor a scalar of the fn. */
+  unknownOption: "E6012",
+  /** A scalar option is not a finite number of its dtype. */
+  badScalar: "E6013",
+  /** Cotangents whose count, dtype or shapes differ from the forward outputs'. */
+  cotangentMismatch: "E6014",
+  /** A device whose back end this runtime cannot run yet. */
+  backendUnavailable: "E6015",
+} as const;
+
+type CallErrorCodeValue = (typeof CallErrorCode)[keyof typeof CallErrorCode];
+
+/** A checked call: the tensors by plan input name and the values every plan run takes. */
+export interface Call {
+  tensors: Map<string, Tensor>;
+  dims: Int32Array;
+  scalars: Float64Array;
+  seed: number;
+  device: CpuDevice;
+}
+
+/** Checks the inputs then the options, and binds the shape symbols. */
+export function checkCall(spec: FunctionSpec, inputs: unknown, options: unknown): Call {
+  const { tensors, dims } = checkInputs(spec, inputs);
+  return { tensors, dims, ...checkOptions(spec, options) };
+}
+
+/** Where a shape symbol got its size. */
+interface Binding {
+  size: number;
+  input: string;
+  axis: number;
+}
+
+function checkInputs(
+  spec: FunctionSpec,
+  inputs: unknown,
+): { tensors: Map<string, Tensor>; dims: Int32Array } {
+  const names = spec.inputs.map((i) => i.name);
+  if (typeof inputs !== "object" || inputs === null || Array.isArray(inputs)) {
+    fail(
+      CallErrorCode.missingInput,
+      `${spec.name}: inputs must be an object of tensors { ${names.join(", ")} }, got ${describe(inputs)}`,
+    );
+  }
+  const given = inputs as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (names.includes(key)) continue;
+    fail(
+      CallErrorCode.unknownInput,
+      `${spec.name}: unknown input '${key}'${didYouMean(key, names)}; the inputs are ${listNames(names)}`,
+    );
+  }
+  for (const decl of spec.inputs) {
+    if (given[decl.name] !== undefined) continue;
+    const want = formatDeclared(decl.dtype, decl.shape, new Map());
+    fail(
+      CallErrorCode.missingInput,
+      `${spec.name}: missing input '${decl.name}' (expected ${want})`,
+    );
+  }
+  const bound = new Map<string, Binding>();
+  const tensors = new Map<string, Tensor>();
+  for (const decl of spec.inputs) {
+    tensors.set(decl.name, bindInput(spec, decl, given[decl.name], bound));
+  }
+  const dims = Int32Array.from(spec.dims, (d) => {
+    const binding = bound.get(d);
+    if (binding === undefined) {
+      throw new Error(
+        `estc internal error in ${spec.name} (${spec.source}): no input binds the shape symbol '${d}'`,
+      );
+    }
+    return binding.size;
+  });
+  return { tensors, dims };
+}
+
+/**
+ * Checks one input against its declaration and binds the shape symbols it introduces; a symbol
+ * bound earlier (by this input or one before it) must have the same size.
+ */
+function bindInput(
+  spec: FunctionSpec,
+  decl: FunctionSpec["inputs"][number],
+  value: unknown,
+  bound: Map<string, Binding>,
+): Tensor {
+  const mismatch = (code: RuntimeErrorCodeValue, got: string, why = ""): never => {
+    const want = formatDeclared(decl.dtype, decl.shape, bound);
+    throw new EstcRuntimeError(
+      code,
+      `${spec.name}: input '${decl.name}': expected ${want}, got ${got}${why}`,
+    );
+  };
+  if (!isTensor(value)) return mismatch(RuntimeErrorCode.inputMismatch, describe(value));
+  if (value.disposed) {
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.tensorDisposed,
+      `${spec.name}: input '${decl.name}' was used after dispose()`,
+    );
+  }
+  const got = formatTensorType(value.dtype, value.shape);
+  if (value.dtype !== decl.dtype) mismatch(RuntimeErrorCode.dtypeMismatch, got);
+  if (value.shape.length !== decl.shape.length) {
+    mismatch(
+      RuntimeErrorCode.inputMismatch,
+      got,
+      ` — rank ${value.shape.length}, not ${decl.shape.length}`,
+    );
+  }
+  const local = new Map<string, Binding>();
+  decl.shape.forEach((dim, axis) => {
+    const size = value.shape[axis]!;
+    if (typeof dim === "number") {
+      if (size !== dim)
+        mismatch(RuntimeErrorCode.inputMismatch, got, ` — dim ${axis} must be ${dim}`);
+      return;
+    }
+    const earlier = bound.get(dim) ?? local.get(dim);
+    if (earlier === undefined) {
+      if (size > 0x7fffffff) {
+        mismatch(
+          RuntimeErrorCode.badDim,
+          got,
+          ` — ${dim} = ${size} is larger than a dim can be (2^31 - 1)`,
+        );
+      }
+      local.set(dim, { size, input: decl.name, axis });
+    } else if (earlier.size !== size) {
+      const from =
+        earlier.input === decl.name
+          ? `axis ${earlier.axis} of input '${decl.name}'`
+          : `input '${earlier.input}'`;
+      mismatch(RuntimeErrorCode.inputMismatch, got, ` — ${dim} is ${earlier.size} from ${from}`);
+    }
+  });
+  for (const [dim, binding] of local) bound.set(dim, binding);
+  return value;
+}
+
+function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors" | "dims"> {
+  if (
+    options !== undefined &&
+    (typeof options !== "object" || options === null || Array.isArray(options))
+  ) {
+    fail(
+      CallErrorCode.unknownOption,
+      `${spec.name}: options must be an object, got ${describe(options)}`,
+    );
+  }
+  const given = (options ?? {}) as Record<string, unknown>;
+  const scalarNames = spec.scalars.map((s) => s.name);
+  const known = ["device", "seed", ...scalarNames];
+  for (const key of Object.keys(given)) {
+    if (known.includes(key)) continue;
+    const scalars =
+      scalarNames.length === 0
+        ? "; it has no scalars"
+        : ` and the scalars ${listNames(scalarNames)}`;
+    fail(
+      CallErrorCode.unknownOption,
+      `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are 'device', 'seed'${scalars}`,
+    );
+  }
+  const scalars = Float64Array.from(spec.scalars, (s) => checkScalar(spec, s, given[s.name]));
+  return {
+    scalars,
+    seed: checkSeed(spec, given["seed"]),
+    device: checkDevice(spec, given["device"]),
+  };
+}
+
+function checkScalar(
+  spec: FunctionSpec,
+  scalar: FunctionSpec["scalars"][number],
+  value: unknown,
+): number {
+  if (value === undefined) return scalar.default;
+  const bad = (what: string): never =>
+    fail(
+      CallErrorCode.badScalar,
+      `${spec.name}: option '${scalar.name}' must be ${what}, got ${describe(value)}`,
+    );
+  if (typeof value !== "number" || !Number.isFinite(value))
+    return bad(`a finite number (${scalar.dtype})`);
+  if (
+    scalar.dtype === "i32" &&
+    !(Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31)
+  ) {
+    return bad("an integer in the i32 range");
+  }
+  if (scalar.dtype === "bool" && value !== 0 && value !== 1) return bad("0 or 1 (bool)");
+  return value;
+}
+
+function checkSeed(spec: FunctionSpec, seed: unknown): number {
+  if (seed === undefined) return 0;
+  if (typeof seed === "number" && Number.isSafeInteger(seed) && seed >= 0) return seed;
+  throw new EstcRuntimeError(
+    RuntimeErrorCode.badRngArgument,
+    `${spec.name}: seed must be an integer in [0, 2^53), got ${describe(seed)}`,
+  );
+}
+
+function checkDevice(spec: FunctionSpec, device: unknown): CpuDevice {
+  if (device === undefined) return cpu();
+  const kind =
+    typeof device === "object" && device !== null ? (device as { kind?: unknown }).kind : undefined;
+  if (kind === "cpu") return device as CpuDevice;
+  if (typeof kind === "string") {
+    fail(
+      CallErrorCode.backendUnavailable,
+      `${spec.name}: the ${kind} back end is not available yet`,
+    );
+  }
+  return fail(
+    CallErrorCode.backendUnavailable,
+    `${spec.name}: option 'device' must be a device such as cpu(), got ${describe(device)}`,
+  );
+}
+
+/** The call with the cotangents added as the vjp plan's `$ct0`, `$ct1`, … inputs. */
+export function withCotangents(spec: FunctionSpec, call: Call, cotangent: unknown): Call {
+  const list: unknown[] = Array.isArray(cotangent) ? cotangent : [cotangent];
+  const count = spec.outputs.length;
+  if (list.length !== count) {
+    fail(
+      CallErrorCode.cotangentMismatch,
+      `${spec.name}: vjp takes ${count} cotangent${count === 1 ? "" : "s"} (one per output), got ${list.length}`,
+    );
+  }
+  const tensors = new Map(call.tensors);
+  spec.outputs.forEach((output, i) => {
+    const ct = list[i];
+    const want = formatTensorType(
+      "f32",
+      output.shape.map((d) =>
+        typeof d === "number" ? d : { name: d, size: call.dims[spec.dims.indexOf(d)]! },
+      ),
+    );
+    const matches =
+      isTensor(ct) &&
+      ct.dtype === "f32" &&
+      ct.shape.length === output.shape.length &&
+      output.shape.every(
+        (d, axis) =>
+          ct.shape[axis] === (typeof d === "number" ? d : call.dims[spec.dims.indexOf(d)]),
+      );
+    if (!matches) {
+      const got = isTensor(ct) ? formatTensorType(ct.dtype, ct.shape) : describe(ct);
+      fail(
+        CallErrorCode.cotangentMismatch,
+        `${spec.name}: cotangent ${i}: expected ${want}, got ${got}`,
+      );
+    }
+    tensors.set(`$ct${i}`, ct);
+  });
+  return { ...call, tensors };
+}
+
+/** Tensors are recognised by shape rather than `instanceof`, so two copies of the runtime interoperate. */
+function isTensor(value: unknown): value is Tensor {
+  if (typeof value !== "object" || value === null) return false;
+  const t = value as Partial<Tensor>;
+  return Array.isArray(t.shape) && typeof t.dtype === "string" && "storage" in t;
+}
+
+/** `f32[I=3, O]`: a declared type with the symbols bound so far shown with their sizes. */
+function formatDeclared(
+  dtype: DType,
+  shape: readonly Dim[],
+  bound: ReadonlyMap<string, Binding>,
+): string {
+  if (shape.length === 0) return dtype;
+  const dims = shape.map((d) => {
+    if (typeof d === "number") return String(d);
+    const binding = bound.get(d);
+    return binding === undefined ? d : `${d}=${binding.size}`;
+  });
+  return `${dtype}[${dims.join(", ")}]`;
+}
+
+/** The declared result type, `f32[B, O]` or `(f32[B], f32)` for a tuple. */
+export function resultType(spec: FunctionSpec): string {
+  const types = spec.outputs.map((o) => formatDeclared(o.dtype, o.shape, new Map()));
+  return spec.tuple ? `(${types.join(", ")})` : types[0]!;
+}
+
+/** A short description of any value a caller might have passed, for "got …". */
+function describe(value: unknown): string {
+  if (isTensor(value)) return formatTensorType(value.dtype, value.shape);
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  switch (typeof value) {
+    case "number":
+      return String(value);
+    case "string":
+      return JSON.stringify(value);
+    case "object":
+      return "an object that is not a tensor";
+    case "undefined":
+      return "undefined";
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+function listNames(names: readonly string[]): string {
+  return names.map((n) => `'${n}'`).join(", ");
+}
+
+/** ` — did you mean 'w'?` when a known name is a plausible typo of `name`, else "". */
+function didYouMean(name: string, known: readonly string[]): string {
+  const limit = name.length < 3 ? 0 : Math.max(1, Math.floor(name.length / 3));
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance <= limit && distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  return best === undefined ? "" : ` (did you mean '${best}'?)`;
+}
+
+/** Levenshtein distance, small enough for option and input names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+/** Throws with one of the codes above; the cast stands in until errors.ts lists them. */
+export function fail(code: CallErrorCodeValue, message: string): never {
+  throw new EstcRuntimeError(code as string as RuntimeErrorCodeValue, message);
+}
