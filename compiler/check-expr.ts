@@ -81,13 +81,9 @@ export class ExprChecker {
       }
       case "Binary":
         return this.binary(e, scope);
-      case "Ternary": {
-        const shape = this.broadcastOperands([e.cond, e.then, e.else], scope, "`? :`", e.span, () => "f32", false);
-        if (shape.kind !== "tensor") return shape;
-        const [a, b] = [this.typeOf(e.then, scope), this.typeOf(e.else, scope)];
-        const dtype = a.kind === "tensor" && b.kind === "tensor" ? promote(a, b).dtype : "f32";
-        return tensor(dtype, shape.shape);
-      }
+      case "Ternary":
+        // The branches decide the dtype. Each operand is typed once, so nested ?: stay linear.
+        return this.broadcastOperands([e.cond, e.then, e.else], scope, "`? :`", e.span, (_l, _r, [, a, b]) => promote(a!, b!).dtype, false);
       case "Call":
         return this.call(e, scope);
       case "Index":
@@ -209,11 +205,12 @@ export class ExprChecker {
     scope: Scope,
     what: string,
     at: Span,
-    dtypeOf: (l: TensorTy, r: TensorTy) => A.DType,
+    dtypeOf: (l: TensorTy, r: TensorTy, all: TensorTy[]) => A.DType,
     keepWeak: boolean,
   ): Ty {
-    const types = operands.map((o) => this.tensorOperand(o, scope, what));
-    if (types.some((t) => t === undefined)) return errorTy;
+    const maybe = operands.map((o) => this.tensorOperand(o, scope, what));
+    if (maybe.some((t) => t === undefined)) return errorTy;
+    const types = maybe as TensorTy[];
     let acc = types[0]!;
     for (let i = 1; i < types.length; i++) {
       const t = types[i]!;
@@ -225,7 +222,7 @@ export class ExprChecker {
         });
       }
       const weak = keepWeak && acc.weak === true && t.weak === true;
-      acc = tensor(dtypeOf(acc, t), b.shape, weak);
+      acc = tensor(dtypeOf(acc, t, types), b.shape, weak);
     }
     return acc;
   }
@@ -271,7 +268,12 @@ export class ExprChecker {
     const candidates = [...primitives.keys(), ...[...this.module.scope].filter(([, v]) => v.symbol.kind === "fn").map(([k]) => k)];
     const guess = closest(name, candidates);
     return this.report("E2009", e.callee.span, `unknown function '${name}'`, {
-      hint: guess !== undefined ? `did you mean '${guess}'?` : "declare it with fn, or import it",
+      hint:
+        name === "diff" && this.estimator === undefined
+          ? "diff exists only inside an estimator body"
+          : guess !== undefined
+            ? `did you mean '${guess}'?`
+            : "declare it with fn, or import it",
     });
   }
 
@@ -286,12 +288,14 @@ export class ExprChecker {
     let ok = true;
     let next = 0;
     let named: A.Arg | undefined;
+    let misplaced = false;
     for (const a of args) {
       if (a.name === undefined && named !== undefined) {
         this.report("E3035", a.span, "a positional argument cannot follow a named one", {
           hint: `name it too, or move it before '${named.name!.name} = …'`,
         });
         ok = false;
+        misplaced = true;
         continue;
       }
       if (a.name !== undefined) named = a;
@@ -320,7 +324,8 @@ export class ExprChecker {
       }
     }
     const missing = params.filter((p) => p.required && !bound.has(p.name));
-    if (missing.length > 0) {
+    // A misplaced positional argument was meant for one of the missing parameters.
+    if (missing.length > 0 && !misplaced) {
       this.report("E3033", at, `missing argument${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m.name}'`).join(", ")} for ${callee}`);
       ok = false;
     }

@@ -34,6 +34,8 @@ export class Checker implements ItemOracle {
   /** Uses of fns and estimators by each item, for the recursion check. */
   private readonly uses = new Map<A.Item, { target: A.Item; span: Span }[]>();
   private current: A.Item | undefined;
+  /** How many const cycles were reported: a const caught in one is not also "not computable". */
+  private constCycles = 0;
 
   constructor(
     private readonly program: Program,
@@ -104,13 +106,15 @@ export class Checker implements ItemOracle {
     const known = this.consts.get(decl);
     if (known === "pending") {
       this.report("E2012", decl.name.span, `const '${decl.name.name}' is defined in terms of itself`);
+      this.constCycles++;
       this.consts.set(decl, undefined);
       return undefined;
     }
     if (this.consts.has(decl)) return known as number | boolean | undefined;
     this.consts.set(decl, "pending");
+    const cycles = this.constCycles;
     const v = this.fold(m, decl.value);
-    if (v === undefined) {
+    if (v === undefined && this.constCycles === cycles) {
       this.report("E3040", decl.value.span, `const '${decl.name.name}' must be computable at compile time`, {
         hint: "use numbers, true/false, other consts and arithmetic; tensors belong in an fn",
       });
@@ -155,7 +159,7 @@ export class Checker implements ItemOracle {
       let ty: Ty = errorTy;
       if (p.type !== undefined) ty = this.typeFromAst(m, p.type);
       if (p.default !== undefined) {
-        const dty = exprs.typeOf(p.default, new Scope());
+        const dty = exprs.typeOf(p.default, scope);
         if (this.fold(m, p.default) === undefined) {
           this.report("E3007", p.default.span, `the default of '${p.name.name}' must be a compile-time constant`, {
             hint: "a literal such as 3.0, or a const",

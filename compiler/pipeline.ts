@@ -68,7 +68,15 @@ function checkModules(entry: ModuleInfo, resolver: Resolver): { diagnostics: Dia
   const program = { entry, modules: resolver.modules };
   if (hasErrors(resolver.diagnostics)) return { diagnostics: resolver.diagnostics };
   const checker = new Checker(program, resolver);
-  const checked = checker.run();
+  let checked: CheckedProgram;
+  try {
+    checked = checker.run();
+  } catch (e) {
+    // A very long or deeply nested expression exhausts the JavaScript stack, as in the parser (E1002).
+    if (!(e instanceof RangeError && /call stack/i.test(e.message))) throw e;
+    const span = { file: entry.file, start: 0, end: Math.min(1, entry.ast.span.end) };
+    return { diagnostics: [...resolver.diagnostics, error("E1002", span, "this file nests too deeply to check", { hint: "split long or deeply nested expressions with let bindings" })] };
+  }
   const all = [...resolver.diagnostics, ...checker.diagnostics];
   return hasErrors(all) ? { diagnostics: all } : { diagnostics: all, program: checked };
 }

@@ -286,7 +286,7 @@ const list: Primitive[] = [
     result: (args) => {
       const l = tensorArg(args["logits"]);
       if (l?.shape == null) return tensor("i32", null);
-      if (l.shape.length === 0) return { error: "categorical needs logits with a last axis of categories", arg: "logits" };
+      if (l.shape.length === 0) return { error: "needs logits with a last axis of categories", arg: "logits" };
       return tensor("i32", l.shape.slice(0, -1));
     },
     doc: "an i32 category index drawn from softmax(logits) along the last axis",
@@ -308,16 +308,16 @@ function matmulRule(args: Record<string, ArgValue | undefined>): RuleResult {
   const a = tensorArg(args["a"]);
   const b = tensorArg(args["b"]);
   if (a?.shape == null || b?.shape == null) return tensor("f32", null);
-  if (a.shape.length === 0 || b.shape.length === 0) return { error: "matmul needs operands of rank 1 or more", arg: a.shape.length === 0 ? "a" : "b", hint: "use * to scale by a scalar" };
+  if (a.shape.length === 0 || b.shape.length === 0) return { error: "needs operands of rank 1 or more", arg: a.shape.length === 0 ? "a" : "b", hint: "use * to scale by a scalar" };
   const as = a.shape.length === 1 ? [1, a.shape[0]!] : a.shape;
   const bs = b.shape.length === 1 ? [b.shape[0]!, 1] : b.shape;
   const k1 = as[as.length - 1]!;
   const k2 = bs[bs.length - 2]!;
   if (!(k1 === k2 || k1 === "?" || k2 === "?")) {
-    return { error: `matmul inner dims differ: ${showShape(a.shape)} @ ${showShape(b.shape)} (${k1} vs ${k2})`, arg: "b", hint: "the last dim of the left operand must equal the second-to-last of the right; transpose one of them?" };
+    return { error: `inner dims differ: ${showShape(a.shape)} @ ${showShape(b.shape)} (${k1} vs ${k2})`, arg: "b", hint: "the last dim of the left operand must equal the second-to-last of the right; transpose one of them?" };
   }
   const batch = broadcastShapes(as.slice(0, -2), bs.slice(0, -2));
-  if ("clash" in batch) return { error: `matmul batch dims do not broadcast: ${batch.clash[0]} vs ${batch.clash[1]}`, arg: "b" };
+  if ("clash" in batch) return { error: `batch dims do not broadcast: ${batch.clash[0]} vs ${batch.clash[1]}`, arg: "b" };
   const out = [...(batch.shape ?? []), ...(a.shape.length === 1 ? [] : [as[as.length - 2]!]), ...(b.shape.length === 1 ? [] : [bs[bs.length - 1]!])];
   return tensor("f32", out);
 }
@@ -337,7 +337,7 @@ function transposeRule(args: Record<string, ArgValue | undefined>): RuleResult {
 function reshapeRule(args: Record<string, ArgValue | undefined>): RuleResult {
   const t = tensorArg(args["x"]);
   const target = args["shape"]?.ty;
-  if (target?.kind !== "list") return { error: "reshape needs a shape written as a list, e.g. [B, 784]", arg: "shape" };
+  if (target?.kind !== "list") return { error: "needs a shape written as a list, e.g. [B, 784]", arg: "shape" };
   const before = elementCount(t?.shape ?? null);
   const after = elementCount(target.dims);
   if (before !== null && after !== null) {
@@ -353,7 +353,7 @@ function gatherRule(args: Record<string, ArgValue | undefined>): RuleResult {
   if (t?.shape == null || idx?.shape == null) return tensor(t?.dtype ?? "f32", null);
   const axes = normAxes(args["axis"] ?? { ty: tensor("i32", []), int: 0 }, t.shape.length);
   if (!Array.isArray(axes)) return axes;
-  if (axes.length !== 1) return { error: "gather takes one axis", arg: "axis" };
+  if (axes.length !== 1) return { error: "takes one axis", arg: "axis" };
   const a = axes[0]!;
   return tensor(t.dtype, [...t.shape.slice(0, a), ...idx.shape, ...t.shape.slice(a + 1)]);
 }

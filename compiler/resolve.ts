@@ -180,7 +180,7 @@ export class Resolver {
       this.diagnostics.push(
         error("E2001", local.span, `'${local.name}' is already defined in this module`, {
           hint: `import it under another name: import { ${name.name} as My${name.name} } from "${decl.from}"`,
-          related: [{ span: prev.span, message: "first defined here" }],
+          related: [{ span: prev.span, message: prev.via === undefined ? "declared in this module here" : "first imported here" }],
         }),
       );
       return;
@@ -203,7 +203,9 @@ export class Resolver {
     } else {
       this.diagnostics.push(
         error("E2006", decl.fromSpan, `module path "${spec}" must start with "std/", "./" or "../"`, {
-          hint: `for a file beside this one write "./${spec}"`,
+          hint: path.isAbsolute(spec)
+            ? "module paths are relative to the importing file: write \"./…\" or \"../…\""
+            : `for a file beside this one write "./${spec}"`,
         }),
       );
       return undefined;

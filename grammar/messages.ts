@@ -41,7 +41,7 @@ const ruleWhat: Record<string, string> = {
   statement: "a statement (let, return, grad or surrogate)",
   typeExpr: "a type (f32, i32 or bool)",
   resultType: "a result type such as f32[B, O] or (f32[B], f32)",
-  dim: "a dimension: a name such as B or a size such as 784",
+  dim: "a dimension (a name such as B or a size such as 784)",
   primary: "an expression",
   application: "an expression",
   postfix: "an expression",
@@ -93,29 +93,53 @@ function firstTokens(paths: TokenType[][]): string {
   return `one of ${all.join(", ")}`;
 }
 
+/** Keywords that begin a statement or an item, so they end an unfinished expression. */
+const startsStatement = new Set(["let", "return", "grad", "surrogate", "fn", "estimator", "import", "const"]);
+
+/** Text at the top level that is not an item (E1005). */
+function strayTopLevel(tok: IToken): string {
+  return encode(
+    "E1005",
+    `unexpected ${describeToken(tok)} at the top level: expected an item (import, const, estimator or fn)`,
+    "top-level code goes inside an fn; statements need let or return",
+  );
+}
+
 export const errorMessages: IParserErrorMessageProvider = {
   buildMismatchTokenMessage({ expected, actual, ruleName }) {
-    return encode(
-      "E1003",
-      `expected ${label(expected)}${context(ruleName)}, found ${describeToken(actual)}`,
-      hintFor(expected, actual),
-    );
+    // Recovery at the top level resynchronises on the next item and reports the skipped text
+    // as a mismatch against the end of the file: it is stray top-level input.
+    if (expected === EOF) return strayTopLevel(actual);
+    if (ruleName === "block" && expected.name === "RBrace" && actual.tokenType !== EOF) {
+      return encode(
+        "E1003",
+        `expected a statement (let, return, grad or surrogate) or \`}\` in this block, found ${describeToken(actual)}`,
+        actual.tokenType.name === "Ident" ? `to bind a name write let ${actual.image} = …` : undefined,
+      );
+    }
+    const where = ruleName === "backwardSuffix" && expected.name === "RParen" ? " after the estimator's arguments" : context(ruleName);
+    return encode("E1003", `expected ${label(expected)}${where}, found ${describeToken(actual)}`, hintFor(expected, actual));
   },
   buildNotAllInputParsedMessage({ firstRedundant }) {
-    return encode(
-      "E1005",
-      `unexpected ${describeToken(firstRedundant)}: expected an item (import, const, estimator or fn)`,
-      "top-level code goes inside an fn; statements need let or return",
-    );
+    return strayTopLevel(firstRedundant);
   },
-  buildNoViableAltMessage({ expectedPathsPerAlt, actual, ruleName }) {
+  buildNoViableAltMessage({ expectedPathsPerAlt, actual, previous, ruleName }) {
     const what = ruleWhat[ruleName] ?? firstTokens(expectedPathsPerAlt.flat());
     const found = actual[0] === undefined ? "the end of the file" : describeToken(actual[0]);
-    const kw = actual[0]?.tokenType.LONGER_ALT !== undefined && ruleName !== "item" && ruleName !== "statement";
+    const tok = actual[0];
+    const kw = tok?.tokenType.LONGER_ALT !== undefined && ruleName !== "item" && ruleName !== "statement";
+    // `let y = x *` followed by `return` on the next line: the expression is unfinished, and
+    // `return` is not being misused as a name.
+    const unfinished = kw && tok !== undefined && startsStatement.has(tok.image) && previous !== undefined && (previous.endLine ?? 0) < (tok.startLine ?? 0);
+    const where = ruleName === "typeExpr" ? "" : context(ruleName);
     return encode(
       "E1004",
-      `expected ${what}${context(ruleName)}, found ${found}`,
-      kw ? `\`${actual[0]!.image}\` is a keyword and cannot be used here` : undefined,
+      `expected ${what}${where}, found ${found}`,
+      unfinished
+        ? `the line before \`${tok.image}\` ends in the middle of an expression`
+        : kw
+          ? `\`${tok!.image}\` is a keyword and cannot be used here`
+          : undefined,
     );
   },
   buildEarlyExitMessage({ expectedIterationPaths, actual, ruleName }) {
