@@ -5,7 +5,7 @@
  * maximum/minimum share the cotangent equally, as JAX does.
  */
 import { Op, type Graph, type Node } from "./ir.js";
-import type { DimT } from "./types.js";
+import { broadcastShapes, type DimT } from "./types.js";
 
 /** Node constructors the rules use (elementwise ops broadcast their inputs). */
 export interface Builder {
@@ -61,7 +61,9 @@ function transposeLast(b: Builder, x: Node): Node {
 }
 
 function matmul(b: Builder, x: Node, y: Node): Node {
-  const batch = x.shape.length >= y.shape.length ? x.shape.slice(0, -2) : y.shape.slice(0, -2);
+  // Batch dims broadcast NumPy-style ([M, 1] with [M, 3] is [M, 3]), not the longer of the two.
+  const bs = broadcastShapes(x.shape.slice(0, -2), y.shape.slice(0, -2));
+  const batch = "clash" in bs || bs.shape === null ? x.shape.slice(0, -2) : bs.shape;
   return b.graph.node(Op.MatMul, "f32", [...batch, x.shape[x.shape.length - 2]!, y.shape[y.shape.length - 1]!], [x, y]);
 }
 

@@ -35,12 +35,20 @@ export function differentiate(checked: CheckedProgram, module: ModuleInfo, decl:
     const cost = scalarResult ? lowered.outputs[0] : undefined;
     const cotangents = lowered.outputs.map((o, i) => g.node(Op.Input, "f32", o.shape, [], { name: `$ct${i}` }));
     const outputs = lowered.outputs.map((o) => (o.dtype === "f32" ? o : L.cast(o, "f32")));
-    const grads = byName(names, vjp(outputs, cotangents, inputs, { lowerer: L, cost }));
-    const fn: DifferentiatedFn = { lowered, cotangents, grads };
+    let grads: Record<string, Node>;
+    let valueAndGrad: Record<string, Node> | undefined;
     if (scalarResult) {
+      // For a scalar result the gradient is linear in its cotangent c: vjp(c) = c · ∇f. Computing
+      // ∇f once with cotangent 1 keeps estimators that read `cost` (score functions) exact too.
       const one = g.node(Op.Const, "f32", [], [], { value: 1 });
-      fn.valueAndGrad = byName(names, vjp(outputs, [one], inputs, { lowerer: L, cost }));
+      const unit = vjp(outputs, [one], inputs, { lowerer: L, cost });
+      valueAndGrad = byName(names, unit);
+      grads = byName(names, unit.map((u) => L.elementwise(Op.Mul, "f32", [u, cotangents[0]!], decl.span)));
+    } else {
+      grads = byName(names, vjp(outputs, cotangents, inputs, { lowerer: L, cost }));
     }
+    const fn: DifferentiatedFn = { lowered, cotangents, grads };
+    if (valueAndGrad !== undefined) fn.valueAndGrad = valueAndGrad;
     return { fn, diagnostics: [] };
   } catch (e) {
     if (e instanceof LowerError) return { diagnostics: [error(e.code, e.span, e.message, e.extra)] };

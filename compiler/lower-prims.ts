@@ -9,7 +9,7 @@ import { Op, type Node } from "./ir.js";
 import type { Lowerer } from "./lower.js";
 import { LowerError, isValue, tensorValue, type Env, type Value } from "./lower-values.js";
 import type { PrimCategory } from "./primitives.js";
-import type { DimT } from "./types.js";
+import { broadcastShapes, type DimT } from "./types.js";
 
 type Args = Record<string, Value | A.Expr | undefined>;
 
@@ -220,9 +220,9 @@ function matmul(L: Lowerer, a: Node, b: Node): Node {
   const g = L.graph;
   const a2 = a.shape.length === 1 ? g.node(Op.Reshape, "f32", [1, a.shape[0]!], [a]) : a;
   const b2 = b.shape.length === 1 ? g.node(Op.Reshape, "f32", [b.shape[0]!, 1], [b]) : b;
-  const batchA = a2.shape.slice(0, -2);
-  const batchB = b2.shape.slice(0, -2);
-  const batch = batchA.length >= batchB.length ? batchA : batchB;
+  // Batch dims broadcast NumPy-style ([M, 1] with [3] is [M, 3]), not the longer of the two.
+  const bs = broadcastShapes(a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const batch = "clash" in bs || bs.shape === null ? a2.shape.slice(0, -2) : bs.shape;
   const out = g.node(Op.MatMul, "f32", [...batch, a2.shape[a2.shape.length - 2]!, b2.shape[b2.shape.length - 1]!], [a2, b2]);
   const final = [...batch, ...(a.shape.length === 1 ? [] : [a2.shape[a2.shape.length - 2]!]), ...(b.shape.length === 1 ? [] : [b2.shape[b2.shape.length - 1]!])];
   return final.length === out.shape.length ? out : g.node(Op.Reshape, "f32", final, [out]);

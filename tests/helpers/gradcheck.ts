@@ -72,3 +72,64 @@ export function gradcheck(fn: DifferentiatedFn, opts: GradcheckOptions): { analy
   cts.forEach((c, i) => c.forEach((cv, j) => (numeric += (cv * (plus[i]!.data[j]! - minus[i]!.data[j]!)) / (2 * h))));
   return { analytic, numeric };
 }
+
+export interface VjpEnv {
+  dims?: Record<string, number>;
+  /** Runtime scalars; a fn's defaults fill the ones not given. */
+  scalars?: Record<string, number>;
+  seed?: number;
+}
+
+/** Concrete values of one fn evaluated by the reference interpreter. */
+export interface VjpResult {
+  /** The forward outputs, as plain arrays. */
+  outputs: number[][];
+  /** The vjp gradients of every f32 input, by name (empty when no cotangents are given). */
+  grads: Record<string, number[]>;
+}
+
+/** The EvalEnv for `fn` with concrete `inputs` (shapes inferred from `dims` when not given). */
+function concreteEnv(fn: DifferentiatedFn, inputs: Record<string, ArrayLike<number>>, opts: VjpEnv): EvalEnv {
+  const dims = { ...(opts.dims ?? {}) };
+  // Bind shape symbols of rank-1 inputs from the data when the caller did not give them.
+  for (const i of fn.lowered.inputs) {
+    const data = inputs[i.name];
+    if (data === undefined) throw new Error(`missing input ${i.name}`);
+    if (i.shape.length === 1 && typeof i.shape[0] === "string" && dims[i.shape[0]] === undefined) dims[i.shape[0]] = data.length;
+  }
+  const ins: EvalEnv["inputs"] = {};
+  for (const i of fn.lowered.inputs) {
+    const shape = i.shape.map((d) => (typeof d === "number" ? d : dims[d]!));
+    const data = inputs[i.name]!;
+    ins[i.name] = { data: i.dtype === "i32" ? Int32Array.from(data as ArrayLike<number>) : Float64Array.from(data as ArrayLike<number>), shape };
+  }
+  const scalars = { ...Object.fromEntries(fn.lowered.scalars.map((s) => [s.name, s.default])), ...opts.scalars };
+  return { inputs: ins, scalars, dims, seed: opts.seed ?? 0 };
+}
+
+/**
+ * Evaluates the forward outputs of `fn` at `inputs` and, when `cotangents` (one array per
+ * output) are given, the vjp gradients of its f32 inputs.
+ */
+export function evalVjp(fn: DifferentiatedFn, inputs: Record<string, ArrayLike<number>>, cotangents?: ArrayLike<number>[], opts: VjpEnv = {}): VjpResult {
+  const env = concreteEnv(fn, inputs, opts);
+  const outs = evaluate(fn.lowered.outputs, env);
+  const result: VjpResult = { outputs: outs.map((o) => Array.from(o.data)), grads: {} };
+  if (cotangents === undefined) return result;
+  cotangents.forEach((c, i) => (env.inputs[`$ct${i}`] = { data: Float64Array.from(c), shape: outs[i]!.shape }));
+  const names = Object.keys(fn.grads);
+  const grads = evaluate(names.map((n) => fn.grads[n]!), env);
+  names.forEach((n, k) => (result.grads[n] = Array.from(grads[k]!.data)));
+  return result;
+}
+
+/** The scalar value and `valueAndGrad` gradients of a scalar-valued `fn` at `inputs`. */
+export function evalValueAndGrad(fn: DifferentiatedFn, inputs: Record<string, ArrayLike<number>>, opts: VjpEnv = {}): { value: number; grads: Record<string, number[]> } {
+  if (fn.valueAndGrad === undefined) throw new Error(`fn ${fn.lowered.name} has no scalar result`);
+  const env = concreteEnv(fn, inputs, opts);
+  const names = Object.keys(fn.valueAndGrad);
+  const vals = evaluate([fn.lowered.outputs[0]!, ...names.map((n) => fn.valueAndGrad![n]!)], env);
+  const grads: Record<string, number[]> = {};
+  names.forEach((n, k) => (grads[n] = Array.from(vals[k + 1]!.data)));
+  return { value: vals[0]!.data[0]!, grads };
+}
