@@ -52,6 +52,27 @@ export interface EntryPlan {
  */
 export type CpuKernel = (dims: Int32Array, scalars: Float64Array, seed: number, ...buffers: (Float32Array | Int32Array | Uint8Array)[]) => void;
 
+/**
+ * A generated WGSL kernel, one per CPU kernel (same index). Bindings, all in group 0:
+ * binding 0 is a uniform buffer laid out as
+ *
+ *     struct Uniforms { dims: array<vec4<u32>, ND>, scalars: array<vec4<f32>, NS>, seed: vec4<u32> }
+ *
+ * with ND = max(1, ceil(FunctionSpec.dims.length / 4)) and NS = max(1, ceil(scalars.length / 4));
+ * dim k is `u.dims[k / 4][k % 4]`, scalar k `u.scalars[k / 4][k % 4]`, and `u.seed.xy` is the
+ * Philox key (seed mod 2^32, floor(seed / 2^32)). Bindings 1… are the step's `args` in order
+ * (reads as `var<storage, read>`, writes as `var<storage, read_write>`); bool buffers are packed
+ * bits in `array<u32>`. The entry point is `main`; the kernel computes its linear invocation index
+ * as `gid.x + gid.y * (num_workgroups.x * workgroupSize)` so large dispatches can use 2-D grids.
+ */
+export interface WgslKernel {
+  name: string;
+  code: string;
+  workgroupSize: number;
+  /** The number of invocations: the product of `shape` (resolved), divided by `perInvocation` rounded up. */
+  invocations: { shape: Dim[]; perInvocation: number };
+}
+
 /** Everything the runtime needs to run one generated function. */
 export interface FunctionSpec {
   name: string;
@@ -69,6 +90,8 @@ export interface FunctionSpec {
   /** The f32 inputs that vjp and valueAndGrad return gradients for, in order. */
   gradInputs: string[];
   kernels: CpuKernel[];
+  /** The same kernels in WGSL (same indices), for the WebGPU back end. */
+  wgsl?: WgslKernel[];
   forward: EntryPlan;
   /** Outputs: the gradients of `gradInputs`, in order. Inputs include `$ct0`, `$ct1`, …. */
   vjp: EntryPlan;
