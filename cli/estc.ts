@@ -17,6 +17,7 @@ usage:
                                                  compile every fn into DIR/FILE.ts (or .js + .d.ts)
   estc explain FILE.est --after lower|autodiff|schedule [--fn NAME]
                                                  print the IR after a stage
+  estc doctor                                    which WebGPU adapter the runtime finds, and why
   estc --version | --help
 
 exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
@@ -45,7 +46,9 @@ function dispatch(argv: string[]): CliOutcome {
   if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
   if (command === "check") return check(rest);
   if (command === "explain") return explain(rest);
-  if (command === "build") return { stdout: "", stderr: "estc build runs asynchronously; use runCliAsync\n", code: 2 };
+  if (command === "build" || command === "doctor") {
+    return { stdout: "", stderr: `estc ${command} runs asynchronously; use runCliAsync\n`, code: 2 };
+  }
   return { stdout: "", stderr: `estc: unknown command '${command}'\n\n${usage}\n`, code: 1 };
 }
 
@@ -69,10 +72,14 @@ function check(args: string[]): CliOutcome {
   return report(result, format);
 }
 
-/** Like runCli, and also runs `estc build` (code generation formats with prettier, which is async). */
+/**
+ * Like runCli, and also runs `estc build` (code generation formats with prettier, which is async)
+ * and `estc doctor` (adapter requests are async; loaded lazily so other commands never load Dawn).
+ */
 export async function runCliAsync(argv: string[]): Promise<CliOutcome> {
   try {
     if (argv[0] === "build") return await build(argv.slice(1));
+    if (argv[0] === "doctor") return await (await import("./doctor.js")).doctor(argv.slice(1));
     return dispatch(argv);
   } catch (e) {
     return internalError(e);

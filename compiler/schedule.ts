@@ -48,7 +48,7 @@ export function isInlineLeaf(n: Node): boolean {
 }
 
 /** Schedules the computation of `roots`. */
-export function schedule(roots: readonly Node[]): Schedule {
+export function schedule(roots: readonly Node[], maxBuffers = 7): Schedule {
   const order = topoSort(roots);
   const users = new Map<number, Node[]>();
   for (const n of order) for (const i of n.inputs) users.set(i.id, [...(users.get(i.id) ?? []), n]);
@@ -112,8 +112,11 @@ export function schedule(roots: readonly Node[]): Schedule {
   for (const ns of groups.values()) {
     const k: FusedKernel = { kind: "fused", shape: ns[0]!.shape, nodes: ns, outputs: ns.filter((n) => materialized.has(n.id)) };
     if (k.outputs.length === 0) continue;
-    kernels.push(k);
-    for (const n of ns) producer.set(n.id, k);
+    for (const part of splitByBindings(k, maxBuffers)) {
+      kernels.push(part);
+      for (const n of part.outputs) producer.set(n.id, part);
+      for (const n of part.nodes) if (!producer.has(n.id)) producer.set(n.id, part);
+    }
   }
   for (const n of order) {
     if (reductions.has(n.op)) {
@@ -142,6 +145,40 @@ export function kernelReads(k: ScheduledKernel): Node[] {
     }
   }
   return [...reads.values()];
+}
+
+/**
+ * Splits a fused kernel whose buffers (reads + writes) exceed `max` — WebGPU's compatibility
+ * mode binds 8 storage buffers per stage, one goes to the uniforms' neighbours — into kernels
+ * over subsets of its outputs, each recomputing the values it needs. An output that alone needs
+ * more buffers stays as it is (codegen/wgsl reports it).
+ */
+function splitByBindings(k: FusedKernel, max: number): FusedKernel[] {
+  if (kernelReads(k).length + k.outputs.length <= max) return [k];
+  const inGroup = new Set(k.nodes.map((n) => n.id));
+  const needed = (outs: Node[]): Node[] => {
+    const keep = new Set<number>();
+    const stack = [...outs];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      if (keep.has(n.id) || !inGroup.has(n.id)) continue;
+      keep.add(n.id);
+      stack.push(...n.inputs);
+    }
+    return k.nodes.filter((n) => keep.has(n.id));
+  };
+  const part = (outs: Node[]): FusedKernel => ({ kind: "fused", shape: k.shape, nodes: needed(outs), outputs: outs });
+  const parts: FusedKernel[] = [];
+  let current: Node[] = [];
+  for (const o of k.outputs) {
+    const trial = part([...current, o]);
+    if (current.length > 0 && kernelReads(trial).length + trial.outputs.length > max) {
+      parts.push(part(current));
+      current = [o];
+    } else current.push(o);
+  }
+  if (current.length > 0) parts.push(part(current));
+  return parts;
 }
 
 function orderKernels(kernels: ScheduledKernel[], producer: Map<number, ScheduledKernel>): ScheduledKernel[] {

@@ -13,7 +13,12 @@ export type CpuArray = Float32Array | Int32Array | Uint8Array;
 /** Bytes per element of each dtype on the CPU, the unit the memory counters count in. */
 export const bytesPerElement: Readonly<Record<DType, number>> = { f32: 4, i32: 4, bool: 1 };
 
-/** A CPU device: allocations are zero-filled typed arrays, counted in `memory`. */
+/**
+ * A CPU device: allocations are zero-filled typed arrays, counted in `memory`. Arrays the device
+ * allocated and got back through `free` are kept in a small pool and handed out again (zeroed)
+ * for the next allocation of the same dtype and size, so a training loop does not pay for fresh
+ * pages on every call. Arrays it did not allocate (a caller's data) are never pooled.
+ */
 export interface CpuDevice {
   /** Tells devices apart at run time without `instanceof` across module copies. */
   readonly kind: "cpu";
@@ -29,8 +34,12 @@ export interface CpuDevice {
  * A CPU device with counters of its own, for callers (tests, benchmarks) that must not see other
  * code's allocations. Most code wants the shared {@link cpu}.
  */
-export function createCpuDevice(): CpuDevice {
+export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20): CpuDevice {
   const memory = new MemoryStats();
+  const owned = new WeakSet<CpuArray>();
+  const pooled = new WeakSet<CpuArray>();
+  const pool = new Map<string, CpuArray[]>();
+  let pooledBytes = 0;
   return {
     kind: "cpu",
     memory,
@@ -41,12 +50,28 @@ export function createCpuDevice(): CpuDevice {
           `cannot allocate ${size} elements: the size must be a non-negative integer`,
         );
       }
-      const array = newCpuArray(dtype, size);
+      const reused = pool.get(`${dtype}:${size}`)?.pop();
+      let array: CpuArray;
+      if (reused !== undefined) {
+        pooledBytes -= reused.byteLength;
+        pooled.delete(reused);
+        array = reused.fill(0);
+      } else {
+        array = newCpuArray(dtype, size);
+        owned.add(array);
+      }
       memory.track(array.byteLength);
       return array;
     },
     free(array) {
       memory.release(array.byteLength);
+      if (!owned.has(array) || pooled.has(array) || pooledBytes + array.byteLength > poolLimitBytes) return;
+      pooled.add(array);
+      const key = `${dtypeOfArray(array)}:${array.length}`;
+      const list = pool.get(key);
+      if (list === undefined) pool.set(key, [array]);
+      else list.push(array);
+      pooledBytes += array.byteLength;
     },
   };
 }
@@ -57,6 +82,10 @@ let shared: CpuDevice | undefined;
 export function cpu(): CpuDevice {
   shared ??= createCpuDevice();
   return shared;
+}
+
+function dtypeOfArray(a: CpuArray): DType {
+  return a instanceof Float32Array ? "f32" : a instanceof Int32Array ? "i32" : "bool";
 }
 
 /** The zero-filled typed array of the type that backs `dtype`. */

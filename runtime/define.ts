@@ -9,6 +9,8 @@ import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
 import { runPlan } from "./execute.js";
 import type { EntryPlan, FunctionSpec } from "./plan.js";
 import type { Tensor } from "./tensor.js";
+import type { WebGpuDevice } from "./webgpu/device.js";
+import { runPlanWebGpu } from "./webgpu/execute.js";
 import { CallErrorCode, checkCall, fail, resultType, withCotangents, type Call } from "./validate.js";
 
 export { CallErrorCode };
@@ -19,11 +21,11 @@ export interface DeviceLike {
 }
 
 /**
- * Per-call options: the device (default the shared `cpu()`), the Philox seed (default 0) and
+ * Per-call options: the device (default the shared `cpu()`, or a `webgpu()` device), the Philox seed (default 0) and
  * the fn's runtime scalars by name (default: the values in the signature).
  */
 export type CallOptions<S extends string = string> = {
-  device?: CpuDevice | DeviceLike;
+  device?: CpuDevice | WebGpuDevice | DeviceLike;
   seed?: number;
 } & (string extends S ? { readonly [scalar: string]: unknown } : { readonly [K in S]?: number });
 
@@ -72,19 +74,21 @@ export function defineFunction<
   S extends string = string,
   O extends Tensor | Tensor[] = Tensor | Tensor[],
 >(spec: FunctionSpec): EstFunction<I, S, O> {
-  const run = (plan: EntryPlan, call: Call): Tensor[] =>
-    runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device);
+  const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> =>
+    call.device.kind === "webgpu"
+      ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device)
+      : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device);
   const gradients = (grads: Tensor[]): Gradients =>
     Object.fromEntries(spec.gradInputs.map((name, i) => [name, grads[i]!]));
   const result = (outs: Tensor[]): O => (spec.tuple ? outs : outs[0]!) as O;
-  const pullback = (call: Call, cotangent: unknown): Gradients =>
-    gradients(run(spec.vjp, withCotangents(spec, call, cotangent)));
+  const pullback = async (call: Call, cotangent: unknown): Promise<Gradients> =>
+    gradients(await run(spec.vjp, withCotangents(spec, call, cotangent)));
 
   return {
     name: spec.name,
     spec,
     async forward(inputs, options) {
-      return result(run(spec.forward, checkCall(spec, inputs, options)));
+      return result(await run(spec.forward, checkCall(spec, inputs, options)));
     },
     async vjp(inputs, cotangent, options) {
       return pullback(checkCall(spec, inputs, options), cotangent);
@@ -97,19 +101,19 @@ export function defineFunction<
           `${spec.name}: valueAndGrad needs a scalar result; ${spec.name} returns ${resultType(spec)} (use vjp with a cotangent instead)`,
         );
       }
-      const [value, ...grads] = run(plan, checkCall(spec, inputs, options));
+      const [value, ...grads] = await run(plan, checkCall(spec, inputs, options));
       return { value: value!, grads: gradients(grads) };
     },
     async vjpFn(inputs, options) {
       const call = checkCall(spec, inputs, options);
       if (spec.forwardWithResiduals === undefined || spec.pullback === undefined) {
         // No residual plans: the pullback runs the stateless vjp on the held call.
-        const out = result(run(spec.forward, call));
+        const out = result(await run(spec.forward, call));
         return { out, pullback: async (cotangent) => pullback(call, cotangent) };
       }
       // The forward also returns the residuals the pullback reads (bit masks for predicates);
       // they are counted in bytesSavedForBackward until the pullback has run.
-      const all = run(spec.forwardWithResiduals, call);
+      const all = await run(spec.forwardWithResiduals, call);
       const outs = all.slice(0, spec.outputs.length);
       const residuals = all.slice(spec.outputs.length);
       const saved = residuals.reduce((n, t) => n + t.size * 4, 0);
@@ -127,7 +131,7 @@ export function defineFunction<
           const tensors = new Map(withCotangents(spec, call, cotangent).tensors);
           residuals.forEach((r, k) => tensors.set(`$res${k}`, r));
           try {
-            return gradients(run(spec.pullback!, { ...call, tensors }));
+            return gradients(await run(spec.pullback!, { ...call, tensors }));
           } finally {
             held = false;
             call.device.memory.releaseSaved(saved);

@@ -45,7 +45,7 @@ export {
   uniform01,
   uniformOpen01,
 } from "./philox.js";
-export type { BufferSpec, CpuKernel, Dim, EntryPlan, FunctionSpec, Step } from "./plan.js";
+export type { BufferSpec, CpuKernel, Dim, EntryPlan, FunctionSpec, Step, WgslKernel } from "./plan.js";
 export {
   KernelErrorCode,
   gather,
@@ -66,3 +66,20 @@ export {
   type VjpResult,
 } from "./define.js";
 export { randomUniform, rint } from "./helpers.js";
+export {
+  explainAttempts,
+  findAdapter,
+  requestedLimits,
+  webgpu,
+  type AdapterAttempt,
+  type AdapterPath,
+  type AdapterReport,
+  type AdapterSearch,
+  type TransferStats,
+  type WebGpuDevice,
+  type WebGpuOptions,
+} from "./webgpu/device.js";
+export { WebGpuErrorCode, type WebGpuErrorCodeValue } from "./webgpu/errors.js";
+export { runPlanWebGpu } from "./webgpu/execute.js";
+export { BufferPool, PipelineCache, paddedBytes, type PoolStats } from "./webgpu/pool.js";
+export { toDevice, type GpuTensorHandle } from "./webgpu/transfer.js";

@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import type { Dim, FunctionSpec } from "./plan.js";
 import type { DType, Tensor } from "./tensor.js";
+import type { WebGpuDevice } from "./webgpu/device.js";
 
 /**
  * Codes of the mistakes a call can make. They belong in `RuntimeErrorCode` (runtime/errors.ts)
@@ -43,7 +44,7 @@ export interface Call {
   dims: Int32Array;
   scalars: Float64Array;
   seed: number;
-  device: CpuDevice;
+  device: CpuDevice | WebGpuDevice;
 }
 
 /** Checks the inputs then the options, and binds the shape symbols. */
@@ -230,11 +231,14 @@ function checkSeed(spec: FunctionSpec, seed: unknown): number {
   );
 }
 
-function checkDevice(spec: FunctionSpec, device: unknown): CpuDevice {
+function checkDevice(spec: FunctionSpec, device: unknown): CpuDevice | WebGpuDevice {
   if (device === undefined) return cpu();
   const kind =
     typeof device === "object" && device !== null ? (device as { kind?: unknown }).kind : undefined;
   if (kind === "cpu") return device as CpuDevice;
+  if (kind === "webgpu" && typeof (device as Partial<WebGpuDevice>).gpu === "object") {
+    return device as WebGpuDevice;
+  }
   if (typeof kind === "string") {
     fail(
       CallErrorCode.backendUnavailable,

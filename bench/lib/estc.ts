@@ -1,0 +1,137 @@
+/**
+ * estc's side of the bench: builds bench/programs/*.est with the compiler API (dist/compiler,
+ * so `npm run build` must have run) into bench/.build/ and wraps the generated functions.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { tensor, type EstFunction, type Tensor } from "estc/runtime";
+import { P, type Inputs, type Runner, type Workload } from "./workloads.js";
+import type { MlpData, MlpResult, MlpRunner } from "./mlp.js";
+
+/** The part of compiler/build.ts the bench calls. */
+interface BuildApi {
+  buildFile(entry: string, outDir: string, emit: "ts" | "js"): Promise<{
+    diagnostics: { severity: string; code: string; message: string }[];
+    written: string[];
+  }>;
+}
+
+/** The generated functions, one per program. */
+export interface EstcPrograms {
+  reste: EstFunction;
+  clipped: EstFunction;
+  chain: EstFunction;
+  mlp: EstFunction;
+  /** Milliseconds each build took. */
+  buildMs: Record<string, number>;
+}
+
+const programs = { reste: "sign_reste", clipped: "sign_clipped", chain: "chain", mlp: "mlp" } as const;
+const exported = { reste: "act", clipped: "act", chain: "chain", mlp: "loss" } as const;
+
+/** Builds every bench program and imports the generated modules. */
+export async function buildPrograms(root: string): Promise<EstcPrograms> {
+  const api = (await import(pathToFileURL(path.join(root, "dist/compiler/build.js")).href)) as BuildApi;
+  const outDir = path.join(root, "bench/.build");
+  fs.mkdirSync(outDir, { recursive: true });
+  const fns: Record<string, EstFunction> = {};
+  const buildMs: Record<string, number> = {};
+  for (const [key, file] of Object.entries(programs)) {
+    const entry = path.join(root, "bench/programs", `${file}.est`);
+    const t0 = performance.now();
+    const r = await api.buildFile(entry, outDir, "js");
+    buildMs[file] = performance.now() - t0;
+    const errors = r.diagnostics.filter((d) => d.severity === "error");
+    if (errors.length > 0 || r.written.length === 0) {
+      throw new Error(`estc build ${file}.est failed:\n${errors.map((d) => `  ${d.code}: ${d.message}`).join("\n")}`);
+    }
+    // A query string defeats the module cache if the bench is re-run in one process.
+    const url = `${pathToFileURL(path.join(outDir, `${file}.js`)).href}?t=${Date.now()}`;
+    const mod = (await import(url)) as Record<string, EstFunction>;
+    fns[key] = mod[exported[key as keyof typeof exported]]!;
+  }
+  return { reste: fns.reste!, clipped: fns.clipped!, chain: fns.chain!, mlp: fns.mlp!, buildMs };
+}
+
+const fnFor = (p: EstcPrograms, w: Workload) => (w === "sign/ReSTE" ? p.reste : w === "sign/ClippedSTE" ? p.clipped : p.chain);
+const optionsFor = (w: Workload) => (w === "sign/ReSTE" ? { o: P.reste.o } : w === "chain4" ? { s: P.chain.s } : {});
+
+/**
+ * How a step calls the function: `forward` then `vjp` (stateless: the vjp recomputes what it
+ * needs from x); `vjpFn` then its pullback (the forward saves residuals, bit masks for
+ * predicates); or one of `forward` / `vjp` alone, for the breakdown.
+ */
+export type EstcMode = "forward+vjp" | "vjpFn" | "forward" | "vjp";
+
+export function estcRunner(p: EstcPrograms, w: Workload, inp: Inputs, mode: EstcMode = "forward+vjp"): Runner {
+  const f = fnFor(p, w);
+  const opts = optionsFor(w);
+  const x = tensor(inp.x, [inp.n]);
+  const inputs: Record<string, Tensor> = w === "chain4" ? { x, y: tensor(inp.y, [inp.n]) } : { x };
+  const g = tensor(inp.g, [inp.n]);
+  let out: Tensor | undefined;
+  let grads: Record<string, Tensor> = {};
+  const release = () => {
+    out?.dispose();
+    Object.values(grads).forEach((t) => t.dispose());
+    out = undefined;
+    grads = {};
+  };
+  return {
+    async step() {
+      release();
+      if (mode === "vjpFn") {
+        const r = await f.vjpFn(inputs, opts);
+        out = r.out as Tensor;
+        grads = await r.pullback(g);
+      } else {
+        if (mode !== "vjp") out = (await f.forward(inputs, opts)) as Tensor;
+        if (mode !== "forward") grads = await f.vjp(inputs, g, opts);
+      }
+    },
+    async result() {
+      const names = w === "chain4" ? ["x", "y"] : ["x"];
+      return {
+        out: (await out!.data()) as Float32Array,
+        grads: await Promise.all(names.map(async (n) => (await grads[n]!.data()) as Float32Array)),
+      };
+    },
+    dispose() {
+      release();
+      Object.values(inputs).forEach((t) => t.dispose());
+      g.dispose();
+    },
+  };
+}
+
+/** estc's `valueAndGrad` of the MLP loss. */
+export function estcMlp(p: EstcPrograms, d: MlpData): MlpRunner {
+  const inputs = {
+    x: tensor(d.x, [d.batch, d.sizes[0]]),
+    w1: tensor(d.w[0]!, [d.sizes[0], d.sizes[1]]),
+    w2: tensor(d.w[1]!, [d.sizes[1], d.sizes[2]]),
+    w3: tensor(d.w[2]!, [d.sizes[2], d.sizes[3]]),
+    labels: tensor(d.labels, [d.batch]),
+  };
+  let last: { value: Tensor; grads: Record<string, Tensor> } | undefined;
+  const release = () => {
+    last?.value.dispose();
+    Object.values(last?.grads ?? {}).forEach((t) => t.dispose());
+  };
+  return {
+    async step() {
+      release();
+      last = await p.mlp.valueAndGrad(inputs, { o: P.reste.o });
+    },
+    async result(): Promise<MlpResult> {
+      const value = (await last!.value.data())[0]!;
+      const grads = await Promise.all(["w1", "w2", "w3"].map(async (n) => (await last!.grads[n]!.data()) as Float32Array));
+      return { loss: value, grads };
+    },
+    dispose() {
+      release();
+      Object.values(inputs).forEach((t) => t.dispose());
+    },
+  };
+}

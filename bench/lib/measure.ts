@@ -1,0 +1,70 @@
+/** Timing (median of repetitions after warm-up) and plain-text tables. */
+
+/** The timing of one implementation at one size. */
+export interface Timing {
+  /** Median milliseconds per call. */
+  medianMs: number;
+  minMs: number;
+  /** Repetitions timed, and calls per repetition (small sizes batch calls to beat timer noise). */
+  reps: number;
+  callsPerRep: number;
+}
+
+export interface TimingPlan {
+  /** Repetitions wanted, and the fewest accepted when a call is slow. */
+  reps: number;
+  minReps: number;
+  /** Stop adding repetitions once this much time is spent (minReps still run). */
+  budgetMs: number;
+  warmup: number;
+  /** A repetition runs enough calls to last at least this long. */
+  minRepMs: number;
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+/** Collects garbage between measurements when node runs with --expose-gc. */
+export function collect(): void {
+  gc?.();
+}
+
+/**
+ * Warms `step` up, then times repetitions of it and returns the median per call. `knownMs` is a
+ * call's duration measured already (the correctness check's call), used when warmup is 0.
+ */
+export async function time(step: () => unknown, plan: TimingPlan, knownMs = 0): Promise<Timing> {
+  let single = knownMs;
+  for (let i = 0; i < plan.warmup; i++) {
+    const t0 = performance.now();
+    await step();
+    single = performance.now() - t0;
+  }
+  const callsPerRep = Math.max(1, Math.ceil(plan.minRepMs / Math.max(single, 1e-3)));
+  const reps = Math.max(plan.minReps, Math.min(plan.reps, Math.floor(plan.budgetMs / (single * callsPerRep))));
+  const samples: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    for (let c = 0; c < callsPerRep; c++) await step();
+    samples.push((performance.now() - t0) / callsPerRep);
+  }
+  samples.sort((a, b) => a - b);
+  const mid = samples.length >> 1;
+  const medianMs = samples.length % 2 === 1 ? samples[mid]! : (samples[mid - 1]! + samples[mid]!) / 2;
+  return { medianMs, minMs: samples[0]!, reps, callsPerRep };
+}
+
+/** Formats a number with `digits` significant digits (no exponent for the usual ranges). */
+export function sig(v: number | undefined, digits = 3): string {
+  if (v === undefined || !Number.isFinite(v)) return "-";
+  if (v === 0) return "0";
+  const mag = Math.floor(Math.log10(Math.abs(v)));
+  return v.toFixed(Math.max(0, digits - 1 - mag));
+}
+
+/** A left-aligned first column, the rest right-aligned, with a rule under the header. */
+export function table(header: string[], rows: string[][]): string {
+  const width = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (c === 0 ? cell.padEnd(width[c]!) : cell.padStart(width[c]!))).join("  ");
+  return [line(header), width.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}

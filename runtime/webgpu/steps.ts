@@ -1,0 +1,204 @@
+/**
+ * Turns each step of a plan into what the encoder needs — a pipeline, the buffers to bind, the
+ * uniforms and the workgroup grid — and runs every check the CPU makes before writing anything
+ * (matmul shapes, N:M groups, indices that came from the host) plus the adapter's limits (E6017).
+ */
+import type { CpuArray } from "../cpu.js";
+import { EstcRuntimeError, type RuntimeErrorCodeValue } from "../errors.js";
+import { KernelErrorCode, product } from "../kernels.js";
+import type { FunctionSpec, Step } from "../plan.js";
+import type { DType } from "../tensor.js";
+import { CallErrorCode, fail } from "../validate.js";
+import type { WebGpuDevice } from "./device.js";
+import { WebGpuErrorCode, webGpuError } from "./errors.js";
+import {
+  LIBRARY_WORKGROUP,
+  gatherGradKernel,
+  gatherKernel,
+  matmulKernel,
+  nmMaskKernel,
+  transposeKernel,
+  type LibraryKernel,
+} from "./kernels.js";
+import { internal } from "./plan-buffers.js";
+import type { CachedPipeline } from "./pool.js";
+
+/** A step ready to encode. */
+export type PreparedStep =
+  | { kind: "alias"; x: number }
+  | {
+      kind: "dispatch";
+      /** The kernel's name and step index; GPU messages quote it, so errors can name the kernel. */
+      label: string;
+      pipeline: Promise<CachedPipeline>;
+      /** Set once `pipeline` has resolved. */
+      cached?: CachedPipeline;
+      /** Plan buffers for bindings 1, 2, …. */
+      buffers: number[];
+      /** The call's uniform block (generated kernels) or a library kernel's own sizes. */
+      uniforms: "call" | Uint32Array;
+      /** Workgroups to dispatch; absent when there is nothing to compute. */
+      grid?: [number, number, number];
+      /** Gather kernels bind an error flag after their buffers. */
+      errorFlag: boolean;
+      /** Whether the indices were checked on the host already (so the flag need not be read). */
+      indicesCheckedOnHost: boolean;
+    };
+
+/** The resolved buffers a step is prepared against. */
+export interface PlanBuffers {
+  shapes: number[][];
+  root: number[];
+  /** Buffers stored as bits (bool or packed). */
+  bits: boolean[];
+  dtypes: DType[];
+  dims: Int32Array;
+  /** Roots filled from cpu tensors, by root, with the caller's array. */
+  hostArrays: ReadonlyMap<number, CpuArray>;
+}
+
+/** Prepares step `s`; pipelines compile in the background until the caller awaits them. */
+export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanBuffers, device: WebGpuDevice): PreparedStep {
+  if (step.op === "alias") return { kind: "alias", x: step.x };
+  if (step.op === "kernel") return generatedKernel(spec, step, s, pb, device);
+  const { shapes } = pb;
+  const words = (b: number, what: string) => {
+    if (pb.bits[b]) internal(spec, `a ${step.op} step's ${what} is a bool buffer`);
+  };
+  let kernel: LibraryKernel;
+  let buffers: number[];
+  let checked = true;
+  switch (step.op) {
+    case "matmul":
+      [step.a, step.b, step.out].forEach((b) => words(b, "operand"));
+      kernel = matmulKernel(shapes[step.a]!, shapes[step.b]!);
+      buffers = [step.a, step.b, step.out];
+      break;
+    case "transpose": {
+      words(step.x, "operand");
+      const rank = shapes[step.x]!.length;
+      const sorted = [...step.perm].sort((p, q) => p - q);
+      if (step.perm.length !== rank || sorted.some((p, d) => p !== d)) {
+        internal(spec, `transpose perm [${step.perm.join(", ")}] is not a permutation of ${rank} axes`);
+      }
+      kernel = transposeKernel(shapes[step.x]!, step.perm);
+      buffers = [step.x, step.out];
+      break;
+    }
+    case "gather":
+    case "gather_grad": {
+      const [data, shape] = step.op === "gather" ? [step.x, shapes[step.x]!] : [step.ct, shapes[step.out]!];
+      [data, step.idx, step.out].forEach((b) => words(b, "operand"));
+      if (!Number.isInteger(step.axis) || step.axis < 0 || step.axis >= shape.length) {
+        internal(spec, `gather axis ${step.axis} is not an axis of [${shape.join(", ")}]`);
+      }
+      const count = product(shapes[step.idx]!);
+      checked = checkHostIndices(pb.hostArrays.get(pb.root[step.idx]!), step.axis, shape[step.axis]!);
+      kernel = step.op === "gather" ? gatherKernel(shape, count, step.axis) : gatherGradKernel(shape, count, step.axis);
+      buffers = [data, step.idx, step.out];
+      break;
+    }
+    case "nm_mask": {
+      words(step.w, "operand");
+      words(step.out, "result");
+      const shape = shapes[step.w]!;
+      const last = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+      if (!Number.isInteger(step.m) || step.m < 1 || last % step.m !== 0) {
+        throw new EstcRuntimeError(
+          KernelErrorCode.nmGroupMismatch as string as RuntimeErrorCodeValue,
+          `nm_mask: the last axis of [${shape.join(", ")}] has size ${last}, which is not a multiple of m = ${step.m}`,
+        );
+      }
+      kernel = nmMaskKernel(shape, step.n, step.m, pb.dtypes[step.out] === "i32" ? "i32" : "f32");
+      buffers = [step.w, step.out];
+      break;
+    }
+  }
+  const label = `${spec.name}/${kernel.name} (step ${s})`;
+  const grid =
+    "workgroups" in kernel.grid
+      ? workgroupGrid(spec, label, kernel.grid.workgroups, device)
+      : linearGrid(spec, label, kernel.grid.invocations, LIBRARY_WORKGROUP, device);
+  return dispatch(label, device.pipelines.get(kernel.code, label), buffers, kernel.uniforms, grid, kernel.errorFlag, checked);
+}
+
+function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" }>, s: number, pb: PlanBuffers, device: WebGpuDevice): PreparedStep {
+  if (spec.wgsl === undefined) {
+    fail(
+      CallErrorCode.backendUnavailable,
+      `${spec.name} (${spec.source}): this module was built without WGSL kernels, so it cannot run on webgpu; rebuild it with 'estc build'`,
+    );
+  }
+  const kernel = spec.wgsl[step.kernel];
+  if (kernel === undefined) internal(spec, `WGSL kernel ${step.kernel} does not exist`);
+  const label = `${kernel.name} (step ${s})`;
+  const shape = kernel.invocations.shape.map((d) => {
+    if (typeof d === "number") return d;
+    const at = spec.dims.indexOf(d);
+    if (at < 0) internal(spec, `kernel ${kernel.name}: shape symbol '${d}' is not among the dims`);
+    return pb.dims[at]!;
+  });
+  const invocations = Math.ceil(product(shape) / kernel.invocations.perInvocation);
+  const grid = linearGrid(spec, label, invocations, kernel.workgroupSize, device);
+  return dispatch(label, device.pipelines.get(kernel.code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
+}
+
+function dispatch(
+  label: string,
+  pipeline: Promise<CachedPipeline>,
+  buffers: number[],
+  uniforms: "call" | Uint32Array,
+  grid: [number, number, number] | undefined,
+  errorFlag: boolean,
+  indicesCheckedOnHost: boolean,
+): PreparedStep {
+  const step: PreparedStep = { kind: "dispatch", label, pipeline, buffers, uniforms, errorFlag, indicesCheckedOnHost, ...(grid === undefined ? {} : { grid }) };
+  pipeline.then((cached) => (step.cached = cached), () => undefined);
+  return step;
+}
+
+/**
+ * Workgroups for `invocations` on the 1-D convention of runtime/plan.ts (index = gid.x + gid.y *
+ * num_workgroups.x * size), spilling into y when x would pass the per-dimension limit.
+ */
+function linearGrid(spec: FunctionSpec, label: string, invocations: number, size: number, device: WebGpuDevice): [number, number, number] | undefined {
+  if (invocations === 0) return undefined;
+  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  const groups = Math.ceil(invocations / size);
+  const x = Math.min(groups, max);
+  const y = Math.ceil(groups / x);
+  if (y > max) {
+    throw webGpuError(
+      WebGpuErrorCode.limitExceeded,
+      `${spec.name} (${spec.source}): kernel ${label} needs ${groups} workgroups, more than ${max} x ${max} (maxComputeWorkgroupsPerDimension)`,
+    );
+  }
+  return [x, y, 1];
+}
+
+function workgroupGrid(spec: FunctionSpec, label: string, grid: [number, number, number], device: WebGpuDevice): [number, number, number] | undefined {
+  if (grid.some((g) => g === 0)) return undefined;
+  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  if (grid.some((g) => g > max)) {
+    throw webGpuError(
+      WebGpuErrorCode.limitExceeded,
+      `${spec.name} (${spec.source}): kernel ${label} needs a ${grid.join(" x ")} workgroup grid; this adapter allows ${max} per dimension (maxComputeWorkgroupsPerDimension)`,
+    );
+  }
+  return grid;
+}
+
+/** E6008, as on the CPU, for the first index outside [0, size); false when the indices are on the GPU. */
+function checkHostIndices(idx: CpuArray | undefined, axis: number, size: number): boolean {
+  if (idx === undefined) return false;
+  for (let j = 0; j < idx.length; j++) {
+    const at = idx[j]!;
+    if (at < 0 || at >= size) {
+      throw new EstcRuntimeError(
+        KernelErrorCode.gatherIndexOutOfRange as string as RuntimeErrorCodeValue,
+        `gather index ${at} is out of range for axis ${axis} of size ${size}`,
+      );
+    }
+  }
+  return true;
+}
