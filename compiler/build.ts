@@ -1,7 +1,7 @@
 /**
  * `estc build`: check → lower → autodiff → schedule → codegen → emit for every fn of one file,
- * writing NAME.ts (or NAME.js + NAME.d.ts) into the output folder. Also `explain`, which prints
- * the IR after a stage.
+ * writing NAME.ts (or NAME.js + NAME.d.ts) and NAME.wgsl (every WGSL kernel, for reading) into the
+ * output folder. Also `explain`, which prints the IR after a stage.
  */
 import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
@@ -52,6 +52,7 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
   const mod = await generateModule(d.file, d.fns, d.sources, emit === "js");
   const base = path.join(path.resolve(host.cwd, outDir), path.basename(entry).replace(/\.est$/, ""));
   const files: Record<string, string> = emit === "js" ? { [`${base}.js`]: mod.js ?? "", [`${base}.d.ts`]: mod.dts ?? "" } : { [`${base}.ts`]: mod.ts };
+  files[`${base}.wgsl`] = mod.wgsl;
   writeAtomically(files);
   return { diagnostics: d.diagnostics, sources: d.sources, written: Object.keys(files).map((f) => path.relative(host.cwd, f) || f) };
 }

@@ -2,7 +2,7 @@
  * One expression printer for both back ends, with a table per target (STYLE.md §5): adding an
  * op is one line per target. Operands arrive as already-printed expressions.
  */
-import { Op } from "../ir.js";
+import { Op, type Node } from "../ir.js";
 
 export type Printer = (a: string[]) => string;
 
@@ -149,3 +149,108 @@ export function wgslCast(a: string, to: string): string {
   if (to === "bool") return bool(`${a} != 0.0`);
   return a;
 }
+
+const comparisons: ReadonlySet<Op> = new Set([Op.Lt, Op.Le, Op.Gt, Op.Ge, Op.Eq, Op.Ne]);
+
+/** The f32 next to `f` (an f32) towards +Infinity (`up`) or -Infinity. */
+function nextF32(f: number, up: boolean): number {
+  if (f === 0) return (up ? 1 : -1) * 2 ** -149;
+  const bits = new Int32Array(new Float32Array([f]).buffer);
+  bits[0]! += f > 0 === up ? 1 : -1;
+  return new Float32Array(bits.buffer)[0]!;
+}
+
+/** `c` rounded to an f32 downwards or upwards (exact when it is one). */
+function roundF32(c: number, up: boolean): number {
+  const f = Math.fround(c);
+  if (f === c || Number.isNaN(c)) return f;
+  return f > c === up ? f : nextF32(f, up);
+}
+
+/**
+ * A comparison with a literal, decided as the f64 TypeScript kernel decides it for the same f32
+ * operand: `x <= 0.1` must not hold at x = f32(0.1) > 0.1. The literal is rounded towards the
+ * side that keeps the answer (down for <= and >, up for < and >=); == with a literal no f32
+ * equals is never true. Undefined for any other node (the op table prints it).
+ */
+export function wgslComparison(n: Node, ins: string[]): string | undefined {
+  if (!comparisons.has(n.op) || !n.inputs.some((i) => i.op === Op.Const)) return undefined;
+  const [a, b] = n.inputs;
+  const flipped = a!.op === Op.Const && b!.op !== Op.Const;
+  const c = (flipped ? a : b)!.attrs["value"] as number;
+  const op = flipped ? ({ [Op.Lt]: Op.Gt, [Op.Le]: Op.Ge, [Op.Gt]: Op.Lt, [Op.Ge]: Op.Le } as Partial<Record<Op, Op>>)[n.op] ?? n.op : n.op;
+  const x = flipped ? ins[1]! : ins[0]!;
+  if (op === Op.Eq || op === Op.Ne) {
+    if (Math.fround(c) !== c && !Number.isNaN(c) && Number.isFinite(c)) return op === Op.Eq ? "0.0" : "1.0";
+    return wgslOps[op]!([x, wgslLiteral(c)]);
+  }
+  const bound = wgslLiteral(roundF32(c, op === Op.Lt || op === Op.Ge));
+  return wgslOps[op]!([x, bound]);
+}
+
+/**
+ * WGSL functions the printed expressions call, each added to a kernel that uses one of `uses`:
+ * f32_bits (infinities and NaN, which no WGSL constant expression may produce), log1p_, pow_
+ * (JavaScript's Math.pow where WGSL's pow is undefined), and the Philox draws of Op.Random.
+ */
+export const wgslHelpers: { uses: string[]; code: string }[] = [
+  { uses: ["f32_bits(", "pow_("], code: "fn f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }" },
+  {
+    uses: ["log1p_("],
+    code: `fn log1p_(x: f32) -> f32 {
+  let v = 1.0 + x;
+  if (v == 1.0) { return x; }
+  if (x > 1.0e4) { return log(v); }
+  return log(v) * (x / (v - 1.0));
+}`,
+  },
+  {
+    uses: ["pow_("],
+    // JavaScript's Math.pow on the cases WGSL's pow leaves undefined (x <= 0).
+    code: `fn pow_(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  let ax = abs(x);
+  var m = pow(ax, y);
+  if (ax == 0.0) { m = select(f32_bits(0x7f800000u), 0.0, y > 0.0); }
+  if (x >= 0.0) { return m; }
+  if (floor(y) != y) { return f32_bits(0x7fc00000u); }
+  return select(m, -m, y - 2.0 * floor(y * 0.5) == 1.0);
+}`,
+  },
+  {
+    uses: ["rand01_(", "rand_open01_("],
+    // runtime/philox.ts, word for word: mulhi through 16-bit halves, key bumped before rounds 1-9,
+    // counter (i / 4, site, stream, 0), key u.seed.xy, word i % 4.
+    code: `fn mulhi32_(a: u32, b: u32) -> u32 {
+  let a0 = a & 0xffffu;
+  let a1 = a >> 16u;
+  let b0 = b & 0xffffu;
+  let b1 = b >> 16u;
+  let p00 = a0 * b0;
+  let p01 = a0 * b1;
+  let p10 = a1 * b0;
+  let p11 = a1 * b1;
+  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
+  return p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
+}
+fn philox_word_(i: u32, site: u32, stream: u32) -> u32 {
+  var c = vec4<u32>(i >> 2u, site, stream, 0u);
+  var k = u.seed.xy;
+  for (var r = 0u; r < 10u; r++) {
+    if (r > 0u) { k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u); }
+    let hi0 = mulhi32_(0xd2511f53u, c.x);
+    let lo0 = 0xd2511f53u * c.x;
+    let hi1 = mulhi32_(0xcd9e8d57u, c.z);
+    let lo1 = 0xcd9e8d57u * c.z;
+    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+  }
+  return c[i & 3u];
+}
+fn rand01_(i: u32, site: u32, stream: u32) -> f32 {
+  return f32(philox_word_(i, site, stream) >> 8u) * 0x1p-24f;
+}
+fn rand_open01_(i: u32, site: u32, stream: u32) -> f32 {
+  return (f32(philox_word_(i, site, stream) >> 9u) + 0.5) * 0x1p-23f;
+}`,
+  },
+];

@@ -2,40 +2,45 @@
  * From a schedule to an EntryPlan: buffers for materialized values, one step per kernel, and
  * the kernel sources (deduplicated across the entry points of a function).
  */
-import type { EntryPlan, Step } from "../../runtime/plan.js";
+import type { EntryPlan, Step, WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import { kernelReads, schedule, type ScheduledKernel } from "../schedule.js";
-import type { KernelContext, KernelSource } from "./ts-kernels.js";
+import type { KernelSource } from "./ts-kernels.js";
 import { fusedKernelTs, reduceKernelTs } from "./ts-kernels.js";
+import { fusedKernelWgsl, reduceKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
 import type { Span } from "../diagnostics.js";
 
-/** A generated kernel with the source span it came from (for the comment above it). */
+/** A generated kernel, in TypeScript and WGSL, with the source span it came from (for the comment above it). */
 export interface EmittedKernel {
   name: string;
   source: KernelSource;
+  wgsl: WgslKernel;
   span?: Span;
 }
 
-/** Collects kernels across entry points, sharing identical ones. */
+/** Collects kernels across entry points, sharing identical ones; each in both back ends' source. */
 export class KernelTable {
   readonly kernels: EmittedKernel[] = [];
   private readonly byBody = new Map<string, number>();
 
   constructor(
     readonly fnName: string,
-    readonly ctx: KernelContext,
+    readonly ctx: WgslContext,
     readonly provenance: ReadonlyMap<number, Span>,
   ) {}
 
   add(k: ScheduledKernel, reads: Node[]): number {
-    const source = k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx) : reduceKernelTs(k as Extract<ScheduledKernel, { kind: "reduce" }>, reads, this.ctx);
+    if (k.kind === "structural") throw new Error(`codegen: ${k.node.op} is a runtime step, not a kernel`);
+    const source = k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx) : reduceKernelTs(k, reads, this.ctx);
     const key = `${source.params.map((p) => p.type).join(",")}|${source.body}`;
     const known = this.byBody.get(key);
     if (known !== undefined) return known;
-    const nodes = k.kind === "fused" ? k.outputs : k.kind === "reduce" ? [k.node] : [];
+    const nodes = k.kind === "fused" ? k.outputs : [k.node];
     const span = nodes.map((n) => this.provenance.get(n.id)).find((s) => s !== undefined);
     const index = this.kernels.length;
-    this.kernels.push({ name: `${this.fnName}_k${index}`, source, ...(span !== undefined ? { span } : {}) });
+    const name = `${this.fnName}_k${index}`;
+    const wgsl = k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx) : reduceKernelWgsl(name, k, reads, this.ctx);
+    this.kernels.push({ name, source, wgsl, ...(span !== undefined ? { span } : {}) });
     this.byBody.set(key, index);
     return index;
   }

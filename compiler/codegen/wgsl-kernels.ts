@@ -1,0 +1,311 @@
+/**
+ * WGSL source for scheduled kernels, printed from the same Node lists as ts-kernels.ts and under
+ * the binding/uniform contract of `WgslKernel` (runtime/plan.ts). One invocation computes one
+ * element of a fused kernel (32 consecutive elements, one packed word, when it writes a bool
+ * buffer), or one output element of a reduction by looping over the elements it reduces.
+ * Broadcast operands are read through per-axis strides applied to the coordinates of the linear
+ * index (div/mod by the loop dims, which travel in the uniform). Values are f32 throughout.
+ */
+import type { Dim, WgslKernel } from "../../runtime/plan.js";
+import { Op, type Node } from "../ir.js";
+import type { DimT } from "../types.js";
+import type { FusedKernel, ReduceKernel } from "../schedule.js";
+import type { KernelContext } from "./ts-kernels.js";
+import { wgslCast, wgslComparison, wgslHelpers, wgslLiteral, wgslOps } from "./expr.js";
+
+/** A KernelContext that also knows how many dims and scalars the uniform block holds. */
+export interface WgslContext extends KernelContext {
+  dimCount: number;
+  scalarCount: number;
+}
+
+/** Workgroup size of every generated kernel (Mesa's compat limit for x is 128). */
+export const WGSL_WORKGROUP_SIZE = 64;
+/**
+ * The most storage buffers a generated kernel may bind. Compatibility mode guarantees 8 per
+ * stage; one is kept in reserve. A kernel that needs more is refused for now (wgslRefusal;
+ * splitting it is the schedule's job and not done yet).
+ */
+export const MAX_STORAGE_BUFFERS = 7;
+
+/** Shared state of one kernel's WGSL: bindings, hoisted lets, helpers it calls. */
+class WgslWriter {
+  readonly hoisted: string[] = [];
+  readonly bindings: string[] = [];
+  private readonly dimVars = new Map<string, string>();
+  private readonly scalarVars = new Map<string, string>();
+  private readonly bufferNames = new Map<number, string>();
+
+  constructor(
+    readonly name: string,
+    readonly ctx: WgslContext,
+  ) {}
+
+  /** A dim as a u32 expression. */
+  dim(d: DimT): string {
+    if (typeof d === "number") return `${d}u`;
+    let v = this.dimVars.get(d);
+    if (v === undefined) {
+      v = `n_${d}`;
+      const k = this.ctx.dimIndex(d);
+      this.dimVars.set(d, v);
+      this.hoisted.push(`let ${v} = u.dims[${k >> 2}][${k & 3}];`);
+    }
+    return v;
+  }
+
+  scalar(name: string): string {
+    let v = this.scalarVars.get(name);
+    if (v === undefined) {
+      v = `s_${name}`;
+      const k = this.ctx.scalarIndex(name);
+      this.scalarVars.set(name, v);
+      this.hoisted.push(`let ${v} = u.scalars[${k >> 2}][${k & 3}];`);
+    }
+    return v;
+  }
+
+  /** Declares the next binding (reads first, then writes, as the step's args). */
+  bind(n: Node, write: boolean): void {
+    const b = `b${this.bufferNames.size}`;
+    this.bufferNames.set(n.id, b);
+    const type = n.dtype === "f32" ? "f32" : n.dtype === "i32" ? "i32" : "u32";
+    this.bindings.push(`@group(0) @binding(${this.bufferNames.size}) var<storage, ${write ? "read_write" : "read"}> ${b}: array<${type}>;`);
+  }
+
+  buffer(n: Node): string {
+    return this.bufferNames.get(n.id)!;
+  }
+
+  /** The product of dims as a u32 expression ("1u" for none). */
+  product(dims: readonly DimT[]): string {
+    const parts = dims.filter((d) => d !== 1).map((d) => this.dim(d));
+    return parts.length === 0 ? "1u" : parts.join(" * ");
+  }
+
+  /** Element `at` (a u32 expression) of the buffer holding `n`, as an f32. */
+  read(n: Node, at: string): string {
+    const b = this.buffer(n);
+    if (n.dtype === "f32") return `${b}[${at}]`;
+    if (n.dtype === "i32") return `f32(${b}[${at}])`;
+    return `f32((${b}[${at} >> 5u] >> (${at} & 31u)) & 1u)`;
+  }
+
+  /** Storing an f32 value into a non-bool buffer. */
+  store(n: Node, at: string, value: string): string {
+    return `${this.buffer(n)}[${at}] = ${n.dtype === "i32" ? `i32(${value})` : value};`;
+  }
+
+  /**
+   * The whole shader around `body`, the statements after the bounds guard. `total` is the element
+   * count; with `perWord` each invocation covers the 32 elements of one packed word.
+   */
+  module(total: string, body: string[], perWord = false): string {
+    const guard = perWord ? "if (idx >= (total + 31u) / 32u) { return; }" : "if (idx >= total) { return; }";
+    const main = [...this.hoisted, `let total = ${total};`, guard, ...body];
+    const text = main.join("\n");
+    const used = (h: (typeof wgslHelpers)[number]): boolean => h.uses.some((x) => text.includes(x));
+    const helpers = wgslHelpers.filter(used).map((h) => h.code);
+    return [
+      "struct Uniforms {",
+      `  dims: array<vec4<u32>, ${Math.max(1, Math.ceil(this.ctx.dimCount / 4))}>,`,
+      `  scalars: array<vec4<f32>, ${Math.max(1, Math.ceil(this.ctx.scalarCount / 4))}>,`,
+      "  seed: vec4<u32>,",
+      "}",
+      "@group(0) @binding(0) var<uniform> u: Uniforms;",
+      ...this.bindings,
+      ...helpers,
+      `@compute @workgroup_size(${WGSL_WORKGROUP_SIZE})`,
+      "fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {",
+      `  let idx = gid.x + gid.y * (nwg.x * ${WGSL_WORKGROUP_SIZE}u);`,
+      ...indent(main, "  "),
+      "}",
+      "",
+    ].join("\n");
+  }
+}
+
+function indent(lines: string[], by: string): string[] {
+  return lines.flatMap((l) => l.split("\n")).map((l) => (l === "" ? l : by + l));
+}
+
+function isScalarLike(n: Node): boolean {
+  return n.shape.every((d) => d === 1);
+}
+
+function sameShape(a: readonly DimT[], b: readonly DimT[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Why a generated kernel cannot run on WebGPU yet, or undefined: one that binds more than
+ * MAX_STORAGE_BUFFERS storage buffers. Codegen still succeeds (the CPU kernel is fine); the
+ * module's `wgsl` entry for it throws this message when the WebGPU runtime reads its code.
+ */
+export function wgslRefusal(k: WgslKernel, where: string): string | undefined {
+  const count = k.code.match(/var<storage/g)?.length ?? 0;
+  if (count <= MAX_STORAGE_BUFFERS) return undefined;
+  return `kernel ${k.name} (${where}) needs ${count} storage buffers; generated WGSL kernels bind at most ${MAX_STORAGE_BUFFERS} for now (WebGPU compatibility mode allows 8 per shader stage), so it cannot run on webgpu until the schedule splits such kernels`;
+}
+
+/**
+ * `let v = …;` lines computing `nodes` (topological). `read(n)` gives a buffer operand, `coord(axis)`
+ * the loop coordinate (u32) along an axis, `flat` the row-major element index (u32, for Random).
+ */
+function computeLines(w: WgslWriter, nodes: readonly Node[], read: (n: Node) => string, coord: (axis: number) => string, flat: string): { lines: string[]; value: (n: Node) => string } {
+  const own = new Set(nodes.map((n) => n.id));
+  const value = (n: Node): string => {
+    if (own.has(n.id)) return `v${n.id}`;
+    if (n.op === Op.Const) return wgslLiteral(n.attrs["value"] as number);
+    if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
+    if (n.op === Op.Dim) return `f32(${w.dim(n.attrs["name"] as string)})`;
+    return read(n);
+  };
+  const lines = nodes.map((n) => {
+    const ins = n.inputs.map(value);
+    let expr = wgslComparison(n, ins);
+    if (expr !== undefined) return `let v${n.id} = ${expr};`;
+    if (n.op === Op.Random) expr = `${n.attrs["open"] ? "rand_open01_" : "rand01_"}(${flat}, ${n.attrs["site"]}u, ${n.attrs["stream"]}u)`;
+    else if (n.op === Op.Iota) expr = `f32(${coord(n.attrs["axis"] as number)})`;
+    else if (n.op === Op.Cast) expr = wgslCast(ins[0]!, n.dtype);
+    else {
+      const p = wgslOps[n.op];
+      if (p === undefined) throw new Error(`codegen/wgsl: no WGSL for op ${n.op}`);
+      expr = p(ins);
+    }
+    return `let v${n.id} = ${expr};`;
+  });
+  return { lines, value };
+}
+
+/** Strides (u32 expressions, "0" where it broadcasts) of `n`, aligned right, along each axis of `shape`. */
+function stridesFor(w: WgslWriter, n: Node, shape: readonly DimT[]): string[] {
+  const off = shape.length - n.shape.length;
+  return shape.map((_, k) => {
+    const j = k - off;
+    if (j < 0 || n.shape[j] === 1) return "0";
+    return w.product(n.shape.slice(j + 1));
+  });
+}
+
+/** `let c{axis} = …;` lines splitting the linear index `i` over `axes` of `shape` (row-major). */
+function coordLines(w: WgslWriter, shape: readonly DimT[], axes: number[], i: string): string[] {
+  const lines: string[] = [];
+  let q = i;
+  for (let k = axes.length - 1; k >= 0; k--) {
+    const a = axes[k]!;
+    if (shape[a] === 1) lines.push(`let c${a} = 0u;`);
+    else if (k === 0) lines.push(`let c${a} = ${q};`);
+    else {
+      lines.push(`let c${a} = ${q} % ${w.dim(shape[a]!)};`, `let q${a} = ${q} / ${w.dim(shape[a]!)};`);
+      q = `q${a}`;
+    }
+  }
+  return lines;
+}
+
+/** Σ c_axis * stride over `axes` (a u32 expression, "0u" when nothing moves). */
+function offsetExpr(strides: string[], axes: number[], base?: string): string {
+  const terms = axes.filter((a) => strides[a] !== "0").map((a) => (strides[a] === "1u" ? `c${a}` : `c${a} * ${strides[a]}`));
+  if (base !== undefined) terms.unshift(base);
+  return terms.length === 0 ? "0u" : terms.join(" + ");
+}
+
+/** A fused elementwise kernel. */
+export function fusedKernelWgsl(name: string, k: FusedKernel, reads: Node[], ctx: WgslContext): WgslKernel {
+  const w = new WgslWriter(name, ctx);
+  reads.forEach((n) => w.bind(n, false));
+  k.outputs.forEach((n) => w.bind(n, true));
+  const shape = k.shape;
+  const axes = [...shape.keys()];
+  const hoistedReads = reads.filter(isScalarLike);
+  const strided = reads.filter((n) => !isScalarLike(n));
+  const flat = strided.every((n) => sameShape(n.shape, shape)) && !k.nodes.some((n) => n.op === Op.Iota);
+  const packed = k.outputs.filter((o) => o.dtype === "bool");
+  // The statements for element `i`: coordinates, operand offsets, values, stores.
+  const element: string[] = [];
+  if (!flat) element.push(...coordLines(w, shape, axes, "i"));
+  const offsets = new Map<number, string>();
+  for (const n of strided) {
+    if (flat || sameShape(n.shape, shape)) offsets.set(n.id, "i");
+    else {
+      element.push(`let p${n.id} = ${offsetExpr(stridesFor(w, n, shape), axes)};`);
+      offsets.set(n.id, `p${n.id}`);
+    }
+  }
+  const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : w.read(n, offsets.get(n.id)!));
+  const c = computeLines(w, k.nodes, read, (axis) => `c${axis}`, "i");
+  element.push(...c.lines);
+  for (const o of k.outputs) {
+    if (o.dtype === "bool") element.push(`bits${o.id} = bits${o.id} | select(0u, 1u << j, ${c.value(o)} != 0.0);`);
+    else element.push(w.store(o, "i", c.value(o)));
+  }
+  const total = w.product(shape);
+  const readLines = hoistedReads.map((n) => `let r${n.id} = ${w.read(n, "0u")};`);
+  if (packed.length === 0) {
+    const code = w.module(total, [...readLines, "let i = idx;", ...element]);
+    return { name, code, workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 1 } };
+  }
+  // One packed word per invocation: elements 32 * idx … 32 * idx + 31.
+  const body = [
+    ...readLines,
+    ...packed.map((o) => `var bits${o.id} = 0u;`),
+    "for (var j = 0u; j < 32u; j++) {",
+    "  let i = idx * 32u + j;",
+    "  if (i >= total) { break; }",
+    ...indent(element, "  "),
+    "}",
+    ...packed.map((o) => `${w.buffer(o)}[idx] = bits${o.id};`),
+  ];
+  return { name, code: w.module(total, body, true), workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 32 } };
+}
+
+/**
+ * A reduction: one invocation per output element, looping over the reduced elements with the
+ * prologue computed inline. Sums accumulate sequentially in f32. A workgroup tree reduction
+ * (one workgroup per output, shared-memory partial sums) is the later improvement for long
+ * reduced axes.
+ */
+export function reduceKernelWgsl(name: string, k: ReduceKernel, reads: Node[], ctx: WgslContext): WgslKernel {
+  const r = k.node;
+  const w = new WgslWriter(name, ctx);
+  reads.forEach((n) => w.bind(n, false));
+  w.bind(r, true);
+  const x = r.inputs[0]!;
+  const shape = x.shape;
+  const given = (r.attrs["axes"] as number[] | undefined) ?? [];
+  const axes = given.length === 0 ? [...shape.keys()] : given;
+  const kept = [...shape.keys()].filter((a) => !axes.includes(a));
+  const hoistedReads = reads.filter(isScalarLike);
+  const strided = reads.filter((n) => !isScalarLike(n));
+  const self: Node = { ...x, id: -1 } as Node;
+  const needsIndex = k.prologue.some((n) => n.op === Op.Random);
+  const operands = needsIndex ? [...strided, self] : strided;
+  const body: string[] = [...hoistedReads.map((n) => `let r${n.id} = ${w.read(n, "0u")};`), ...coordLines(w, shape, kept, "idx")];
+  const name_ = (n: Node) => (n.id < 0 ? "self" : `${n.id}`);
+  const strides = new Map(operands.map((n) => [n.id, stridesFor(w, n, shape)]));
+  for (const n of operands) body.push(`let base${name_(n)} = ${offsetExpr(strides.get(n.id)!, kept)};`);
+  const arg = r.op === Op.ArgMax || r.op === Op.ArgMin;
+  const init = { [Op.Sum]: 0, [Op.Max]: -Infinity, [Op.Min]: Infinity, [Op.ArgMax]: -Infinity, [Op.ArgMin]: Infinity }[r.op as Op.Sum];
+  if (init === undefined) throw new Error(`codegen/wgsl: no reduction ${r.op}`);
+  body.push(`var acc = ${wgslLiteral(init)};`, ...(arg ? ["var best = 0u;", "var count = 0u;"] : []));
+  const inner: string[] = [];
+  for (const n of operands) inner.push(`let p${name_(n)} = ${offsetExpr(strides.get(n.id)!, axes, `base${name_(n)}`)};`);
+  const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : w.read(n, `p${n.id}`));
+  const c = computeLines(w, k.prologue, read, (axis) => `c${axis}`, "pself");
+  inner.push(...c.lines);
+  const v = c.value(x);
+  if (r.op === Op.Sum) inner.push(`acc = acc + ${v};`);
+  else if (r.op === Op.Max) inner.push(`acc = max(acc, ${v});`);
+  else if (r.op === Op.Min) inner.push(`acc = min(acc, ${v});`);
+  else inner.push(`let cand = ${v};`, `if (cand ${r.op === Op.ArgMax ? ">" : "<"} acc) { acc = cand; best = count; }`, "count = count + 1u;");
+  let loop = inner;
+  for (let j = axes.length - 1; j >= 0; j--) {
+    const a = axes[j]!;
+    loop = [`for (var c${a} = 0u; c${a} < ${w.dim(shape[a]!)}; c${a}++) {`, ...indent(loop, "  "), "}"];
+  }
+  // store() converts an f32 to the buffer's type; the index of an argmax goes straight to an i32.
+  body.push(...loop, arg && r.dtype === "i32" ? `${w.buffer(r)}[idx] = i32(best);` : w.store(r, "idx", arg ? "f32(best)" : "acc"));
+  const outShape = kept.map((a) => shape[a]!) as Dim[];
+  return { name, code: w.module(w.product(kept.map((a) => shape[a]!)), body), workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: outShape, perInvocation: 1 } };
+}
