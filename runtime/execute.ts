@@ -6,7 +6,8 @@
 import type { CpuArray, CpuDevice } from "./cpu.js";
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
 import { gather, gatherGrad, matmul, nmMask, product, transpose } from "./kernels.js";
-import type { BufferSpec, Dim, EntryPlan, FunctionSpec, Step } from "./plan.js";
+import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
+import { aliasRoots, internal, lastUses, resolveShape } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
 
 /**
@@ -31,7 +32,7 @@ export function runPlan(
   // A packed bool buffer holds ceil(size / 32) i32 words.
   const words = plan.buffers.map((b, i) => (b.packed ? Math.ceil(sizes[i]! / 32) : sizes[i]!));
   const storageType = (b: number) => (plan.buffers[b]!.packed ? "i32" : plan.buffers[b]!.dtype);
-  const root = aliasRoots(plan, sizes);
+  const root = aliasRoots(spec, plan, sizes);
   const arrays: (CpuArray | undefined)[] = new Array(plan.buffers.length);
   const external = new Set<number>();
   for (const { name, buffer } of plan.inputs) {
@@ -152,69 +153,9 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
   }
 }
 
-/**
- * For each buffer, the buffer whose array it uses: itself, or for an alias step's `out` the root
- * of its `x`. Steps run in order, so an alias of an alias resolves in one pass.
- */
-function aliasRoots(plan: EntryPlan, sizes: readonly number[]): number[] {
-  const root = plan.buffers.map((_, b) => b);
-  for (const step of plan.steps) {
-    if (step.op !== "alias") continue;
-    const [x, out] = [plan.buffers[step.x]!, plan.buffers[step.out]!];
-    if (x.dtype !== out.dtype || sizes[step.x] !== sizes[step.out]) {
-      throw new Error(
-        `estc internal error: alias of a ${x.dtype} buffer of ${sizes[step.x]} elements as ${out.dtype} of ${sizes[step.out]}`,
-      );
-    }
-    root[step.out] = root[step.x]!;
-  }
-  return root;
-}
 
-/** Step index → the roots whose last reader or writer that step is. */
-function lastUses(plan: EntryPlan, root: readonly number[]): Map<number, number[]> {
-  const last = new Map<number, number>();
-  plan.steps.forEach((step, s) => {
-    for (const b of stepBuffers(step)) last.set(root[b]!, s);
-  });
-  const byStep = new Map<number, number[]>();
-  for (const [r, s] of last) {
-    const roots = byStep.get(s);
-    if (roots === undefined) byStep.set(s, [r]);
-    else roots.push(r);
-  }
-  return byStep;
-}
 
-/** Every buffer a step reads or writes. */
-function stepBuffers(step: Step): number[] {
-  switch (step.op) {
-    case "kernel":
-      return step.args;
-    case "matmul":
-      return [step.a, step.b, step.out];
-    case "transpose":
-    case "alias":
-      return [step.x, step.out];
-    case "gather":
-      return [step.x, step.idx, step.out];
-    case "gather_grad":
-      return [step.ct, step.idx, step.out];
-    case "nm_mask":
-      return [step.w, step.out];
-  }
-}
 
-/** A buffer's concrete shape: symbols looked up in `dims` by their place in `spec.dims`. */
-function resolveShape(spec: FunctionSpec, buffer: BufferSpec, dims: Int32Array): number[] {
-  return buffer.shape.map((d: Dim) => {
-    if (typeof d === "number") return d;
-    const at = spec.dims.indexOf(d);
-    if (at < 0 || at >= dims.length)
-      internal(spec, `shape symbol '${d}' is not among the dims [${spec.dims.join(", ")}]`);
-    return dims[at]!;
-  });
-}
 
 /** The caller's array for an input buffer, read in place. */
 function inputArray(
@@ -259,7 +200,3 @@ function i32(spec: FunctionSpec, a: CpuArray): Int32Array {
   return a;
 }
 
-/** A plan that contradicts itself or its spec: a bug in estc's code generation. */
-function internal(spec: FunctionSpec, message: string): never {
-  throw new Error(`estc internal error in ${spec.name} (${spec.source}): ${message}`);
-}

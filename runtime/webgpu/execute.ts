@@ -14,7 +14,7 @@ import type { WebGpuDevice } from "./device.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { GATHER_OK } from "./kernels.js";
 import { BufferUsage } from "./pool.js";
-import { aliasRoots, internal, lastUses, resolveShape } from "./plan-buffers.js";
+import { aliasRoots, internal, lastUses, resolveShape } from "../plan-buffers.js";
 import { prepareStep, type PreparedStep } from "./steps.js";
 import {
   acquireStorage,

@@ -20,7 +20,7 @@ import {
   transposeKernel,
   type LibraryKernel,
 } from "./kernels.js";
-import { internal } from "./plan-buffers.js";
+import { internal } from "../plan-buffers.js";
 import type { CachedPipeline } from "./pool.js";
 
 /** A step ready to encode. */

@@ -1,9 +1,9 @@
 /**
- * What the WebGPU executor needs to know about a plan's buffers before it encodes anything:
+ * What an executor needs to know about a plan's buffers before it runs anything:
  * concrete shapes, which buffer each alias step shares, and after which step each buffer is dead.
- * The same rules as the CPU executor (runtime/execute.ts), so both free buffers at the same steps.
+ * Shared by the CPU (runtime/execute.ts) and WebGPU executors, so both free buffers at the same steps.
  */
-import type { BufferSpec, Dim, EntryPlan, FunctionSpec, Step } from "../plan.js";
+import type { BufferSpec, Dim, EntryPlan, FunctionSpec, Step } from "./plan.js";
 
 /** A buffer's concrete shape: symbols looked up in `dims` by their place in `spec.dims`. */
 export function resolveShape(spec: FunctionSpec, buffer: BufferSpec, dims: Int32Array): number[] {
