@@ -10,7 +10,7 @@ import { Op, type Node } from "../ir.js";
 import type { SourceMap } from "../source.js";
 import type { Span } from "../diagnostics.js";
 import { buildEntryPlan, KernelTable, type EmittedKernel } from "./plan.js";
-import { wgslRefusal } from "./wgsl-kernels.js";
+import { wgslBindingNote } from "./wgsl-kernels.js";
 import { showShape } from "../types.js";
 import { optimize } from "../optimize.js";
 import { selectResiduals } from "../residuals.js";
@@ -145,17 +145,14 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap): { spec: string; helpe
 }
 
 /**
- * A kernel's entry in the spec's `wgsl` array and its text in the `.wgsl` file. A kernel WebGPU
- * cannot run yet (wgslRefusal) keeps its CPU kernel; its `code` throws the reason when read.
+ * A kernel's entry in the spec's `wgsl` array and its text in the `.wgsl` file. A kernel that
+ * binds more storage buffers than compatibility mode guarantees (the schedule splits kernels to
+ * fit where one output allows it) says so in the file; the runtime checks the adapter's limit
+ * before it runs it (E6017).
  */
 function wgslEntry(k: EmittedKernel, where: string): { literal: string; text: string } {
-  const refusal = wgslRefusal(k.wgsl, where);
-  if (refusal === undefined) return { literal: JSON.stringify(k.wgsl), text: k.wgsl.code };
-  const fields = `name: ${JSON.stringify(k.wgsl.name)}, workgroupSize: ${k.wgsl.workgroupSize}, invocations: ${JSON.stringify(k.wgsl.invocations)}`;
-  return {
-    literal: `{ ${fields}, get code(): string { throw new Error(${JSON.stringify(`codegen/wgsl: ${refusal}`)}); } }`,
-    text: `// NOT RUNNABLE ON WEBGPU YET: ${refusal}\n${k.wgsl.code}`,
-  };
+  const note = wgslBindingNote(k.wgsl, where);
+  return { literal: JSON.stringify(k.wgsl), text: note === undefined ? k.wgsl.code : `// ${note}\n${k.wgsl.code}` };
 }
 
 /** `file.est:12` of a span. */

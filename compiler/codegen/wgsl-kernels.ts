@@ -22,9 +22,9 @@ export interface WgslContext extends KernelContext {
 /** Workgroup size of every generated kernel (Mesa's compat limit for x is 128). */
 export const WGSL_WORKGROUP_SIZE = 64;
 /**
- * The most storage buffers a generated kernel may bind. Compatibility mode guarantees 8 per
- * stage; one is kept in reserve. A kernel that needs more is refused for now (wgslRefusal;
- * splitting it is the schedule's job and not done yet).
+ * The storage buffers a generated kernel binds when it can: compatibility mode guarantees 8
+ * per stage and one is kept in reserve. The schedule splits fused kernels to fit; a kernel one
+ * output of which needs more keeps them, and runs where the adapter allows it (E6017 otherwise).
  */
 export const MAX_STORAGE_BUFFERS = 7;
 
@@ -138,14 +138,13 @@ function sameShape(a: readonly DimT[], b: readonly DimT[]): boolean {
 }
 
 /**
- * Why a generated kernel cannot run on WebGPU yet, or undefined: one that binds more than
- * MAX_STORAGE_BUFFERS storage buffers. Codegen still succeeds (the CPU kernel is fine); the
- * module's `wgsl` entry for it throws this message when the WebGPU runtime reads its code.
+ * A note for a kernel that binds more than MAX_STORAGE_BUFFERS storage buffers (it runs only on
+ * adapters whose maxStorageBuffersPerShaderStage allows it), or undefined.
  */
-export function wgslRefusal(k: WgslKernel, where: string): string | undefined {
+export function wgslBindingNote(k: WgslKernel, where: string): string | undefined {
   const count = k.code.match(/var<storage/g)?.length ?? 0;
   if (count <= MAX_STORAGE_BUFFERS) return undefined;
-  return `kernel ${k.name} (${where}) needs ${count} storage buffers; generated WGSL kernels bind at most ${MAX_STORAGE_BUFFERS} for now (WebGPU compatibility mode allows 8 per shader stage), so it cannot run on webgpu until the schedule splits such kernels`;
+  return `kernel ${k.name} (${where}) binds ${count} storage buffers: it needs an adapter with maxStorageBuffersPerShaderStage >= ${count} (compatibility mode guarantees 8)`;
 }
 
 /**

@@ -13,6 +13,8 @@ import type { BufferSpec, FunctionSpec, WgslKernel } from "../../runtime/plan.js
 import { fillUniform } from "../../runtime/philox.js";
 import { buildModule } from "../helpers/build.js";
 import { rng } from "../helpers/gradcheck.js";
+import { programs } from "../helpers/programs.js";
+import { wgslBindingNote } from "../../compiler/codegen/wgsl-kernels.js";
 
 Object.assign(globalThis, globals);
 process.env.EGL_PLATFORM ??= "surfaceless";
@@ -25,26 +27,7 @@ interface Case {
 
 // The programs of tests/codegen/cpu-vs-oracle.test.ts, then the quickstart and a few of our own.
 const cases: Case[] = [
-  { name: "ReSTE sign", dims: { N: 37 }, src: `import { ReSTE } from "std/binary"\nfn f(x: f32[N], o: f32 = 3.0) -> f32[N] { return sign x backward ReSTE(o = o) }` },
-  { name: "broadcast chain", dims: { B: 3, N: 5 }, src: `fn f(x: f32[B, N], y: f32[N], s: f32[B, 1]) -> f32[B, N] { return tanh(clamp(x * 1.5, -1, 1)) * y + s }` },
-  { name: "softmax CE MLP", dims: { B: 4, I: 6, H: 5, K: 3 }, src: `fn loss(x: f32[B, I], w1: f32[I, H], w2: f32[H, K], labels: i32[B]) -> f32 {
-      let h = relu(x @ w1)
-      return -mean(sum(one_hot(labels, K) * log_softmax(h @ w2, axis = 1), axis = 1))
-    }` },
-  { name: "reductions over axis 0 with keepdims", dims: { B: 4, N: 3 }, src: `fn f(x: f32[B, N]) -> f32[1, N] { return max(x, axis = 0, keepdims = true) + sum(exp(x), axis = 0, keepdims = true) + logsumexp(x, axis = 0, keepdims = true) }` },
-  { name: "transpose, reshape, gather", dims: { A: 2, B: 3 }, src: `fn f(x: f32[A, B], idx: i32[A]) -> f32[A, A] { return gather(transpose(x) * 2, idx, axis = 0) + sum(reshape(x, [B, A]), axis = 0) }` },
-  { name: "nm_prune 2:4 and pow", dims: { R: 2 }, src: `fn f(w: f32[R, 8]) -> f32[R, 8] { return nm_prune(w, 2, 4) + pow(abs(w) + 1, 1.5) }` },
-  { name: "every unary primitive", dims: { N: 23 }, src: `fn f(x: f32[N]) -> (f32[N], f32[N], f32[N], f32[N]) {
-      let a = abs(x) + 0.5
-      return (neg(x) + abs(x) + sign(x) + signum(x) + exp(x) + log(a) + log1p(a) + sqrt(a) + rsqrt(a),
-              sin(x) + cos(x) + tanh(x) + sigmoid(x) + softplus(x) + relu(x),
-              floor(x) + ceil(x) + round(x * 2) + step(x) + (x > 0.5) + (x != 0.25) + !(x < 0),
-              min(x, 0.3) + max(x, -0.3) + clamp(x, -1, 1) + select(x > 0, x, x * x) + pow(a, x) + (x % 0.7))
-    }` },
-  { name: "softmax, argmax, one_hot, categorical, gumbel", dims: { B: 5, K: 4 }, src: `fn f(x: f32[B, K]) -> (f32[B, K], i32[B], f32[B, K], f32[B, K], f32[B]) {
-      return (softmax(x, axis = 1), argmax(x, axis = 1), one_hot(categorical(x), K), gumbel([B, K]) + x, min(x, axis = 1) + mean(x, axis = 1))
-    }` },
-  { name: "sampling draws", dims: { N: 9 }, src: `fn f(p: f32[N]) -> (f32[N], f32[N], f32[N]) { return (bernoulli(sigmoid(p)), uniform([N]) + p, normal(p, 0.5)) }` },
+  ...programs.map(({ name, src, dims }) => ({ name, src, dims })),
   { name: "quickstart", dims: { B: 3, I: 70, O: 4, K: 4 }, src: fs.readFileSync(path.resolve(import.meta.dirname, "../../examples/quickstart/binary.est"), "utf8") },
   { name: "uniform draws", dims: { N: 1001 }, src: `fn f(p: f32[N]) -> f32[N] { return uniform([N]) }` },
   // relu's mask is saved as packed bits (135 elements: 4 full words and a partial one), then read back.
@@ -63,7 +46,8 @@ beforeAll(async () => {
   if (adapter === null) {
     throw new Error("no WebGPU adapter: Dawn found neither a GPU nor Mesa's llvmpipe through EGL (install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri; EGL_PLATFORM=surfaceless)");
   }
-  device = await adapter.requestDevice();
+  // As the runtime does: ask for the adapter's own storage-buffer limit (16 on Mesa, 8 guaranteed).
+  device = await adapter.requestDevice({ requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
   for (const c of cases) {
     const { mod } = await buildModule(c.src);
     built.set(c.name, { spec: Object.fromEntries(Object.entries(mod).map(([k, f]) => [k, f.spec as FunctionSpec])) });
@@ -72,17 +56,13 @@ beforeAll(async () => {
 
 afterAll(() => device?.destroy());
 
-/** A kernel's WGSL, or undefined for one codegen refused (its `code` throws why). */
-function codeOf(k: WgslKernel): string | undefined {
-  try {
-    return k.code;
-  } catch {
-    return undefined;
-  }
+/** A kernel's WGSL. */
+function codeOf(k: WgslKernel): string {
+  return k.code;
 }
 
-/** How many kernels of a case codegen refuses (single outputs reading 9 buffers); explicit so it cannot grow unnoticed. */
-const refusedCount: Record<string, number> = { "softmax, argmax, one_hot, categorical, gumbel": 2 };
+/** How many kernels of a case bind more than 7 storage buffers (single outputs reading 9); explicit so it cannot grow unnoticed. */
+const wideCount: Record<string, number> = { "softmax, argmax, one_hot, categorical, gumbel": 2 };
 
 /** Cases whose kernels must include a packed-bool writer, a packed-bool reader, an argmax. */
 const mustHave: Record<string, RegExp[]> = {
@@ -183,16 +163,15 @@ function close(got: number, want: number): boolean {
 describe("every generated WGSL kernel compiles into a compute pipeline", () => {
   for (const c of cases) {
     it(c.name, async () => {
-      let refusals = 0;
+      let wide = 0;
       for (const spec of Object.values(built.get(c.name)!.spec)) {
         expect(spec.wgsl?.length).toBe(spec.kernels.length);
         for (const k of spec.wgsl!) {
-          const code = codeOf(k);
-          if (code === undefined) refusals++;
-          else expect({ kernel: k.name, errors: await compile(code) }).toEqual({ kernel: k.name, errors: [] });
+          if (wgslBindingNote(k, c.name) !== undefined) wide++;
+          expect({ kernel: k.name, errors: await compile(codeOf(k)) }).toEqual({ kernel: k.name, errors: [] });
         }
       }
-      expect(refusals).toBe(refusedCount[c.name] ?? 0);
+      expect(wide).toBe(wideCount[c.name] ?? 0);
       const all = Object.values(built.get(c.name)!.spec).flatMap((spec) => spec.wgsl!.map(codeOf));
       for (const pattern of mustHave[c.name] ?? []) expect(all.some((code) => code !== undefined && pattern.test(code))).toBe(true);
     });
@@ -207,7 +186,6 @@ describe("every generated WGSL kernel writes what its TypeScript kernel writes",
         const dims = Int32Array.from(spec.dims, (d) => c.dims[d]!);
         const scalars = Float64Array.from(spec.scalars, (s) => Math.fround(s.default));
         for (let k = 0; k < spec.kernels.length; k++) {
-          if (codeOf(spec.wgsl![k]!) === undefined) continue;
           const args = kernelArgs(spec, k);
           const arrays = arguments_(args, c.dims, random);
           const cpu = arrays.map((a) => a.slice());
@@ -242,11 +220,13 @@ describe("every generated WGSL kernel writes what its TypeScript kernel writes",
 });
 
 describe("limits", () => {
-  it("refuses a kernel that would bind more than 7 storage buffers, naming it, and keeps its CPU kernel", async () => {
+  it("notes a kernel that binds more than 7 storage buffers, and still generates it", async () => {
     const src = `fn wide(a: f32[N], b: f32[N], c: f32[N], d: f32[N], e: f32[N], f: f32[N], g: f32[N], h: f32[N]) -> f32[N] { return a + b + c + d + e + f + g + h }`;
     const { mod } = await buildModule(src);
     const spec = mod["wide"].spec as FunctionSpec;
-    expect(() => spec.wgsl![0]!.code).toThrow(/kernel wide_k0 \(main\.est:1\) needs 9 storage buffers/);
+    const wgsl = spec.wgsl![0]!;
+    expect(wgsl.code.match(/var<storage/g)?.length).toBe(9);
+    expect(wgslBindingNote(wgsl, "main.est:1")).toMatch(/kernel wide_k0 \(main\.est:1\) binds 9 storage buffers: it needs an adapter with maxStorageBuffersPerShaderStage >= 9/);
     const ones = new Float32Array(3).fill(1);
     const out = new Float32Array(3);
     spec.kernels[0]!(Int32Array.from([3]), new Float64Array(0), 0, ...Array.from({ length: 8 }, () => ones), out);
