@@ -376,6 +376,7 @@ export class ExprChecker {
         const ints = e.kind === "List" && p.kind === "axis" ? e.elements.map((x) => this.intOf(x)) : undefined;
         if (ints !== undefined && ints.every((i) => i !== undefined)) return { ty: { kind: "list", dims: ints as number[] }, ints: ints as number[] };
         const v = this.intOf(e);
+        if (v === undefined && e.kind === "Name" && scope.lookup(e.name)?.compileTime === true) return { ty: tensor("i32", [], true), symbolic: true };
         if (v === undefined) {
           this.report("E3034", e.span, `${callee}: '${p.name}' must be a compile-time integer`, { hint: "write a literal such as 1 or -1, or a const" });
           return undefined;

@@ -303,7 +303,7 @@ export class Checker implements ItemOracle {
     const inputNames = new Set<string>();
     decl.inputs.forEach((input, i) => {
       const p = target.inputs[i]!;
-      const prev = scope.bind(input.name, { kind: "input", ty: p.ty, span: input.span, differentiable: p.differentiable });
+      const prev = scope.bind(input.name, { kind: "input", ty: p.ty, span: input.span, differentiable: p.differentiable, compileTime: p.compileTime === true });
       if (prev !== undefined) this.shadowed(input, prev.span);
       inputNames.add(input.name);
     });
@@ -394,7 +394,13 @@ export class Checker implements ItemOracle {
         return undefined;
       }
       const prim = prims.find((p) => decl.inputs.length >= requiredParams(p) && decl.inputs.length <= p.params.length) ?? prims[0]!;
-      inputs = prim.params.map((p) => ({ name: p.name, ty: paramType(p), differentiable: p.differentiable === true, optional: p.optional === true }));
+      inputs = prim.params.map((p) => ({
+        name: p.name,
+        ty: paramType(p),
+        differentiable: p.differentiable === true,
+        optional: p.optional === true,
+        compileTime: p.kind === "int" || p.kind === "dim" || p.kind === "axis",
+      }));
       const r = prim.result({});
       out = "error" in r ? tensor("f32", null) : r;
     }
@@ -433,7 +439,7 @@ export class Checker implements ItemOracle {
 }
 
 interface EstimatorTarget {
-  inputs: { name: string; ty: Ty; differentiable: boolean }[];
+  inputs: { name: string; ty: Ty; differentiable: boolean; compileTime?: boolean }[];
   out: Ty;
 }
 

@@ -38,6 +38,9 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
     const v = args[k];
     if (v === undefined) return fallback;
     if (isValue(v)) throw new LowerError("E5001", span, `${name}: '${k}' must be a constant`);
+    // An estimator input standing for its call site's compile-time integer (nm_prune's n, m).
+    const bound = v.kind === "Name" ? env.vars.get(v.name) : undefined;
+    if (bound?.kind === "tensor" && bound.node.op === Op.Const) return bound.node.attrs["value"] as number;
     return Number(L.constValue(env.module, v));
   };
   const unary = unaryOps[name];

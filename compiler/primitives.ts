@@ -44,6 +44,8 @@ export interface ArgValue {
   ints?: number[];
   /** For flag arguments. */
   bool?: boolean;
+  /** A compile-time integer whose value is only known per call site (an estimator's input). */
+  symbolic?: boolean;
 }
 
 /** A shape rule's verdict: the result type, or what is wrong and with which argument. */
@@ -362,8 +364,11 @@ function nmRule(args: Record<string, ArgValue | undefined>): RuleResult {
   const w = tensorArg(args["w"]);
   const n = args["n"]?.int;
   const m = args["m"]?.int;
-  if (n === undefined) return { error: "n must be a compile-time integer", arg: "n" };
-  if (m === undefined) return { error: "m must be a compile-time integer", arg: "m" };
+  if (n === undefined || m === undefined) {
+    // Inside an estimator body n and m are the call site's; they were checked there.
+    if (args["n"]?.symbolic === true || args["m"]?.symbolic === true) return tensor("f32", w?.shape ?? null);
+    return { error: `${n === undefined ? "n" : "m"} must be a compile-time integer`, arg: n === undefined ? "n" : "m" };
+  }
   if (!(m >= 1 && n >= 0 && n <= m)) return { error: `N:M sparsity needs 0 <= n <= m and m >= 1, got ${n}:${m}`, arg: "n" };
   const shape = w?.shape ?? null;
   if (shape !== null) {

@@ -12,6 +12,12 @@ export interface Binding {
   dim?: DimT;
   /** True for estimator inputs that take a grad. */
   differentiable?: boolean;
+  /**
+   * An estimator input that stands for a compile-time integer of its target (the `n`, `m` of
+   * `for nm_prune(w, n, m)`): usable where a compile-time integer is required; its value is the
+   * call site's.
+   */
+  compileTime?: boolean;
 }
 
 /** A chain of name tables; lookups walk outward. */
