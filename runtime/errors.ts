@@ -23,6 +23,30 @@ export const RuntimeErrorCode = {
   notCpuResident: "E6006",
   /** An input tensor's dtype or shape does not match what the generated function expects. */
   inputMismatch: "E6007",
+  /** A gather index outside its axis. */
+  gatherIndexOutOfRange: "E6008",
+  /** `valueAndGrad` on a fn whose result is not one scalar. */
+  valueAndGradNeedsScalar: "E6009",
+  /** A declared input is absent (or `inputs` is not an object). */
+  missingInput: "E6010",
+  /** `inputs` names a tensor the fn does not declare. */
+  unknownInput: "E6011",
+  /** `options` names something that is neither `device`, `seed` nor a scalar of the fn. */
+  unknownOption: "E6012",
+  /** A scalar option is not a finite number of its dtype. */
+  badScalar: "E6013",
+  /** Cotangents whose count, dtype or shapes differ from the forward outputs'. */
+  cotangentMismatch: "E6014",
+  /** The requested back end is not available (no WebGPU adapter, no WGSL kernels). */
+  backendUnavailable: "E6015",
+  /** An N:M mask over a last axis that is not a multiple of m. */
+  nmGroupMismatch: "E6016",
+  /** A kernel or buffer exceeds one of the adapter's limits (bindings, buffer size, workgroups). */
+  limitExceeded: "E6017",
+  /** The GPU reported an error or lost the device while running a kernel. */
+  deviceFailure: "E6018",
+  /** A device tensor was passed to a different device than the one holding it. */
+  foreignTensor: "E6019",
 } as const;
 
 /** One of the codes in {@link RuntimeErrorCode}. */

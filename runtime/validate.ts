@@ -15,25 +15,22 @@ import type { Dim, FunctionSpec } from "./plan.js";
 import type { DType, Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
 
-/**
- * Codes of the mistakes a call can make. They belong in `RuntimeErrorCode` (runtime/errors.ts)
- * and move there once that file takes them; the values are final.
- */
+/** Codes of the mistakes a call can make: the call-checking subset of `RuntimeErrorCode`. */
 export const CallErrorCode = {
   /** `valueAndGrad` on a fn whose result is not one scalar. */
-  valueAndGradNeedsScalar: "E6009",
+  valueAndGradNeedsScalar: RuntimeErrorCode.valueAndGradNeedsScalar,
   /** A declared input is absent (or `inputs` is not an object). */
-  missingInput: "E6010",
+  missingInput: RuntimeErrorCode.missingInput,
   /** `inputs` names a tensor the fn does not declare. */
-  unknownInput: "E6011",
+  unknownInput: RuntimeErrorCode.unknownInput,
   /** `options` names something that is neither `device`, `seed` nor a scalar of the fn. */
-  unknownOption: "E6012",
+  unknownOption: RuntimeErrorCode.unknownOption,
   /** A scalar option is not a finite number of its dtype. */
-  badScalar: "E6013",
+  badScalar: RuntimeErrorCode.badScalar,
   /** Cotangents whose count, dtype or shapes differ from the forward outputs'. */
-  cotangentMismatch: "E6014",
+  cotangentMismatch: RuntimeErrorCode.cotangentMismatch,
   /** A device whose back end this runtime cannot run yet. */
-  backendUnavailable: "E6015",
+  backendUnavailable: RuntimeErrorCode.backendUnavailable,
 } as const;
 
 type CallErrorCodeValue = (typeof CallErrorCode)[keyof typeof CallErrorCode];
@@ -369,5 +366,5 @@ function editDistance(a: string, b: string): number {
 
 /** Throws with one of the codes above; the cast stands in until errors.ts lists them. */
 export function fail(code: CallErrorCodeValue, message: string): never {
-  throw new EstcRuntimeError(code as string as RuntimeErrorCodeValue, message);
+  throw new EstcRuntimeError(code, message);
 }
