@@ -8,11 +8,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { buildPrograms, estcMlp, estcRunner } from "./lib/estc.js";
 import { handRunner, handVariants } from "./lib/hand.js";
 import { jaxMlp, jaxRunner, loadJax } from "./lib/jax.js";
-import { collect, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
+import { collect, repoRoot, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
 import { mlpAgreement, mlpData, mlpFlops, type MlpResult, type MlpRunner } from "./lib/mlp.js";
 import { loadTfjs, tfjsMlp, tfjsRunner } from "./lib/tfjs.js";
 import { compare, makeInputs, oracle, workloads, type Inputs, type Result, type Runner, type Workload } from "./lib/workloads.js";
@@ -34,17 +33,6 @@ function planFor(n: number): TimingPlan {
   return { reps: quick ? 10 : 21, minReps: 10, budgetMs: 1000, warmup: 3, minRepMs: 10 };
 }
 
-/** The repository root: the nearest folder above this file whose package.json names estc. */
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, "package.json");
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "estc") return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("bench: no estc package.json above " + import.meta.url);
-    dir = up;
-  }
-}
 
 /** One implementation's outcome at one size: its check and, if it passed, its timing. */
 interface Measured {

@@ -10,11 +10,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import { webgpu, type WebGpuDevice } from "estc/runtime";
 import { buildPrograms, estcRunner } from "./lib/estc.js";
 import { jaxRunner } from "./lib/jax.js";
-import { collect, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
+import { collect, repoRoot, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
 import { copyKernel, estcFn, estcWebgpuRunner, planCost, tfjsKernelsPerStep, tfjsWebgpuRunner, type PlanCost } from "./lib/webgpu-runners.js";
 import { installNavigator, loadJaxWebgpu, loadTfjsWebgpu } from "./lib/webgpu-setup.js";
 import { compare, makeInputs, oracle, workloads, type Result, type Runner, type Workload } from "./lib/workloads.js";
@@ -28,16 +27,6 @@ const PEER_TOL = 1e-5;
 const peerMismatches = (n: number) => Math.max(1, Math.ceil(n * 1e-6));
 const plan: TimingPlan = { reps: quick ? 7 : 15, minReps: 5, budgetMs: quick ? 800 : 1500, warmup: 3, minRepMs: 10 };
 
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, "package.json");
-    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "estc") return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error("bench: no estc package.json above " + import.meta.url);
-    dir = up;
-  }
-}
 
 interface Measured {
   ok: boolean;

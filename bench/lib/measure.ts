@@ -1,5 +1,9 @@
 /** Timing (median of repetitions after warm-up) and plain-text tables. */
 
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
 /** The timing of one implementation at one size. */
 export interface Timing {
   /** Median milliseconds per call. */
@@ -67,4 +71,16 @@ export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) =>
     cells.map((cell, c) => (c === 0 ? cell.padEnd(width[c]!) : cell.padStart(width[c]!))).join("  ");
   return [line(header), width.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** The repository root: the nearest folder above this file whose package.json names estc. */
+export function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "estc") return dir;
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error("bench: no estc package.json above " + import.meta.url);
+    dir = up;
+  }
 }

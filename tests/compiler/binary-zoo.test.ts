@@ -12,17 +12,10 @@ import { tensor } from "estc/runtime";
 import { buildModule } from "../helpers/build.js";
 import { compileFn } from "../helpers/compile.js";
 import { evalVjp } from "../helpers/gradcheck.js";
+import { expectClose } from "../helpers/expect.js";
 
 const IMPORT = `import { ApproxSign, SwishSign, EDE, RBNN, SigmoidSTE, SteHeaviside, MagnitudeAwareSign, magnitude_aware_sign, SteTern, tern } from "std/binary"\n`;
 
-function expectClose(got: ArrayLike<number> | undefined, want: number[], tol: number, what: string): void {
-  expect(got, what).toBeDefined();
-  const g = Array.from(got!);
-  expect(g.length, what).toBe(want.length);
-  g.forEach((v, i) => {
-    expect(Math.abs(v - want[i]!), `${what}, element ${i}: got ${v}, want ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!)));
-  });
-}
 
 interface Case {
   /** The body of `fn f`'s return, over `x` (and any runtime scalars in `params`). */

@@ -13,17 +13,10 @@ import { tensor } from "estc/runtime";
 import { buildModule } from "../helpers/build.js";
 import { compileFn } from "../helpers/compile.js";
 import { evalVjp } from "../helpers/gradcheck.js";
+import { expectClose } from "../helpers/expect.js";
 
 const IMPORT = `import { RoundSTE, quantize_k, dorefa_act, dorefa_weight, lsq, LSQ, pact, PACT } from "std/quant"\n`;
 
-function expectClose(got: ArrayLike<number> | undefined, want: number[], tol: number, what: string): void {
-  expect(got, what).toBeDefined();
-  const g = Array.from(got!);
-  expect(g.length, what).toBe(want.length);
-  g.forEach((v, i) => {
-    expect(Math.abs(v - want[i]!), `${what}, element ${i}: got ${v}, want ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!)));
-  });
-}
 
 interface Case {
   /** The body of `fn f`'s return. */
