@@ -36,4 +36,7 @@ export const programs: Program[] = [
       return (softmax(x, axis = 1), argmax(x, axis = 1), one_hot(categorical(x), K), gumbel([B, K]) + x, min(x, axis = 1) + mean(x, axis = 1))
     }` },
   { name: "sampling draws", fn: "f", dims: { N: 9 }, src: `fn f(p: f32[N]) -> (f32[N], f32[N], f32[N]) { return (bernoulli(sigmoid(p)), uniform([N]) + p, normal(p, 0.5)) }` },
+  // Regression: the VJP of sum reshapes the literal cotangent 1 to [1]; that reshape once
+  // aliased a buffer nothing wrote, so sum(step(x) * x) had a zero gradient in generated code.
+  { name: "scalar loss through a masked sum", fn: "f", dims: { N: 11 }, src: `fn f(x: f32[N], s: f32 = 2.0) -> f32 { return sum(step(x) * x) + s * mean(relu(x) * x) }` },
 ];
