@@ -7,6 +7,7 @@ import type { Diagnostic } from "../compiler/diagnostics.js";
 import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
 import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
 import type { SourceMap } from "../compiler/source.js";
+import { plot } from "./plot.js";
 
 const usage = `estc — a compiler for gradient estimators
 
@@ -18,6 +19,7 @@ usage:
   estc explain FILE.est --after lower|autodiff|schedule [--fn NAME]
                                                  print the IR after a stage
   estc doctor                                    which WebGPU adapter the runtime finds, and why
+  estc plot std/NAME|FILE.est --out-dir DIR      SVG plots of each estimator's forward and surrogate gradient
   estc --version | --help
 
 exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
@@ -46,6 +48,7 @@ function dispatch(argv: string[]): CliOutcome {
   if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
   if (command === "check") return check(rest);
   if (command === "explain") return explain(rest);
+  if (command === "plot") return plot(rest);
   if (command === "build" || command === "doctor") {
     return { stdout: "", stderr: `estc ${command} runs asynchronously; use runCliAsync\n`, code: 2 };
   }
