@@ -11,7 +11,7 @@ import { Graph, Op, type Node } from "./ir.js";
 import { pickOverload } from "./primitives.js";
 import { foldConstant } from "./fold.js";
 import type { ModuleInfo } from "./resolve.js";
-import { broadcastShapes, type DimT, type DType } from "./types.js";
+import { broadcastShapes, type DimT, type DType, type Ty } from "./types.js";
 import { LowerError, type Env, type Value, tensorValue, expectTensor, isValue } from "./lower-values.js";
 import { lowerPrimitive } from "./lower-prims.js";
 
@@ -84,7 +84,13 @@ export class Lowerer {
     });
     for (const d of dims.keys()) env.dims.set(d, d);
     const result = this.body(decl, env);
-    const outputs = result.kind === "tuple" ? result.items.map((v) => expectTensor(v, decl.span).node) : [expectTensor(result, decl.span).node];
+    const nodes = result.kind === "tuple" ? result.items.map((v) => expectTensor(v, decl.span).node) : [expectTensor(result, decl.span).node];
+    // An output takes its declared dtype (a comparison returned as f32 becomes 0/1 f32, not a bool buffer).
+    const declared = (k: number): Ty | undefined => (sig?.result.kind === "tuple" ? sig.result.elements[k] : sig?.result);
+    const outputs = nodes.map((n, k) => {
+      const t = declared(k);
+      return t?.kind === "tensor" ? this.cast(n, t.dtype) : n;
+    });
     return { name: decl.name.name, decl, module, graph: this.graph, inputs, scalars, outputs, tuple: result.kind === "tuple", rules: this.rules, dims, provenance: this.provenance };
   }
 
