@@ -1,0 +1,157 @@
+// Trains the binary MLP of bnn.est with four estimators for sign — STE, ClippedSTE, ReSTE (o
+// annealed 1 -> 3) and ApproxSign — from the same initialisation and the same data order, and
+// compares test accuracy and ReSTE's indicators (estimating error, gradient stability) per epoch.
+// Run from the repository root: npm run example:bnn [-- --data DIR] [-- --smoke] (see README.md).
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import { estimatingError, flipRatio, gradientStability, resteO, tensor } from "estc/runtime";
+import { parseArgs } from "../lib/args.js";
+import { accuracy, batches, gather, Rng, teacherTask } from "../lib/data.js";
+import { loadMnist } from "../lib/idx.js";
+import { progress } from "../lib/progress.js";
+import * as bnn from "./out/bnn.js";
+import { adam, BINARY, ESTIMATORS, initParams, paramTensors } from "./model.js";
+import { writeReport } from "./report.js";
+
+const options = parseArgs(
+  process.argv.slice(2),
+  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, limit: 0, estimators: ESTIMATORS.map((e) => e.name).join(",") },
+  {
+    program: "examples/bnn/train.js",
+    help: {
+      epochs: "epochs per estimator (default 15 synthetic, 5 with --data, 2 with --smoke)",
+      hidden: "units per binary hidden layer (default 128 synthetic, 512 with --data, 32 with --smoke)",
+      batch: "batch size (default 128)",
+      features: "synthetic task: input size (default 32)",
+      teacher: "synthetic task: the teacher network's hidden units (default 16)",
+      lr: "Adam learning rate (default 0.01)",
+      oEnd: "ReSTE's final power o, also used by the estimating error (default 3)",
+      seed: "seed of the task, the initialisation and the batch order (default 1)",
+      data: "a directory with the MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz)",
+      limit: "with --data: use only the first N training images (default all)",
+      estimators: "comma-separated subset of STE,ClippedSTE,ReSTE,ApproxSign (default all)",
+    },
+  },
+);
+const outDir = resolve(options.out ?? "examples/bnn/out");
+const task = loadTask();
+const epochs = options.epochs || (options.smoke ? 2 : options.data ? 5 : 15);
+const hidden = options.hidden || (options.smoke ? 32 : options.data ? 512 : 128);
+const selected = options.estimators.split(",").map((name) => {
+  const e = ESTIMATORS.find((x) => x.name.toLowerCase() === name.trim().toLowerCase());
+  if (!e) {
+    process.stderr.write(`error: unknown estimator '${name}' (known: ${ESTIMATORS.map((x) => x.name).join(", ")})\n`);
+    process.exit(2);
+  }
+  return e;
+});
+if (task.train.n < options.batch) {
+  process.stderr.write(`error: --batch ${options.batch} is larger than the training set (${task.train.n})\n`);
+  process.exit(2);
+}
+
+/** The synthetic teacher task, or MNIST from --data (standardised with the training mean/std). */
+function loadTask() {
+  if (!options.data) {
+    const sizes = options.smoke ? { trainSize: 512, testSize: 256 } : { trainSize: 8192, testSize: 2048 };
+    return teacherTask({ features: options.features, hidden: options.teacher, classes: 10, seed: options.seed, ...sizes });
+  }
+  const mnist = loadMnist(options.data);
+  const limit = options.smoke ? 1024 : options.limit || mnist.train.n;
+  const f = mnist.train.rows * mnist.train.cols;
+  const n = Math.min(limit, mnist.train.n);
+  let mean = 0;
+  let square = 0;
+  for (let i = 0; i < n * f; i++) (mean += mnist.train.images[i]), (square += mnist.train.images[i] ** 2);
+  mean /= n * f;
+  const sd = Math.sqrt(square / (n * f) - mean * mean);
+  const split = (/** @type {import("../lib/idx.js").MnistSplit} */ s, /** @type {number} */ count) => ({
+    x: Float32Array.from(s.images.subarray(0, count * f), (v) => (v - mean) / sd),
+    y: s.labels.slice(0, count),
+    n: count,
+    features: f,
+  });
+  const testN = Math.min(options.smoke ? 512 : mnist.test.n, mnist.test.n);
+  return { train: split(mnist.train, n), test: split(mnist.test, testN), features: f, classes: 10, description: `MNIST from ${options.data} (${n} train, ${testN} test images, standardised)` };
+}
+
+/**
+ * Test accuracy of the current parameters (the forward is the same for every estimator).
+ * @param {import("./model.js").Params} params
+ */
+async function testAccuracy(params) {
+  const x = tensor(task.test.x, [task.test.n, task.features]);
+  const inputs = /** @type {Parameters<typeof bnn.logits.forward>[0]} */ ({ x, ...paramTensors(params) });
+  const out = /** @type {import("estc/runtime").Tensor} */ (await bnn.logits.forward(inputs));
+  const logits = await out.data();
+  return accuracy(logits, task.test.y, task.classes);
+}
+
+/**
+ * Trains one estimator; every estimator sees the same initial parameters and batch order.
+ * @param {(typeof ESTIMATORS)[number]} estimator
+ * @param {import("../lib/progress.js").Progress} bar
+ */
+async function train(estimator, bar) {
+  const started = performance.now();
+  const params = initParams(task.features, hidden, task.classes, options.seed);
+  const optimiser = adam(params, { lr: options.lr });
+  const lossFn = /** @type {import("estc/runtime").EstFunction<string, string>} */ (bnn[/** @type {keyof typeof bnn} */ (estimator.loss)]);
+  const history = [];
+  for (let epoch = 0; epoch < epochs; epoch++) {
+    // o follows ReSTE's official loop: epoch e of E (0-based) gets resteO(e, E), from 1 towards oEnd.
+    const o = resteO(epoch, epochs, options.oEnd);
+    const order = batches(task.train.n, options.batch, new Rng(options.seed * 7919 + epoch), { dropLast: true });
+    let lossSum = 0;
+    let steps = 0;
+    let flips = 0;
+    /** @type {Float32Array[]} */
+    let lastGrads = [];
+    for (const indices of order) {
+      const b = gather(task.train, indices);
+      const inputs = { x: tensor(b.x, [b.n, task.features]), labels: tensor(b.y, [b.n]), ...paramTensors(params) };
+      const { value, grads } = await lossFn.valueAndGrad(inputs, estimator.annealed ? { o } : {});
+      lossSum += (await value.data())[0];
+      steps++;
+      /** @type {Record<string, Float32Array>} */
+      const g = {};
+      for (const name of Object.keys(params)) g[name] = /** @type {Float32Array} */ (await grads[name].data());
+      const before = BINARY.map((name) => params[name].data.slice());
+      optimiser.step(g);
+      flips += flipRatio(before, BINARY.map((name) => params[name].data));
+      lastGrads = BINARY.map((name) => g[name]);
+      bar.tick(`${estimator.name} epoch ${epoch + 1}/${epochs}${estimator.annealed ? ` o ${o.toFixed(2)}` : ""} loss ${(lossSum / steps).toFixed(3)}${history.length > 0 ? ` acc ${history[history.length - 1].testAccuracy.toFixed(3)}` : ""}`);
+    }
+    history.push({
+      epoch: epoch + 1,
+      o: estimator.annealed ? o : null,
+      trainLoss: lossSum / order.length,
+      testAccuracy: await testAccuracy(params),
+      // ReSTE's indicators (utils/tools.py in DravenALG/ReSTE): EE on the latent binary weights
+      // with the final power oEnd; GS on the last step's latent-weight gradients of the epoch.
+      estimatingError: estimatingError(BINARY.map((name) => params[name].data), options.oEnd),
+      gradientStability: gradientStability(lastGrads),
+      flipRatio: flips / order.length, // mean over the epoch's steps of the fraction of binary weights flipped
+    });
+  }
+  const last = history[history.length - 1];
+  return {
+    name: estimator.name,
+    testAccuracy: last.testAccuracy,
+    bestTestAccuracy: Math.max(...history.map((h) => h.testAccuracy)),
+    trainLoss: last.trainLoss,
+    seconds: (performance.now() - started) / 1000,
+    epochs: history,
+  };
+}
+
+const started = performance.now();
+const stepsPerEpoch = Math.floor(task.train.n / options.batch);
+const bar = progress("bnn", selected.length * epochs * stepsPerEpoch);
+const results = [];
+for (const estimator of selected) results.push(await train(estimator, bar));
+bar.done();
+mkdirSync(outDir, { recursive: true });
+const config = { epochs, hidden, batch: options.batch, lr: options.lr, oEnd: options.oEnd, seed: options.seed, smoke: options.smoke, features: task.features, classes: task.classes, trainSize: task.train.n, testSize: task.test.n };
+const summary = writeReport(outDir, { task: task.description, config, results, wallSeconds: (performance.now() - started) / 1000 });
+process.stdout.write(summary);

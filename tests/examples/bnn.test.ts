@@ -1,0 +1,121 @@
+// The bnn example end to end: build bnn.est as `npm run example:bnn` does, run train.js with
+// --smoke on the synthetic task and on a tiny MNIST-format data set written here, and check the
+// outputs: exit code, results.json (keys, finite numbers, accuracies in [0, 1]), the SVG charts.
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Rng } from "../../examples/lib/data.js";
+
+const root = join("tests", ".tmp", `bnn-${process.pid}`);
+const node = (args: string[]) => spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
+
+beforeAll(() => {
+  mkdirSync(root, { recursive: true });
+  const built = node(["bin/estc.js", "build", "examples/bnn/bnn.est", "--out-dir", "examples/bnn/out", "--emit", "js"]);
+  expect(built.stderr).toBe("");
+  expect(built.status).toBe(0);
+}, 300_000); // the build takes 5-10 s of CPU; far longer while other jobs share the 2 cores
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const ESTIMATORS = ["STE", "ClippedSTE", "ReSTE", "ApproxSign"];
+const EPOCH_KEYS = ["epoch", "o", "trainLoss", "testAccuracy", "estimatingError", "gradientStability", "flipRatio"];
+
+interface Epoch {
+  epoch: number;
+  o: number | null;
+  trainLoss: number;
+  testAccuracy: number;
+  estimatingError: number;
+  gradientStability: number;
+  flipRatio: number;
+}
+interface Result {
+  name: string;
+  testAccuracy: number;
+  bestTestAccuracy: number;
+  trainLoss: number;
+  seconds: number;
+  epochs: Epoch[];
+}
+
+function checkOutputs(out: string, epochs: number) {
+  const report = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as { results: Result[]; config: { epochs: number }; wallSeconds: number };
+  expect(report.config.epochs).toBe(epochs);
+  expect(Number.isFinite(report.wallSeconds)).toBe(true);
+  expect(report.results.map((r) => r.name)).toEqual(ESTIMATORS);
+  for (const r of report.results) {
+    for (const v of [r.testAccuracy, r.bestTestAccuracy, r.trainLoss, r.seconds]) expect(Number.isFinite(v)).toBe(true);
+    expect(r.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(r.bestTestAccuracy).toBeLessThanOrEqual(1);
+    expect(r.bestTestAccuracy).toBe(Math.max(...r.epochs.map((e) => e.testAccuracy)));
+    expect(r.epochs).toHaveLength(epochs);
+    r.epochs.forEach((e, i) => {
+      expect(Object.keys(e).sort()).toEqual([...EPOCH_KEYS].sort());
+      expect(e.epoch).toBe(i + 1);
+      for (const k of ["trainLoss", "testAccuracy", "estimatingError", "gradientStability", "flipRatio"] as const) expect(Number.isFinite(e[k])).toBe(true);
+      expect(e.flipRatio).toBeGreaterThanOrEqual(0);
+      expect(e.flipRatio).toBeLessThanOrEqual(1);
+      expect(e.estimatingError).toBeGreaterThan(0); // latent weights start uniform in [-1, 1], not at ±1
+      // ReSTE anneals o along resteO: 1 at the first epoch, rising; the others carry no o.
+      if (r.name === "ReSTE") expect(e.o).toBeCloseTo(1 + (1 - Math.cos((Math.PI / 2) * (i / epochs))) * 2, 12);
+      else expect(e.o).toBeNull();
+    });
+  }
+  for (const file of ["accuracy.svg", "indicators.svg"]) {
+    const svg = readFileSync(join(out, file), "utf8");
+    expect(svg).toMatch(/^<svg[\s>]/);
+    expect(svg).not.toContain("NaN");
+  }
+  const md = readFileSync(join(out, "results.md"), "utf8");
+  for (const name of ESTIMATORS) expect(md).toContain(`| ${name}`);
+  return report;
+}
+
+describe("examples/bnn", () => {
+  it("runs --smoke on the synthetic task and writes the results", () => {
+    const out = join(root, "synthetic");
+    const r = node(["examples/bnn/train.js", "--smoke", "--out", out]);
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("| estimator");
+    checkOutputs(out, 2);
+  }, 300_000);
+
+  it("runs --smoke on MNIST-format IDX files (--data)", () => {
+    // 300 train and 100 test 6x6 "images" whose label is the brightest of the first 10 pixels.
+    const dir = join(root, "mnist");
+    mkdirSync(dir, { recursive: true });
+    const rng = new Rng(3);
+    const write = (prefix: string, n: number) => {
+      const pixels = new Uint8Array(n * 36).map(() => rng.int(256));
+      const labels = new Uint8Array(n);
+      for (let i = 0; i < n; i++) {
+        let best = 0;
+        for (let k = 1; k < 10; k++) if (pixels[i * 36 + k] > pixels[i * 36 + best]) best = k;
+        labels[i] = best;
+      }
+      const be = (v: number) => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255];
+      writeFileSync(join(dir, `${prefix}-images-idx3-ubyte`), Uint8Array.from([0, 0, 8, 3, ...be(n), ...be(6), ...be(6), ...pixels]));
+      writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte`), Uint8Array.from([0, 0, 8, 1, ...be(n), ...labels]));
+    };
+    write("train", 300);
+    write("t10k", 100);
+    const out = join(root, "idx");
+    const r = node(["examples/bnn/train.js", "--smoke", "--data", dir, "--out", out]);
+    expect(r.status).toBe(0);
+    const report = checkOutputs(out, 2) as unknown as { config: { features: number; trainSize: number; testSize: number } };
+    expect(report.config).toMatchObject({ features: 36, trainSize: 300, testSize: 100 });
+    expect(readFileSync(join(out, "results.md"), "utf8")).toContain("MNIST from");
+  }, 300_000);
+
+  it("rejects an unknown option or estimator with exit code 2", () => {
+    const bad = node(["examples/bnn/train.js", "--smoke", "--epoch", "3"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("unknown option '--epoch'");
+    const est = node(["examples/bnn/train.js", "--smoke", "--estimators", "STE,Bogus", "--out", join(root, "x")]);
+    expect(est.status).toBe(2);
+    expect(est.stderr).toContain("unknown estimator 'Bogus'");
+    expect(existsSync(join(root, "x", "results.json"))).toBe(false);
+  }, 300_000);
+});
