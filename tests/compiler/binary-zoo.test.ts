@@ -2,16 +2,14 @@
  * The binary-network estimators of std/binary beyond STE/ClippedSTE/ReSTE (ApproxSign, SwishSign,
  * EDE, RBNN, SigmoidSTE, SteHeaviside, MagnitudeAwareSign, SteTern) at chosen points — 0, the
  * clip boundaries, the point where RBNN's max(0, …) switches — against values computed by hand
- * from the published formulas. Every case runs twice: through the f64 reference evaluator
- * (compileFn + evaluate, to 1e-12) and through the generated CPU module (buildModule, f32, to
- * 1e-6 relative to max(1, |expected|)). The points are chosen exactly representable in f32 so
- * both back ends see the same inputs and take the same branches.
+ * from the published formulas. Every case runs on every back end (tests/helpers/backends.ts):
+ * the f64 reference evaluator (to 1e-12), the generated module on the CPU (f32, to 1e-6 relative
+ * to max(1, |expected|)) and the same module on WebGPU (f32 with WGSL's transcendental error
+ * bounds, to 1e-5). The points are chosen exactly representable in f32 so every back end sees
+ * the same inputs and takes the same branches.
  */
 import { describe, expect, it } from "vitest";
-import { tensor } from "estc/runtime";
-import { buildModule } from "../helpers/build.js";
-import { compileFn } from "../helpers/compile.js";
-import { evalVjp } from "../helpers/gradcheck.js";
+import { BACKENDS, run, tolerance, type Backend } from "../helpers/backends.js";
 import { expectClose } from "../helpers/expect.js";
 
 const IMPORT = `import { ApproxSign, SwishSign, EDE, RBNN, SigmoidSTE, SteHeaviside, MagnitudeAwareSign, magnitude_aware_sign, SteTern, tern } from "std/binary"\n`;
@@ -31,28 +29,23 @@ interface Case {
   dx: number[];
 }
 
-/** Checks forward and vjp of `c` in the f64 evaluator and in the generated CPU module. */
+/** The CPU module keeps its 1e-6; WebGPU gets the f32 back ends' 1e-5. */
+const tol = (b: Backend) => (b === "cpu" ? 1e-6 : tolerance(b));
+
+/** Checks forward and vjp of `c` on every back end. */
 async function check(c: Case): Promise<void> {
   const shape = c.shape ?? [c.x.length];
   const type = shape.length === 1 ? "f32[N]" : "f32[R, C]";
-  const dims: Record<string, number> = shape.length === 1 ? { N: shape[0]! } : { R: shape[0]!, C: shape[1]! };
   const text = IMPORT + `fn f(x: ${type}${c.params ?? ""}) -> ${type} { return ${c.src} }`;
   const ct = c.ct ?? c.x.map(() => 1);
-  // f32-exact inputs, so both back ends see the same numbers.
+  // f32-exact inputs, so every back end sees the same numbers.
   for (const v of [...c.x, ...ct]) expect(Math.fround(v), `test point ${v} is not f32-exact`).toBe(v);
 
-  const fn = compileFn(text, "f");
-  const r = evalVjp(fn, { x: c.x }, [ct], { dims, scalars: c.scalars });
-  expectClose(r.outputs[0], c.out, 1e-12, `${c.src}: f64 forward`);
-  expectClose(r.grads["x"], c.dx, 1e-12, `${c.src}: f64 vjp`);
-
-  const { mod } = await buildModule(text);
-  const inputs = { x: tensor(Float32Array.from(c.x), shape) };
-  const opts = { ...c.scalars };
-  const out = await mod["f"].forward(inputs, opts);
-  expectClose(await out.data(), c.out, 1e-6, `${c.src}: CPU forward`);
-  const grads = await mod["f"].vjp(inputs, tensor(Float32Array.from(ct), shape), opts);
-  expectClose(await grads["x"].data(), c.dx, 1e-6, `${c.src}: CPU vjp`);
+  for (const b of BACKENDS) {
+    const r = await run(b, text, "f", { x: { data: c.x, shape } }, { ct: [ct], scalars: c.scalars });
+    expectClose(r.outputs[0], c.out, tol(b), `${c.src}: ${b} forward`);
+    expectClose(r.grads["x"], c.dx, tol(b), `${c.src}: ${b} vjp`);
+  }
 }
 
 const signOf = (x: number[]) => x.map((v) => (v >= 0 ? 1 : -1)); // sign(0) = +1, sign(-0) = +1

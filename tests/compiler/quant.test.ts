@@ -3,16 +3,14 @@
  * points — the clip boundaries, v/s = ±Q, round-half ties — against values computed by hand from
  * the published formulas. The quantizers are piecewise constant, so a finite-difference gradcheck
  * says nothing; instead every case asserts the estimator's gradient formula exactly, for each
- * differentiable input (v and s, x and alpha). Every case runs twice: through the f64 reference
- * evaluator (compileFn + evaluate, to 1e-12) and through the generated CPU module (buildModule,
- * f32, to 1e-6 relative to max(1, |expected|)). The points are exactly representable in f32 and
- * keep every rounding argument exact in f32 too, so both back ends take the same branches.
+ * differentiable input (v and s, x and alpha). Every case runs on every back end
+ * (tests/helpers/backends.ts): the f64 reference evaluator (to 1e-12), the generated module on
+ * the CPU (f32, to 1e-6 relative to max(1, |expected|)) and the same module on WebGPU (f32 with
+ * WGSL's transcendental error bounds, to 1e-5). The points are exactly representable in f32 and
+ * keep every rounding argument exact in f32 too, so every back end takes the same branches.
  */
 import { describe, expect, it } from "vitest";
-import { tensor } from "estc/runtime";
-import { buildModule } from "../helpers/build.js";
-import { compileFn } from "../helpers/compile.js";
-import { evalVjp } from "../helpers/gradcheck.js";
+import { BACKENDS, run, tolerance, type Backend } from "../helpers/backends.js";
 import { expectClose } from "../helpers/expect.js";
 
 const IMPORT = `import { RoundSTE, quantize_k, dorefa_act, dorefa_weight, lsq, LSQ, pact, PACT } from "std/quant"\n`;
@@ -27,7 +25,6 @@ interface Case {
   result?: string;
   /** Tensor inputs by name; a scalar input has shape []. */
   inputs: Record<string, { data: number[]; shape: number[] }>;
-  dims: Record<string, number>;
   /** Runtime scalars (bools as 0/1). */
   scalars?: Record<string, number>;
   ct: number[];
@@ -36,26 +33,20 @@ interface Case {
   grads: Record<string, number[]>;
 }
 
-/** Checks forward and vjp of `c` in the f64 evaluator and in the generated CPU module. */
+/** The CPU module keeps its 1e-6; WebGPU gets the f32 back ends' 1e-5. */
+const tol = (b: Backend) => (b === "cpu" ? 1e-6 : tolerance(b));
+
+/** Checks forward and vjp of `c` on every back end. */
 async function check(c: Case): Promise<void> {
   const text = IMPORT + `fn f(${c.params}) -> ${c.result ?? "f32[R, C]"} { return ${c.src} }`;
-  const outShape = Object.values(c.inputs)[0]!.shape;
-  // f32-exact inputs, so both back ends see the same numbers.
+  // f32-exact inputs, so every back end sees the same numbers.
   for (const v of [...Object.values(c.inputs).flatMap((i) => i.data), ...c.ct]) expect(Math.fround(v), `test point ${v} is not f32-exact`).toBe(v);
 
-  const fn = compileFn(text, "f");
-  const plain = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, v.data]));
-  const r = evalVjp(fn, plain, [c.ct], { dims: c.dims, scalars: c.scalars });
-  expectClose(r.outputs[0], c.out, 1e-12, `${c.src}: f64 forward`);
-  for (const [name, want] of Object.entries(c.grads)) expectClose(r.grads[name], want, 1e-12, `${c.src}: f64 vjp of ${name}`);
-
-  const { mod } = await buildModule(text);
-  const inputs = Object.fromEntries(Object.entries(c.inputs).map(([k, v]) => [k, tensor(Float32Array.from(v.data), v.shape)]));
-  const opts = { ...c.scalars };
-  const out = await mod["f"].forward(inputs, opts);
-  expectClose(await out.data(), c.out, 1e-6, `${c.src}: CPU forward`);
-  const grads = await mod["f"].vjp(inputs, tensor(Float32Array.from(c.ct), outShape), opts);
-  for (const [name, want] of Object.entries(c.grads)) expectClose(await grads[name].data(), want, 1e-6, `${c.src}: CPU vjp of ${name}`);
+  for (const b of BACKENDS) {
+    const r = await run(b, text, "f", c.inputs, { ct: [c.ct], scalars: c.scalars });
+    expectClose(r.outputs[0], c.out, tol(b), `${c.src}: ${b} forward`);
+    for (const [name, want] of Object.entries(c.grads)) expectClose(r.grads[name], want, tol(b), `${c.src}: ${b} vjp of ${name}`);
+  }
 }
 
 /** A cotangent with signs and magnitudes that differ element to element. */
@@ -68,7 +59,7 @@ describe("RoundSTE: forward round(x) ties to even, dx = g", () => {
   const x = [0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.25, 0.75, -1.25, 3];
   // Ties go to the even neighbour: 0.5 → 0, 1.5 → 2, 2.5 → 2, −0.5 → −0, −1.5 → −2, −2.5 → −2; else nearest.
   const out = [0, 2, 2, -0, -2, -2, 0, 1, -1, 3];
-  const base = { params: "x: f32[N]", result: "f32[N]", inputs: { x: { data: x, shape: [x.length] } }, dims: { N: x.length }, ct: ct2(x.length), out };
+  const base = { params: "x: f32[N]", result: "f32[N]", inputs: { x: { data: x, shape: [x.length] } }, ct: ct2(x.length), out };
   it("the identity gradient, everywhere", () => check({ ...base, src: "round x backward RoundSTE", grads: { x: ct2(x.length) } }));
   it("without it, round's own derivative is 0", () => check({ ...base, src: "round(x)", grads: { x: zeros(x.length) } }));
 });
@@ -79,7 +70,6 @@ describe("quantize_k (DoReFa-Net): round((2^k − 1) r)/(2^k − 1), dr = g", ()
       src: "quantize_k(r)",
       params: "r: f32[R, C]",
       inputs: { r: { data: [0, 0.25, 0.5, 0.75, 1, 0.125, -0.25, 1.25], shape: [2, 4] } },
-      dims: { R: 2, C: 4 },
       ct: ct2(8),
       // 3r = 0, 0.75, 1.5, 2.25, 3, 0.375, −0.75, 3.75 → round 0, 1, 2 (tie to even), 2, 3, 0, −1, 4 → /3.
       out: [0, 1 / 3, 2 / 3, 2 / 3, 1, 0, -1 / 3, 4 / 3],
@@ -90,7 +80,6 @@ describe("quantize_k (DoReFa-Net): round((2^k − 1) r)/(2^k − 1), dr = g", ()
       src: "quantize_k(r, k = 1)",
       params: "r: f32[R, C]",
       inputs: { r: { data: [0.5, 1.5, 2.5, -0.5, 0.25, 0.75], shape: [3, 2] } },
-      dims: { R: 3, C: 2 },
       ct: ct2(6),
       // round(r): 0.5 → 0, 1.5 → 2, 2.5 → 2, −0.5 → −0, 0.25 → 0, 0.75 → 1.
       out: [0, 2, 2, -0, 0, 1],
@@ -102,7 +91,6 @@ describe("quantize_k (DoReFa-Net): round((2^k − 1) r)/(2^k − 1), dr = g", ()
       params: "r: f32[R, C], k: i32 = 2",
       scalars: { k: 3 },
       inputs: { r: { data: [0.5, 0.25, 0.0625, 0.9375, 1, -0.0625], shape: [1, 6] } },
-      dims: { R: 1, C: 6 },
       ct: ones(6),
       // 7r = 3.5 (tie → 4), 1.75 → 2, 0.4375 → 0, 6.5625 → 7, 7, −0.4375 → −0; /7.
       out: [4 / 7, 2 / 7, 0, 1, 1, -0],
@@ -117,7 +105,6 @@ describe("dorefa_act (DoReFa-Net; Larq mode activations): quantize_k(clamp(x, 0,
       src: "dorefa_act(x)",
       params: "x: f32[R, C]",
       inputs: { x: { data: x, shape: [2, 5] } },
-      dims: { R: 2, C: 5 },
       ct: ct2(10),
       // clamp: 0, 0, 0.25, 0.5, 0.75, 1, 1, 0.125, 1, 0; ×3: 0, 0, 0.75, 1.5, 2.25, 3, 3, 0.375, 3, 0
       // → round 0, 0, 1, 2, 2, 3, 3, 0, 3, 0 → /3.
@@ -131,7 +118,6 @@ describe("dorefa_act (DoReFa-Net; Larq mode activations): quantize_k(clamp(x, 0,
       params: "x: f32[R, C], k: i32 = 2",
       scalars: { k: 3 },
       inputs: { x: { data: [0.5, 0.25, 0.0625, 0.9375, 2, -1], shape: [2, 3] } },
-      dims: { R: 2, C: 3 },
       ct: ct2(6),
       // 7·clamp: 3.5 (tie → 4), 1.75 → 2, 0.4375 → 0, 6.5625 → 7, 7, 0; /7.
       out: [4 / 7, 2 / 7, 0, 1, 1, 0],
@@ -146,7 +132,6 @@ describe("dorefa_weight (DoReFa-Net; tensorpack fw): 2·quantize_k(tanh(w)/(2m) 
       src: "dorefa_weight(w)",
       params: "w: f32[R, C]",
       inputs: { w: { data: [0, 0.5, -1, 2, -0.25, 1], shape: [2, 3] } },
-      dims: { R: 2, C: 3 },
       ct: ct2(6),
       // t = 0, 0.46211716, −0.76159416, 0.96402758 (= m), −0.24491866, 0.76159416.
       // 3r = 3(t/(2m) + 1/2) = 1.5, 2.21904, 0.31498, 3, 1.11891, 2.68502 → round 2, 2, 0, 3, 1, 3
@@ -164,7 +149,6 @@ describe("dorefa_weight (DoReFa-Net; tensorpack fw): 2·quantize_k(tanh(w)/(2m) 
       params: "w: f32[R, C], k: i32 = 2",
       scalars: { k: 3 },
       inputs: { w: { data: [0, 0.5, -1, 2, -0.25, 1], shape: [3, 2] } },
-      dims: { R: 3, C: 2 },
       ct: ones(6),
       // 7r = 3.5, 5.17776, 0.73496, 7, 2.61080, 6.26504 → 4, 5, 1, 7, 3, 6 → 2j/7 − 1.
       out: [1 / 7, 3 / 7, -5 / 7, 1, -1 / 7, 5 / 7],
@@ -177,7 +161,6 @@ describe("dorefa_weight (DoReFa-Net; tensorpack fw): 2·quantize_k(tanh(w)/(2m) 
       src: "dorefa_weight(w)",
       params: "w: f32[R, C]",
       inputs: { w: { data: [1, -1, 0.5, 0], shape: [2, 2] } },
-      dims: { R: 2, C: 2 },
       ct: [1, 2, -1, 0.5],
       // m = tanh 1 = 0.76159416; 3r = 3, 0, 2.41016, 1.5 → 3, 0, 2, 2 → 1, −1, 1/3, 1/3.
       out: [1, -1, 1 / 3, 1 / 3],
@@ -192,7 +175,6 @@ describe("dorefa_weight (DoReFa-Net; tensorpack fw): 2·quantize_k(tanh(w)/(2m) 
       src: "dorefa_weight(w)",
       params: "w: f32[R, C]",
       inputs: { w: { data: [0, 0, 0, 0], shape: [2, 2] } },
-      dims: { R: 2, C: 2 },
       ct: [1, -2, 3, 0.5],
       // r = 1/2 → 3r = 1.5 → 2 → 2·2/3 − 1 = 1/3; m treated as 1 and Σ g t = 0: dw = g(1 − 0)/1.
       out: [1 / 3, 1 / 3, 1 / 3, 1 / 3],
@@ -207,7 +189,6 @@ describe("LSQ (Esser et al. 2020): round(clamp(v/s, −Q_N, Q_P))·s; dv = g·1[
   const signed = {
     params: "v: f32[R, C], s: f32",
     inputs: { v: { data: v, shape: [2, 5] }, s: { data: [0.5], shape: [] } },
-    dims: { R: 2, C: 5 },
     ct: ct2(10),
     // round(clamp(q, −7, 7)) = 0, 1, 2, −2, 6, 7, −7, 7, −7, −0; × 0.5.
     out: [0, 0.5, 1, -1, 3, 3.5, -3.5, 3.5, -3.5, -0],
@@ -237,7 +218,6 @@ describe("LSQ (Esser et al. 2020): round(clamp(v/s, −Q_N, Q_P))·s; dv = g·1[
       params: "v: f32[R, C], s: f32, b: i32 = 4, u: bool = false",
       scalars: { b: 2, u: 1 },
       inputs: { v: { data: qu.map((x) => x * 0.25), shape: [2, 4] }, s: { data: [0.25], shape: [] } },
-      dims: { R: 2, C: 4 },
       ct: ones(8),
       // round(clamp(q, 0, 3)) = 0, 0, 0, 2, 2, 3, 3, 1; × 0.25.
       out: [0, 0, 0, 0.5, 0.5, 0.75, 0.75, 0.25],
@@ -251,7 +231,6 @@ describe("LSQ (Esser et al. 2020): round(clamp(v/s, −Q_N, Q_P))·s; dv = g·1[
       src: "lsq(v, s, bits = 3, symmetric = false) backward LSQ",
       params: "v: f32[R, C], s: f32",
       inputs: { v: { data: [-4, -3.5, -4.5, 3, 2.5, -0.5], shape: [2, 3] }, s: { data: [1], shape: [] } },
-      dims: { R: 2, C: 3 },
       ct: [1, 2, 3, 4, 5, 6],
       // round(clamp(v, −4, 3)) = −4, −4 (tie), −4, 3, 2 (tie), −0 (tie).
       out: [-4, -4, -4, 3, 2, -0],
@@ -268,7 +247,6 @@ describe("PACT (Choi et al. 2018): round(clamp(x, 0, α)·n/α)·α/n, n = 2^b �
       src: "pact(x, alpha, bits = 2) backward PACT",
       params: "x: f32[R, C], alpha: f32",
       inputs: { x: { data: x, shape: [2, 5] }, alpha: { data: [2], shape: [] } },
-      dims: { R: 2, C: 5 },
       ct: ct2(10),
       // clamp(x, 0, 2)·3/2 = 0, 0, 0.75, 1.5 (tie), 2.25, 3, 3, 0.375, 2.8125, 0 → 0, 0, 1, 2, 2, 3, 3, 0, 3, 0; × 2/3.
       out: [0, 0, 2 / 3, 4 / 3, 4 / 3, 2, 2, 0, 2, 0],
@@ -280,7 +258,6 @@ describe("PACT (Choi et al. 2018): round(clamp(x, 0, α)·n/α)·α/n, n = 2^b �
       src: "pact(x, alpha) backward PACT",
       params: "x: f32[R, C], alpha: f32",
       inputs: { x: { data: [0.5, 0.25, 0.0625, 1, 1.25, -0.5, 0.96875], shape: [1, 7] }, alpha: { data: [1], shape: [] } },
-      dims: { R: 1, C: 7 },
       ct: ones(7),
       // 15·clamp(x, 0, 1) = 7.5 (tie → 8), 3.75 → 4, 0.9375 → 1, 15, 15, 0, 14.53125 → 15; /15.
       out: [8 / 15, 4 / 15, 1 / 15, 1, 1, 0, 1],
@@ -292,7 +269,6 @@ describe("PACT (Choi et al. 2018): round(clamp(x, 0, α)·n/α)·α/n, n = 2^b �
       params: "x: f32[R, C], alpha: f32, b: i32 = 4",
       scalars: { b: 3 },
       inputs: { x: { data: [0.125, 0.625, 0.375, 1.75, 0, -0.25, 2, 1.5], shape: [4, 2] }, alpha: { data: [1.75], shape: [] } },
-      dims: { R: 4, C: 2 },
       ct: ct2(8),
       // 7·clamp(x, 0, 1.75)/1.75 = 4·clamp: 0.5 (tie → 0), 2.5 (tie → 2), 1.5 (tie → 2), 7, 0, 0, 7, 6; × 1.75/7 = 0.25.
       out: [0, 0.5, 0.5, 1.75, 0, 0, 1.75, 1.5],
@@ -304,7 +280,6 @@ describe("PACT (Choi et al. 2018): round(clamp(x, 0, α)·n/α)·α/n, n = 2^b �
       src: "pact(x, alpha, bits = 2)",
       params: "x: f32[R, C], alpha: f32",
       inputs: { x: { data: x, shape: [2, 5] }, alpha: { data: [2], shape: [] } },
-      dims: { R: 2, C: 5 },
       ct: ct2(10),
       out: [0, 0, 2 / 3, 4 / 3, 4 / 3, 2, 2, 0, 2, 0],
       grads: { x: zeros(10), alpha: [0] },
