@@ -83,3 +83,13 @@ export { WebGpuErrorCode, type WebGpuErrorCodeValue } from "./webgpu/errors.js";
 export { runPlanWebGpu } from "./webgpu/execute.js";
 export { BufferPool, PipelineCache, paddedBytes, type PoolStats } from "./webgpu/pool.js";
 export { toDevice, type GpuTensorHandle } from "./webgpu/transfer.js";
+export { minVarianceBaseline, movingAverageBaseline, type MinVarianceBaseline, type MovingAverageBaseline } from "./baselines.js";
+export {
+  LOG_LINEAR_T_PRESETS,
+  gumbelTemperature,
+  logLinearT,
+  resteO,
+  type GumbelTemperatureOptions,
+  type LogLinearT,
+} from "./schedules.js";
+export { estimatingError, flipRatio, gradientStability, sad, type Layers } from "./indicators.js";
