@@ -115,6 +115,12 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const u = random(L, p.shape, 0, false);
       return tensorValue(L.cast(g.node(Op.Lt, "bool", p.shape, [u, p]), "f32"));
     }
+    case "iota": {
+      const s = args["shape"];
+      if (s === undefined || !isValue(s) || s.kind !== "list") throw new LowerError("E5001", span, "iota needs a shape");
+      const rank = s.dims.length;
+      return tensorValue(g.node(Op.Iota, "i32", s.dims, [], { axis: ((int("axis", 0) ?? 0) + rank) % rank }));
+    }
     case "uniform":
     case "gumbel": {
       const s = args["shape"];

@@ -295,6 +295,21 @@ const list: Primitive[] = [
   },
   { name: "gumbel", category: "sampling", stochastic: true, params: [{ name: "shape", kind: "shape" }], result: listShape, doc: "standard Gumbel noise of the given shape" },
   { name: "uniform", category: "sampling", stochastic: true, params: [{ name: "shape", kind: "shape" }], result: listShape, doc: "uniform draws in [0, 1) of the given shape" },
+  {
+    name: "iota",
+    category: "shape",
+    params: [{ name: "shape", kind: "shape" }, axisOpt],
+    result: (args) => {
+      const s = args["shape"]?.ty;
+      if (s?.kind !== "list") return { error: "the shape must be a list of dims, e.g. [B, K]", arg: "shape" };
+      if (s.dims.length === 0) return { error: "needs a shape with at least one axis", arg: "shape" };
+      const axes = normAxes(args["axis"] ?? { ty: tensor("i32", []), int: 0 }, s.dims.length);
+      if (!Array.isArray(axes)) return axes;
+      if (axes.length !== 1) return { error: "takes one axis", arg: "axis" };
+      return tensor("i32", s.dims);
+    },
+    doc: "i32 positions along axis (default 0) of a tensor of the given shape: iota([2, 3], axis = 1) is [[0, 1, 2], [0, 1, 2]]",
+  },
   { name: "sg", category: "gradient", params: [{ name: "x", kind: "tensor" }], result: (args) => tensorArg(args["x"]) ?? tensor("f32", null), doc: "stop-gradient: the value of x, with no cotangent (also `x detach`)" },
 ];
 

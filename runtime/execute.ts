@@ -26,6 +26,7 @@ export function runPlan(
   scalars: Float64Array,
   seed: number,
   device: CpuDevice,
+  userOutputs = plan.outputs.length,
 ): Tensor[] {
   const shapes = plan.buffers.map((b) => resolveShape(spec, b, dims));
   const sizes = shapes.map(product);
@@ -71,8 +72,16 @@ export function runPlan(
       runStep(spec, step, { array, shapes, external, root, dims, scalars, seed });
       for (const r of lastUse.get(s) ?? []) if (!returned.has(r)) release(r);
     });
-    return plan.outputs.map((b) => {
+    return plan.outputs.map((b, i) => {
       const source = array(b);
+      // A bool result the caller sees is unpacked to 0/1 bytes; a residual bit mask (past
+      // userOutputs) stays i32 words for the pullback.
+      if (plan.buffers[b]!.packed === true && i < userOutputs && plan.buffers[b]!.dtype === "bool") {
+        const bytes = device.alloc("bool", sizes[b]!) as Uint8Array;
+        const bits = source as Int32Array;
+        for (let e = 0; e < bytes.length; e++) bytes[e] = (bits[e >>> 5]! >>> (e & 31)) & 1;
+        return new Tensor(shapes[b]!, "bool", { kind: "cpu", device, array: bytes });
+      }
       // A buffer goes to the caller once; a second output on it, or one on a caller's input, is a copy.
       let storage = source;
       if (!live.delete(root[b]!)) {

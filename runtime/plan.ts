@@ -71,6 +71,53 @@ export interface WgslKernel {
   workgroupSize: number;
   /** The number of invocations: the product of `shape` (resolved), divided by `perInvocation` rounded up. */
   invocations: { shape: Dim[]; perInvocation: number };
+  /**
+   * A workgroup reduction: `invocations.shape` is the output's, and each output element gets
+   * T = min(workgroupSize, the power of two >= product(extent)) invocations (T = 1 when the
+   * product is 0 or 1), so a workgroup covers workgroupSize / T consecutive outputs. The dispatch
+   * is ceil(outputs / (workgroupSize / T)) workgroups, the kernel numbering them
+   * `wid.x + wid.y * num_workgroups.x` (see {@link wgslDispatch}). A full reduction (one output)
+   * also has a split: `partial` (bindings: the reads, then a scratch buffer of 2 * chunks i32
+   * words) reduces chunk c of the extent on workgroup c into words 2c (the f32 bits) and 2c + 1
+   * (the index), and `final` (bindings: the scratch, then the output) combines the chunks on one
+   * workgroup; the runtime uses it when {@link reduceChunks} is above 1. `serial` is the same
+   * reduction with one invocation per output (workgroupSize outputs per workgroup, no
+   * workgroup memory, no barrier), which software adapters run instead of `code` and the split.
+   */
+  reduce?: { extent: Dim[]; partial?: string; final?: string; serial?: string };
+}
+
+/** The longest reduced extent a `serial` reduction runs (16 × llvmpipe's 65535-iteration loop limit). */
+export const SERIAL_REDUCE_MAX = 16 * 65535;
+/** Invocations per workgroup of a generated reduction. */
+export const REDUCE_WORKGROUP = 128;
+/** A full reduction is split into chunks from this extent on, */
+export const REDUCE_SPLIT_MIN = 65536;
+/** into chunks of about this many elements (at most REDUCE_WORKGROUP chunks). */
+export const REDUCE_CHUNK = 8192;
+
+/** The chunks a split full reduction of `extent` elements runs in (1: no split). */
+export function reduceChunks(extent: number): number {
+  return extent < REDUCE_SPLIT_MIN ? 1 : Math.min(REDUCE_WORKGROUP, Math.ceil(extent / REDUCE_CHUNK));
+}
+
+/** Threads per output element of a `WgslKernel.reduce` kernel whose reduced extent holds `extent` elements. */
+export function reduceThreads(extent: number, workgroupSize: number): number {
+  if (extent <= 1) return 1;
+  return Math.min(workgroupSize, 2 ** Math.ceil(Math.log2(extent)));
+}
+
+/**
+ * How a generated WGSL kernel is dispatched for resolved dims: `units` items of `perGroup` each
+ * (invocations, or outputs of a workgroup reduction), i.e. ceil(units / perGroup) workgroups on
+ * the 1-D convention above. Storage buffers are bound whole and sized as the WebGPU pool pads
+ * them (a multiple of 16 bytes), which a kernel reading vec4s (`perInvocation` 4) relies on.
+ */
+export function wgslDispatch(kernel: WgslKernel, size: (d: Dim) => number, serial = false): { units: number; perGroup: number } {
+  const count = (shape: Dim[]) => shape.reduce<number>((p, d) => p * size(d), 1);
+  const units = Math.ceil(count(kernel.invocations.shape) / kernel.invocations.perInvocation);
+  if (kernel.reduce === undefined || (serial && kernel.reduce.serial !== undefined)) return { units, perGroup: kernel.workgroupSize };
+  return { units, perGroup: kernel.workgroupSize / reduceThreads(count(kernel.reduce.extent), kernel.workgroupSize) };
 }
 
 /** Everything the runtime needs to run one generated function. */

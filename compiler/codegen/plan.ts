@@ -7,7 +7,8 @@ import { Op, type Node } from "../ir.js";
 import { kernelReads, schedule, type ScheduledKernel } from "../schedule.js";
 import type { KernelSource } from "./ts-kernels.js";
 import { fusedKernelTs, reduceKernelTs } from "./ts-kernels.js";
-import { fusedKernelWgsl, reduceKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
+import { fusedKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
+import { reduceKernelWgsl } from "./wgsl-reduce.js";
 import type { Span } from "../diagnostics.js";
 
 /** A generated kernel, in TypeScript and WGSL, with the source span it came from (for the comment above it). */

@@ -2,14 +2,15 @@
  * WGSL source for scheduled kernels, printed from the same Node lists as ts-kernels.ts and under
  * the binding/uniform contract of `WgslKernel` (runtime/plan.ts). One invocation computes one
  * element of a fused kernel (32 consecutive elements, one packed word, when it writes a bool
- * buffer), or one output element of a reduction by looping over the elements it reduces.
+ * buffer; four, as vec4 loads and stores, when every operand is contiguous f32/i32 of the
+ * kernel's shape or a scalar). Reductions are in wgsl-reduce.ts.
  * Broadcast operands are read through per-axis strides applied to the coordinates of the linear
  * index (div/mod by the loop dims, which travel in the uniform). Values are f32 throughout.
  */
 import type { Dim, WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
-import type { FusedKernel, ReduceKernel } from "../schedule.js";
+import type { FusedKernel } from "../schedule.js";
 import type { KernelContext } from "./ts-kernels.js";
 import { wgslCast, wgslComparison, wgslHelpers, wgslLiteral, wgslOps } from "./expr.js";
 
@@ -29,7 +30,7 @@ export const WGSL_WORKGROUP_SIZE = 64;
 export const MAX_STORAGE_BUFFERS = 7;
 
 /** Shared state of one kernel's WGSL: bindings, hoisted lets, helpers it calls. */
-class WgslWriter {
+export class WgslWriter {
   readonly hoisted: string[] = [];
   readonly bindings: string[] = [];
   private readonly dimVars = new Map<string, string>();
@@ -66,10 +67,11 @@ class WgslWriter {
   }
 
   /** Declares the next binding (reads first, then writes, as the step's args). */
-  bind(n: Node, write: boolean): void {
+  bind(n: Node, write: boolean, vec4 = false): void {
     const b = `b${this.bufferNames.size}`;
     this.bufferNames.set(n.id, b);
-    const type = n.dtype === "f32" ? "f32" : n.dtype === "i32" ? "i32" : "u32";
+    const scalar = n.dtype === "f32" ? "f32" : n.dtype === "i32" ? "i32" : "u32";
+    const type = vec4 ? `vec4<${scalar}>` : scalar;
     this.bindings.push(`@group(0) @binding(${this.bufferNames.size}) var<storage, ${write ? "read_write" : "read"}> ${b}: array<${type}>;`);
   }
 
@@ -98,14 +100,20 @@ class WgslWriter {
 
   /**
    * The whole shader around `body`, the statements after the bounds guard. `total` is the element
-   * count; with `perWord` each invocation covers the 32 elements of one packed word.
+   * count; with `per` elements per invocation (32 for a packed word, 4 for vec4) the guard
+   * counts invocations.
    */
-  module(total: string, body: string[], perWord = false): string {
-    const guard = perWord ? "if (idx >= (total + 31u) / 32u) { return; }" : "if (idx >= total) { return; }";
+  module(total: string, body: string[], per = 1): string {
+    const guard = per === 1 ? "if (idx >= total) { return; }" : `if (idx >= (total + ${per - 1}u) / ${per}u) { return; }`;
     const main = [...this.hoisted, `let total = ${total};`, guard, ...body];
+    return this.shader(["@builtin(global_invocation_id) gid: vec3<u32>"], [`let idx = gid.x + gid.y * (nwg.x * ${WGSL_WORKGROUP_SIZE}u);`, ...main], WGSL_WORKGROUP_SIZE);
+  }
+
+  /** Uniforms, bindings, `extra` module-scope declarations, the helpers `main` calls, and `main`. */
+  shader(builtins: string[], main: string[], size: number, extra: string[] = [], helpers: { uses: string[]; code: string }[] = []): string {
     const text = main.join("\n");
-    const used = (h: (typeof wgslHelpers)[number]): boolean => h.uses.some((x) => text.includes(x));
-    const helpers = wgslHelpers.filter(used).map((h) => h.code);
+    const used = (h: { uses: string[] }): boolean => h.uses.some((x) => text.includes(x));
+    const chosen = [...helpers, ...wgslHelpers].filter(used);
     return [
       "struct Uniforms {",
       `  dims: array<vec4<u32>, ${Math.max(1, Math.ceil(this.ctx.dimCount / 4))}>,`,
@@ -114,10 +122,10 @@ class WgslWriter {
       "}",
       "@group(0) @binding(0) var<uniform> u: Uniforms;",
       ...this.bindings,
-      ...helpers,
-      `@compute @workgroup_size(${WGSL_WORKGROUP_SIZE})`,
-      "fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {",
-      `  let idx = gid.x + gid.y * (nwg.x * ${WGSL_WORKGROUP_SIZE}u);`,
+      ...extra,
+      ...chosen.map((h) => h.code),
+      `@compute @workgroup_size(${size})`,
+      `fn main(${[...builtins, "@builtin(num_workgroups) nwg: vec3<u32>"].join(", ")}) {`,
       ...indent(main, "  "),
       "}",
       "",
@@ -125,15 +133,15 @@ class WgslWriter {
   }
 }
 
-function indent(lines: string[], by: string): string[] {
+export function indent(lines: string[], by: string): string[] {
   return lines.flatMap((l) => l.split("\n")).map((l) => (l === "" ? l : by + l));
 }
 
-function isScalarLike(n: Node): boolean {
+export function isScalarLike(n: Node): boolean {
   return n.shape.every((d) => d === 1);
 }
 
-function sameShape(a: readonly DimT[], b: readonly DimT[]): boolean {
+export function sameShape(a: readonly DimT[], b: readonly DimT[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
@@ -151,7 +159,7 @@ export function wgslBindingNote(k: WgslKernel, where: string): string | undefine
  * `let v = …;` lines computing `nodes` (topological). `read(n)` gives a buffer operand, `coord(axis)`
  * the loop coordinate (u32) along an axis, `flat` the row-major element index (u32, for Random).
  */
-function computeLines(w: WgslWriter, nodes: readonly Node[], read: (n: Node) => string, coord: (axis: number) => string, flat: string): { lines: string[]; value: (n: Node) => string } {
+export function computeLines(w: WgslWriter, nodes: readonly Node[], read: (n: Node) => string, coord: (axis: number) => string, flat: string): { lines: string[]; value: (n: Node) => string } {
   const own = new Set(nodes.map((n) => n.id));
   const value = (n: Node): string => {
     if (own.has(n.id)) return `v${n.id}`;
@@ -178,7 +186,7 @@ function computeLines(w: WgslWriter, nodes: readonly Node[], read: (n: Node) => 
 }
 
 /** Strides (u32 expressions, "0" where it broadcasts) of `n`, aligned right, along each axis of `shape`. */
-function stridesFor(w: WgslWriter, n: Node, shape: readonly DimT[]): string[] {
+export function stridesFor(w: WgslWriter, n: Node, shape: readonly DimT[]): string[] {
   const off = shape.length - n.shape.length;
   return shape.map((_, k) => {
     const j = k - off;
@@ -188,7 +196,7 @@ function stridesFor(w: WgslWriter, n: Node, shape: readonly DimT[]): string[] {
 }
 
 /** `let c{axis} = …;` lines splitting the linear index `i` over `axes` of `shape` (row-major). */
-function coordLines(w: WgslWriter, shape: readonly DimT[], axes: number[], i: string): string[] {
+export function coordLines(w: WgslWriter, shape: readonly DimT[], axes: number[], i: string): string[] {
   const lines: string[] = [];
   let q = i;
   for (let k = axes.length - 1; k >= 0; k--) {
@@ -204,7 +212,7 @@ function coordLines(w: WgslWriter, shape: readonly DimT[], axes: number[], i: st
 }
 
 /** Σ c_axis * stride over `axes` (a u32 expression, "0u" when nothing moves). */
-function offsetExpr(strides: string[], axes: number[], base?: string): string {
+export function offsetExpr(strides: string[], axes: number[], base?: string): string {
   const terms = axes.filter((a) => strides[a] !== "0").map((a) => (strides[a] === "1u" ? `c${a}` : `c${a} * ${strides[a]}`));
   if (base !== undefined) terms.unshift(base);
   return terms.length === 0 ? "0u" : terms.join(" + ");
@@ -212,6 +220,8 @@ function offsetExpr(strides: string[], axes: number[], base?: string): string {
 
 /** A fused elementwise kernel. */
 export function fusedKernelWgsl(name: string, k: FusedKernel, reads: Node[], ctx: WgslContext): WgslKernel {
+  const vec = vec4Kernel(name, k, reads, ctx);
+  if (vec !== undefined) return vec;
   const w = new WgslWriter(name, ctx);
   reads.forEach((n) => w.bind(n, false));
   k.outputs.forEach((n) => w.bind(n, true));
@@ -256,55 +266,46 @@ export function fusedKernelWgsl(name: string, k: FusedKernel, reads: Node[], ctx
     "}",
     ...packed.map((o) => `${w.buffer(o)}[idx] = bits${o.id};`),
   ];
-  return { name, code: w.module(total, body, true), workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 32 } };
+  return { name, code: w.module(total, body, 32), workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 32 } };
 }
 
 /**
- * A reduction: one invocation per output element, looping over the reduced elements with the
- * prologue computed inline. Sums accumulate sequentially in f32. A workgroup tree reduction
- * (one workgroup per output, shared-memory partial sums) is the later improvement for long
- * reduced axes.
+ * A fused kernel over contiguous same-shape operands (scalar ones hoisted) with no packed bool
+ * buffer and no coordinate-dependent op: each invocation loads one vec4 of every operand, computes
+ * its four elements (the same scalar statements, per lane) and stores one vec4 per output. The
+ * pool pads every buffer to 16 bytes, so the last vec4 stays inside it; the lanes past the end
+ * compute on padding and write padding, which nothing reads. Undefined when the kernel does not
+ * qualify.
  */
-export function reduceKernelWgsl(name: string, k: ReduceKernel, reads: Node[], ctx: WgslContext): WgslKernel {
-  const r = k.node;
-  const w = new WgslWriter(name, ctx);
-  reads.forEach((n) => w.bind(n, false));
-  w.bind(r, true);
-  const x = r.inputs[0]!;
-  const shape = x.shape;
-  const given = (r.attrs["axes"] as number[] | undefined) ?? [];
-  const axes = given.length === 0 ? [...shape.keys()] : given;
-  const kept = [...shape.keys()].filter((a) => !axes.includes(a));
-  const hoistedReads = reads.filter(isScalarLike);
+function vec4Kernel(name: string, k: FusedKernel, reads: Node[], ctx: WgslContext): WgslKernel | undefined {
+  const shape = k.shape;
   const strided = reads.filter((n) => !isScalarLike(n));
-  const self: Node = { ...x, id: -1 } as Node;
-  const needsIndex = k.prologue.some((n) => n.op === Op.Random);
-  const operands = needsIndex ? [...strided, self] : strided;
-  const body: string[] = [...hoistedReads.map((n) => `let r${n.id} = ${w.read(n, "0u")};`), ...coordLines(w, shape, kept, "idx")];
-  const name_ = (n: Node) => (n.id < 0 ? "self" : `${n.id}`);
-  const strides = new Map(operands.map((n) => [n.id, stridesFor(w, n, shape)]));
-  for (const n of operands) body.push(`let base${name_(n)} = ${offsetExpr(strides.get(n.id)!, kept)};`);
-  const arg = r.op === Op.ArgMax || r.op === Op.ArgMin;
-  const init = { [Op.Sum]: 0, [Op.Max]: -Infinity, [Op.Min]: Infinity, [Op.ArgMax]: -Infinity, [Op.ArgMin]: Infinity }[r.op as Op.Sum];
-  if (init === undefined) throw new Error(`codegen/wgsl: no reduction ${r.op}`);
-  body.push(`var acc = ${wgslLiteral(init)};`, ...(arg ? ["var best = 0u;", "var count = 0u;"] : []));
-  const inner: string[] = [];
-  for (const n of operands) inner.push(`let p${name_(n)} = ${offsetExpr(strides.get(n.id)!, axes, `base${name_(n)}`)};`);
-  const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : w.read(n, `p${n.id}`));
-  const c = computeLines(w, k.prologue, read, (axis) => `c${axis}`, "pself");
-  inner.push(...c.lines);
-  const v = c.value(x);
-  if (r.op === Op.Sum) inner.push(`acc = acc + ${v};`);
-  else if (r.op === Op.Max) inner.push(`acc = max(acc, ${v});`);
-  else if (r.op === Op.Min) inner.push(`acc = min(acc, ${v});`);
-  else inner.push(`let cand = ${v};`, `if (cand ${r.op === Op.ArgMax ? ">" : "<"} acc) { acc = cand; best = count; }`, "count = count + 1u;");
-  let loop = inner;
-  for (let j = axes.length - 1; j >= 0; j--) {
-    const a = axes[j]!;
-    loop = [`for (var c${a} = 0u; c${a} < ${w.dim(shape[a]!)}; c${a}++) {`, ...indent(loop, "  "), "}"];
-  }
-  // store() converts an f32 to the buffer's type; the index of an argmax goes straight to an i32.
-  body.push(...loop, arg && r.dtype === "i32" ? `${w.buffer(r)}[idx] = i32(best);` : w.store(r, "idx", arg ? "f32(best)" : "acc"));
-  const outShape = kept.map((a) => shape[a]!) as Dim[];
-  return { name, code: w.module(w.product(kept.map((a) => shape[a]!)), body), workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: outShape, perInvocation: 1 } };
+  const ok =
+    strided.every((n) => sameShape(n.shape, shape) && n.dtype !== "bool") &&
+    k.outputs.every((o) => o.dtype !== "bool") &&
+    !k.nodes.some((n) => n.op === Op.Iota) &&
+    reads.every((n) => n.dtype !== "bool" || isScalarLike(n));
+  if (!ok) return undefined;
+  const w = new WgslWriter(name, ctx);
+  const isVec = new Set(strided.map((n) => n.id));
+  reads.forEach((n) => w.bind(n, false, isVec.has(n.id)));
+  k.outputs.forEach((n) => w.bind(n, true, true));
+  const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : n.dtype === "i32" ? `f32(x${n.id}[l])` : `x${n.id}[l]`);
+  const c = computeLines(w, k.nodes, read, () => "0u", "i");
+  const lanes = [
+    "let i = idx * 4u + l;",
+    ...c.lines,
+    ...k.outputs.map((o) => `o${o.id}[l] = ${o.dtype === "i32" ? `i32(${c.value(o)})` : c.value(o)};`),
+  ];
+  const body = [
+    ...reads.filter(isScalarLike).map((n) => `let r${n.id} = ${w.read(n, "0u")};`),
+    ...strided.map((n) => `let x${n.id} = ${w.buffer(n)}[idx];`),
+    ...k.outputs.map((o) => `var o${o.id}: vec4<${o.dtype === "i32" ? "i32" : "f32"}>;`),
+    "for (var l = 0u; l < 4u; l++) {",
+    ...indent(lanes, "  "),
+    "}",
+    ...k.outputs.map((o) => `${w.buffer(o)}[idx] = o${o.id};`),
+  ];
+  const code = w.module(w.product(shape), body, 4);
+  return { name, code, workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 4 } };
 }

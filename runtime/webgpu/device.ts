@@ -75,6 +75,8 @@ export interface WebGpuDevice {
   readonly limits: GPUSupportedLimits;
   /** Bytes held by tensors and plan buffers on this device. */
   readonly memory: MemoryStats;
+  /** Reductions run one invocation per output (software adapters), not as workgroup trees. */
+  readonly serialReductions: boolean;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly transfers: TransferStats;
@@ -286,6 +288,21 @@ class Device implements WebGpuDevice {
 
   get limits(): GPUSupportedLimits {
     return this.gpu.limits;
+  }
+
+  /**
+   * Whether reductions run their serial form (one invocation per output) instead of workgroup
+   * trees: on software adapters (llvmpipe, lavapipe, SwiftShader, or a fallback adapter), where
+   * invocations are CPU threads anyway and Mesa's llvmpipe has crashed intermittently (a glibc
+   * mutex assertion) on the trees' workgroup barriers. `ESTC_WEBGPU_REDUCE=tree` or `serial`
+   * overrides the choice (the tree kernels' tests use it).
+   */
+  get serialReductions(): boolean {
+    const forced = typeof process !== "undefined" ? process.env?.["ESTC_WEBGPU_REDUCE"] : undefined;
+    if (forced === "tree") return false;
+    if (forced === "serial") return true;
+    const a = this.adapter;
+    return a.isFallbackAdapter || /llvmpipe|softpipe|lavapipe|swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
   }
 
   get failure(): string | undefined {

@@ -13,9 +13,9 @@ import type { Tensor } from "../tensor.js";
 import type { WebGpuDevice } from "./device.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { GATHER_OK } from "./kernels.js";
-import { BufferUsage } from "./pool.js";
+import { BufferUsage, type CachedPipeline } from "./pool.js";
 import { aliasRoots, internal, lastUses, resolveShape } from "../plan-buffers.js";
-import { prepareStep, type PreparedStep } from "./steps.js";
+import { prepareStep, SCRATCH, type PreparedStep } from "./steps.js";
 import {
   acquireStorage,
   deviceTensor,
@@ -39,6 +39,7 @@ export async function runPlanWebGpu(
   scalars: Float64Array,
   seed: number,
   device: WebGpuDevice,
+  userOutputs = plan.outputs.length,
 ): Promise<Tensor[]> {
   const where = `${spec.name} (${spec.source})`;
   if (device.failure !== undefined) throw webGpuError(WebGpuErrorCode.deviceFailure, `${where}: ${device.failure}`);
@@ -65,8 +66,8 @@ export async function runPlanWebGpu(
     else deviceInputs.set(buffer, handle.buffer);
   }
   const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype) }, device));
-  await whileAlive(device, Promise.all(prepared.map((p) => (p.kind === "alias" ? undefined : p.pipeline))), where);
-  return encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);
+  await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
+  return encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device, userOutputs);
 }
 
 interface Resolved {
@@ -87,6 +88,7 @@ async function encodeAndSubmit(
   r: Resolved,
   prepared: PreparedStep[],
   device: WebGpuDevice,
+  userOutputs: number,
 ): Promise<Tensor[]> {
   const where = `${spec.name} (${spec.source})`;
   const gpu = device.gpu;
@@ -151,23 +153,35 @@ async function encodeAndSubmit(
     prepared.forEach((step, s) => {
       if (step.kind === "alias") storage(step.x);
       else {
-        const cached = step.cached!;
-        const entries = cached.bindings.map((binding): GPUBindGroupEntry => {
-          if (binding === 0) {
-            const u = step.uniforms === "call" ? (callUniforms ??= uniform(callUniformData(spec, r))) : uniform(step.uniforms.buffer as ArrayBuffer);
-            return { binding, resource: { buffer: u } };
-          }
-          if (binding <= step.buffers.length) return { binding, resource: { buffer: storage(step.buffers[binding - 1]!) } };
-          if (step.errorFlag && binding === step.buffers.length + 1) return { binding, resource: { buffer: flagBuffer() } };
-          return internal(spec, `kernel ${step.label} declares binding ${binding} but its step passes ${step.buffers.length} buffers`);
-        });
+        // A split reduction's scratch: a pool buffer for this call, fully written before it is read.
+        let scratch: GPUBuffer | undefined;
+        if (step.scratchBytes !== undefined) {
+          scratch = device.pool.acquire(step.scratchBytes, BufferUsage.STORAGE, "reduction scratch").buffer;
+          temps.push(scratch);
+        }
+        const encode = (label: string, cached: CachedPipeline, buffers: number[], overwrites: number, grid: [number, number, number]) => {
+          const entries = cached.bindings.map((binding): GPUBindGroupEntry => {
+            if (binding === 0) {
+              const u = step.uniforms === "call" ? (callUniforms ??= uniform(callUniformData(spec, r))) : uniform(step.uniforms.buffer as ArrayBuffer);
+              return { binding, resource: { buffer: u } };
+            }
+            if (binding <= buffers.length && buffers[binding - 1] === SCRATCH) return { binding, resource: { buffer: scratch! } };
+            // A generated kernel's outputs are written in full: no clear before their first use.
+            const written = binding > buffers.length - overwrites;
+            if (binding <= buffers.length) return { binding, resource: { buffer: storage(buffers[binding - 1]!, !written) } };
+            if (step.errorFlag && binding === buffers.length + 1) return { binding, resource: { buffer: flagBuffer() } };
+            return internal(spec, `kernel ${label} declares binding ${binding} but its step passes ${buffers.length} buffers`);
+          });
+          const pass = encoder.beginComputePass({ label });
+          pass.setPipeline(cached.pipeline);
+          pass.setBindGroup(0, gpu.createBindGroup({ label, layout: cached.layout, entries }));
+          pass.dispatchWorkgroups(...grid);
+          pass.end();
+        };
         if (step.errorFlag && !step.indicesCheckedOnHost) flagNeeded = true;
         if (step.grid !== undefined) {
-          const pass = encoder.beginComputePass({ label: step.label });
-          pass.setPipeline(cached.pipeline);
-          pass.setBindGroup(0, gpu.createBindGroup({ label: step.label, layout: cached.layout, entries }));
-          pass.dispatchWorkgroups(...step.grid);
-          pass.end();
+          encode(step.label, step.cached!, step.buffers, step.overwrites ?? 0, step.grid);
+          if (step.then !== undefined) encode(step.then.label, step.then.cached!, step.then.buffers, step.then.overwrites, step.then.grid);
         }
       }
       for (const at of dead.get(s) ?? []) {
@@ -217,6 +231,9 @@ async function encodeAndSubmit(
   }
   return plan.outputs.map((b, i) => {
     const buffer = plan.buffers[b]!;
+    // A bool result the caller sees is a bool tensor (bits are its device layout); a residual
+    // bit mask (past userOutputs) stays i32 words for the pullback.
+    if (buffer.packed === true && i < userOutputs && buffer.dtype === "bool") return deviceTensor(device, outs[i]!, r.shapes[b]!, "bool");
     const shape = buffer.packed === true ? [Math.ceil(r.bytes[b]! / 4)] : r.shapes[b]!;
     return deviceTensor(device, outs[i]!, shape, buffer.packed === true ? "i32" : buffer.dtype);
   });

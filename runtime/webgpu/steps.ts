@@ -6,7 +6,7 @@
 import type { CpuArray } from "../cpu.js";
 import { EstcRuntimeError, type RuntimeErrorCodeValue } from "../errors.js";
 import { KernelErrorCode, product } from "../kernels.js";
-import type { FunctionSpec, Step } from "../plan.js";
+import { reduceChunks, SERIAL_REDUCE_MAX, wgslDispatch, type Dim, type FunctionSpec, type Step } from "../plan.js";
 import type { DType } from "../tensor.js";
 import { CallErrorCode, fail } from "../validate.js";
 import type { WebGpuDevice } from "./device.js";
@@ -22,6 +22,9 @@ import {
 } from "./kernels.js";
 import { internal } from "../plan-buffers.js";
 import type { CachedPipeline } from "./pool.js";
+
+/** The buffer index of a split reduction's scratch buffer in `PreparedStep.buffers`. */
+export const SCRATCH = -1;
 
 /** A step ready to encode. */
 export type PreparedStep =
@@ -39,6 +42,17 @@ export type PreparedStep =
       uniforms: "call" | Uint32Array;
       /** Workgroups to dispatch; absent when there is nothing to compute. */
       grid?: [number, number, number];
+      /**
+       * How many of `buffers`, counted from the end, the kernel writes in full (every element of
+       * a generated kernel's outputs), so a pooled buffer first used there needs no clearing.
+       */
+      overwrites?: number;
+      /**
+       * A split reduction: `buffers` may name SCRATCH, a per-call buffer of `scratchBytes`, and
+       * `then` is the second dispatch (it reads the scratch), encoded right after this one.
+       */
+      scratchBytes?: number;
+      then?: { label: string; pipeline: Promise<CachedPipeline>; cached?: CachedPipeline; buffers: number[]; grid: [number, number, number]; overwrites: number };
       /** Gather kernels bind an error flag after their buffers. */
       errorFlag: boolean;
       /** Whether the indices were checked on the host already (so the flag need not be read). */
@@ -132,15 +146,36 @@ function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" 
   const kernel = spec.wgsl[step.kernel];
   if (kernel === undefined) internal(spec, `WGSL kernel ${step.kernel} does not exist`);
   const label = `${kernel.name} (step ${s})`;
-  const shape = kernel.invocations.shape.map((d) => {
+  const size = (d: Dim): number => {
     if (typeof d === "number") return d;
     const at = spec.dims.indexOf(d);
     if (at < 0) internal(spec, `kernel ${kernel.name}: shape symbol '${d}' is not among the dims`);
     return pb.dims[at]!;
-  });
-  const invocations = Math.ceil(product(shape) / kernel.invocations.perInvocation);
-  const grid = linearGrid(spec, label, invocations, kernel.workgroupSize, device);
-  return dispatch(label, device.pipelines.get(kernel.code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
+  };
+  // Software adapters run a reduction's serial form (see WebGpuDevice.serialReductions), up to
+  // the extent its loop can reach on llvmpipe; longer ones take the tree.
+  const serial =
+    device.serialReductions && kernel.reduce?.serial !== undefined && kernel.reduce.extent.reduce<number>((p, d) => p * size(d), 1) <= SERIAL_REDUCE_MAX;
+  const { units, perGroup } = wgslDispatch(kernel, size, serial);
+  const chunks = !serial && kernel.reduce?.partial !== undefined && kernel.reduce.final !== undefined && units > 0 ? reduceChunks(kernel.reduce.extent.reduce<number>((p, d) => p * size(d), 1)) : 1;
+  if (chunks > 1) {
+    // A full reduction split in two passes: chunks into a scratch buffer, then the chunks.
+    const where = `${label} of ${spec.name} (${spec.source})`;
+    const first = dispatch(`${label} partial`, device.pipelines.get(kernel.reduce!.partial!, where), [...step.args.slice(0, -1), SCRATCH], "call", linearGrid(spec, label, chunks, 1, device), false, true);
+    if (first.kind === "dispatch") {
+      first.scratchBytes = 8 * chunks;
+      first.overwrites = 1;
+      const then: NonNullable<typeof first.then> = { label: `${label} final`, pipeline: device.pipelines.get(kernel.reduce!.final!, where), buffers: [SCRATCH, step.args[step.args.length - 1]!], grid: [1, 1, 1], overwrites: 1 };
+      then.pipeline.then((cached) => (then.cached = cached), () => undefined);
+      first.then = then;
+    }
+    return first;
+  }
+  const grid = linearGrid(spec, label, units, perGroup, device);
+  const code = serial ? kernel.reduce!.serial! : kernel.code;
+  const prepared = dispatch(label, device.pipelines.get(code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
+  if (prepared.kind === "dispatch") prepared.overwrites = code.match(/var<storage, read_write>/g)?.length ?? 0;
+  return prepared;
 }
 
 function dispatch(

@@ -39,4 +39,10 @@ export const programs: Program[] = [
   // Regression: the VJP of sum reshapes the literal cotangent 1 to [1]; that reshape once
   // aliased a buffer nothing wrote, so sum(step(x) * x) had a zero gradient in generated code.
   { name: "scalar loss through a masked sum", fn: "f", dims: { N: 11 }, src: `fn f(x: f32[N], s: f32 = 2.0) -> f32 { return sum(step(x) * x) + s * mean(relu(x) * x) }` },
+  // Bool results reach the caller as bool tensors (they are bit-packed inside the plan).
+  { name: "bool results", fn: "f", dims: { N: 37 }, src: `fn f(x: f32[N]) -> (bool[N], f32[N], bool) { return (x > 0, relu(x) * (x < 0.5), sum(x) > 0) }` },
+  { name: "iota positions", fn: "f", dims: { B: 3, K: 5 }, src: `fn f(x: f32[B, K]) -> (i32[B, K], f32[B, K], f32) {
+      let col = iota([B, K], axis = 1)
+      return (col + iota([B, K]) * 10, x * (col < 2), sum(x * iota([B, K], axis = -1)))
+    }` },
 ];

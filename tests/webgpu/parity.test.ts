@@ -189,3 +189,11 @@ describe("the quickstart (examples/quickstart/binary.est)", () => {
     for (const name of ["x", "w"]) await expectClose(`pullback d${name}`, gg[name], cg[name]);
   });
 });
+
+describe("reductions over ~100k elements (workgroup trees on the GPU)", () => {
+  it("sum(logsumexp(x, axis = 1)) + mean(x * x) on [4, 25000]: forward, vjp, valueAndGrad", async () => {
+    const src = `fn f(x: f32[B, N]) -> f32 { return sum(logsumexp(x, axis = 1)) + mean(x * x) }`;
+    const { fns, mod } = await buildModule(src);
+    await parity(mod, "f", inputsFor(fns["f"]!, { B: 4, N: 25_000 }, 5), {}, 3);
+  });
+});
