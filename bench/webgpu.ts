@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   );
   console.log(
     "\ndisp/step: estc's compute dispatches per step (kernel steps of the forward and vjp plans); MB/step: the bytes those dispatches bind" +
-      " (buffers read + written); +clear MB: pool buffers the executor zeroes with clearBuffer before writing them (not in GB/s)." +
+      " (buffers read + written); +clear MB: pool buffers the executor zeroes with clearBuffer before a library step writes them (not in GB/s)." +
       " GB/s for every implementation = estc's MB/step / its time; 'of copy' = that over the copy kernel's GB/s (8 B/element, same device)." +
       " tfjs kern: tfjs kernels per step (tf.profile).",
   );

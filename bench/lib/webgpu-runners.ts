@@ -60,8 +60,8 @@ export interface PlanCost {
   /** Bytes of the buffers each dispatched step reads and writes, summed over the steps. */
   bytes: number;
   /**
-   * Bytes the executor zeroes with clearBuffer before a step writes them: every buffer it takes
-   * from its pool that is not a caller's input (a reused pool buffer is cleared; steady state).
+   * Bytes the executor zeroes with clearBuffer before a step writes them: pool buffers a library
+   * step (not a generated kernel, which overwrites its outputs) writes first (steady state).
    */
   clearBytes: number;
   /** The per-step breakdown: plan, step, kernel, buffers and bytes. */
@@ -93,9 +93,14 @@ export function planCost(f: EstFunction, n: number): PlanCost {
       cost.dispatches++;
       cost.bytes += bytes;
       cost.steps.push({ plan: name, kernel, buffers: args.length, bytes });
-      args.forEach((b) => used.add(b));
+      // The executor zeroes a pooled buffer only when a library step (matmul, gather_grad, …)
+      // writes it first: a generated kernel overwrites all of its outputs.
+      for (const b of args) {
+        if (used.has(b) || inputs.has(b)) continue;
+        used.add(b);
+        if (step.op !== "kernel") cost.clearBytes += bufferBytes(plan, b, n);
+      }
     }
-    for (const b of used) if (!inputs.has(b)) cost.clearBytes += bufferBytes(plan, b, n);
   }
   return cost;
 }
