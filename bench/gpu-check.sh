@@ -164,12 +164,12 @@ const estcMs = await time(async () => {
 }, 2000);
 const estcBytes = 20 * n;
 
-// A plain copy kernel on the same device: 2-D dispatch like the runtime's (64 per workgroup).
-const wgs = Math.ceil(n / 64), maxDim = device.limits.maxComputeWorkgroupsPerDimension;
+// A plain copy kernel on the same device: a vec4 per invocation, 2-D dispatch like the runtime's (64 per workgroup).
+const wgs = Math.ceil(n / 4 / 64), maxDim = device.limits.maxComputeWorkgroupsPerDimension;
 const gx = Math.min(wgs, maxDim), gy = Math.ceil(wgs / gx);
 const module = gpu.createShaderModule({ code: `
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * (nwg.x * 64u);

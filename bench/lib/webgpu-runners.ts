@@ -147,19 +147,19 @@ export async function tfjsKernelsPerStep(tf: TF, runner: Runner): Promise<number
 }
 
 /**
- * A plain WGSL copy kernel (one f32 in, one out, 64 per workgroup, 2-D grid as the runtime's) on
+ * A plain WGSL copy kernel (one vec4 in, one out per invocation, 64 per workgroup, 2-D grid as the runtime's; n a multiple of 4) on
  * estc's device, timed as gpu-check.sh does: two dispatches, one submit each, per timed step,
  * then onSubmittedWorkDone. Returns ms per pass and GB/s (8 bytes per element).
  */
 export async function copyKernel(device: WebGpuDevice, n: number, plan: TimingPlan): Promise<{ msPerPass: number; gbPerS: number }> {
   const gpu = device.gpu;
-  const wgs = Math.ceil(n / 64);
+  const wgs = Math.ceil(n / 4 / 64); // vec4 per invocation, as estc's elementwise kernels
   const gx = Math.min(wgs, device.limits.maxComputeWorkgroupsPerDimension);
   const gy = Math.ceil(wgs / gx);
   const module = gpu.createShaderModule({
     code: `
-@group(0) @binding(0) var<storage, read> src: array<f32>;
-@group(0) @binding(1) var<storage, read_write> dst: array<f32>;
+@group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = gid.x + gid.y * (nwg.x * 64u);
