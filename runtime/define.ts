@@ -74,11 +74,10 @@ export function defineFunction<
   S extends string = string,
   O extends Tensor | Tensor[] = Tensor | Tensor[],
 >(spec: FunctionSpec): EstFunction<I, S, O> {
-  /** Runs a plan; outputs past `userOutputs` are residuals and keep their storage layout. */
-  const run = async (plan: EntryPlan, call: Call, userOutputs = plan.outputs.length): Promise<Tensor[]> =>
+  const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> =>
     call.device.kind === "webgpu"
-      ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device, userOutputs)
-      : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device, userOutputs);
+      ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device)
+      : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device);
   const gradients = (grads: Tensor[]): Gradients =>
     Object.fromEntries(spec.gradInputs.map((name, i) => [name, grads[i]!]));
   const result = (outs: Tensor[]): O => (spec.tuple ? outs : outs[0]!) as O;
@@ -114,7 +113,7 @@ export function defineFunction<
       }
       // The forward also returns the residuals the pullback reads (bit masks for predicates);
       // they are counted in bytesSavedForBackward until the pullback has run.
-      const all = await run(spec.forwardWithResiduals, call, spec.outputs.length);
+      const all = await run(spec.forwardWithResiduals, call);
       const outs = all.slice(0, spec.outputs.length);
       const residuals = all.slice(spec.outputs.length);
       const saved = residuals.reduce((n, t) => n + t.size * 4, 0);

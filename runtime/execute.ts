@@ -7,7 +7,7 @@ import type { CpuArray, CpuDevice } from "./cpu.js";
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
 import { gather, gatherGrad, matmul, nmMask, product, transpose } from "./kernels.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
-import { aliasRoots, internal, lastUses, resolveShape } from "./plan-buffers.js";
+import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
 
 /**
@@ -26,7 +26,6 @@ export function runPlan(
   scalars: Float64Array,
   seed: number,
   device: CpuDevice,
-  userOutputs = plan.outputs.length,
 ): Tensor[] {
   const shapes = plan.buffers.map((b) => resolveShape(spec, b, dims));
   const sizes = shapes.map(product);
@@ -74,12 +73,9 @@ export function runPlan(
     });
     return plan.outputs.map((b, i) => {
       const source = array(b);
-      // A bool result the caller sees is unpacked to 0/1 bytes; a residual bit mask (past
-      // userOutputs) stays i32 words for the pullback.
-      if (plan.buffers[b]!.packed === true && i < userOutputs && plan.buffers[b]!.dtype === "bool") {
-        const bytes = device.alloc("bool", sizes[b]!) as Uint8Array;
-        const bits = source as Int32Array;
-        for (let e = 0; e < bytes.length; e++) bytes[e] = (bits[e >>> 5]! >>> (e & 31)) & 1;
+      // A bool result the caller sees is unpacked to 0/1 bytes; a residual bit mask stays i32 words.
+      if (isBoolResult(spec, plan, i)) {
+        const bytes = unpackBits(source as Int32Array, device.alloc("bool", sizes[b]!) as Uint8Array);
         return new Tensor(shapes[b]!, "bool", { kind: "cpu", device, array: bytes });
       }
       // A buffer goes to the caller once; a second output on it, or one on a caller's input, is a copy.

@@ -62,6 +62,22 @@ export function stepBuffers(step: Step): number[] {
 }
 
 /** A plan that contradicts itself or its spec: a bug in estc's code generation. */
+/**
+ * Whether output `i` of `plan` is a bool result of the fn (bit-packed in the plan, handed to the
+ * caller as a bool tensor). Plans list the fn's results first and residuals after them; the
+ * gradient and value plans have no bool outputs.
+ */
+export function isBoolResult(spec: FunctionSpec, plan: EntryPlan, i: number): boolean {
+  const buffer = plan.buffers[plan.outputs[i]!]!;
+  return buffer.packed === true && buffer.dtype === "bool" && i < spec.outputs.length;
+}
+
+/** Unpacks bit-packed bools (32 per word, element e at bit e & 31 of word e >>> 5) into 0/1 bytes. */
+export function unpackBits(words: ArrayLike<number>, out: Uint8Array): Uint8Array {
+  for (let e = 0; e < out.length; e++) out[e] = (words[e >>> 5]! >>> (e & 31)) & 1;
+  return out;
+}
+
 export function internal(spec: FunctionSpec, message: string): never {
   throw new Error(`estc internal error in ${spec.name} (${spec.source}): ${message}`);
 }

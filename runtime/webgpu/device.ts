@@ -256,6 +256,14 @@ class Device implements WebGpuDevice {
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   readonly transfers: TransferStats = { uploads: 0, bytesUploaded: 0, readbacks: 0, bytesRead: 0 };
+  /**
+   * Whether reductions run their serial form (one invocation per output) instead of workgroup
+   * trees: on software adapters (llvmpipe, lavapipe, SwiftShader, or a fallback adapter), where
+   * invocations are CPU threads anyway and Mesa's llvmpipe has crashed intermittently (a glibc
+   * mutex assertion) on the trees' workgroup barriers. `ESTC_WEBGPU_REDUCE=tree` or `serial`
+   * overrides the choice (the tree kernels' tests use it). Decided once, when the device opens.
+   */
+  readonly serialReductions: boolean;
   readonly lost: Promise<string>;
   #failure: string | undefined;
   #uncaptured: string[] = [];
@@ -269,6 +277,7 @@ class Device implements WebGpuDevice {
     owner: unknown,
   ) {
     this.#owner = owner;
+    this.serialReductions = serialReductionsFor(adapter);
     this.pool = new BufferPool(gpu);
     this.pipelines = new PipelineCache(gpu, gpu.limits.maxStorageBuffersPerShaderStage);
     this.lost = gpu.lost.then((info) => {
@@ -290,20 +299,6 @@ class Device implements WebGpuDevice {
     return this.gpu.limits;
   }
 
-  /**
-   * Whether reductions run their serial form (one invocation per output) instead of workgroup
-   * trees: on software adapters (llvmpipe, lavapipe, SwiftShader, or a fallback adapter), where
-   * invocations are CPU threads anyway and Mesa's llvmpipe has crashed intermittently (a glibc
-   * mutex assertion) on the trees' workgroup barriers. `ESTC_WEBGPU_REDUCE=tree` or `serial`
-   * overrides the choice (the tree kernels' tests use it).
-   */
-  get serialReductions(): boolean {
-    const forced = typeof process !== "undefined" ? process.env?.["ESTC_WEBGPU_REDUCE"] : undefined;
-    if (forced === "tree") return false;
-    if (forced === "serial") return true;
-    const a = this.adapter;
-    return a.isFallbackAdapter || /llvmpipe|softpipe|lavapipe|swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
-  }
 
   get failure(): string | undefined {
     return this.#failure;
@@ -336,4 +331,12 @@ class Device implements WebGpuDevice {
     this.gpu.destroy();
     this.#owner = undefined;
   }
+}
+
+/** See WebGpuDevice.serialReductions. */
+function serialReductionsFor(a: AdapterReport): boolean {
+  const forced = typeof process !== "undefined" ? process.env?.["ESTC_WEBGPU_REDUCE"] : undefined;
+  if (forced === "tree") return false;
+  if (forced === "serial") return true;
+  return a.isFallbackAdapter || /llvmpipe|softpipe|lavapipe|swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
 }

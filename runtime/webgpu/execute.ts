@@ -14,7 +14,7 @@ import type { WebGpuDevice } from "./device.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { GATHER_OK } from "./kernels.js";
 import { BufferUsage, type CachedPipeline } from "./pool.js";
-import { aliasRoots, internal, lastUses, resolveShape } from "../plan-buffers.js";
+import { aliasRoots, internal, isBoolResult, lastUses, resolveShape } from "../plan-buffers.js";
 import { prepareStep, SCRATCH, type PreparedStep } from "./steps.js";
 import {
   acquireStorage,
@@ -39,7 +39,6 @@ export async function runPlanWebGpu(
   scalars: Float64Array,
   seed: number,
   device: WebGpuDevice,
-  userOutputs = plan.outputs.length,
 ): Promise<Tensor[]> {
   const where = `${spec.name} (${spec.source})`;
   if (device.failure !== undefined) throw webGpuError(WebGpuErrorCode.deviceFailure, `${where}: ${device.failure}`);
@@ -67,7 +66,7 @@ export async function runPlanWebGpu(
   }
   const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype) }, device));
   await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
-  return encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device, userOutputs);
+  return encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);
 }
 
 interface Resolved {
@@ -88,7 +87,6 @@ async function encodeAndSubmit(
   r: Resolved,
   prepared: PreparedStep[],
   device: WebGpuDevice,
-  userOutputs: number,
 ): Promise<Tensor[]> {
   const where = `${spec.name} (${spec.source})`;
   const gpu = device.gpu;
@@ -232,8 +230,8 @@ async function encodeAndSubmit(
   return plan.outputs.map((b, i) => {
     const buffer = plan.buffers[b]!;
     // A bool result the caller sees is a bool tensor (bits are its device layout); a residual
-    // bit mask (past userOutputs) stays i32 words for the pullback.
-    if (buffer.packed === true && i < userOutputs && buffer.dtype === "bool") return deviceTensor(device, outs[i]!, r.shapes[b]!, "bool");
+    // bit mask stays i32 words for the pullback.
+    if (isBoolResult(spec, plan, i)) return deviceTensor(device, outs[i]!, r.shapes[b]!, "bool");
     const shape = buffer.packed === true ? [Math.ceil(r.bytes[b]! / 4)] : r.shapes[b]!;
     return deviceTensor(device, outs[i]!, shape, buffer.packed === true ? "i32" : buffer.dtype);
   });

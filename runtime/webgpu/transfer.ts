@@ -5,6 +5,7 @@
  */
 import type { CpuArray } from "../cpu.js";
 import { EstcRuntimeError } from "../errors.js";
+import { unpackBits } from "../plan-buffers.js";
 import { Tensor, type DType, type DeviceStorage } from "../tensor.js";
 import type { WebGpuDevice } from "./device.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
@@ -133,8 +134,5 @@ export async function whileAlive<T>(device: WebGpuDevice, work: Promise<T>, what
 function fromWords(bytes: ArrayBuffer, dtype: DType, size: number): CpuArray {
   if (dtype === "f32") return new Float32Array(bytes, 0, size);
   if (dtype === "i32") return new Int32Array(bytes, 0, size);
-  const words = new Uint32Array(bytes);
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = (words[i >>> 5]! >>> (i & 31)) & 1;
-  return out;
+  return unpackBits(new Uint32Array(bytes), new Uint8Array(size));
 }
