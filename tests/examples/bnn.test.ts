@@ -1,20 +1,17 @@
 // The bnn example end to end: build bnn.est as `npm run example:bnn` does, run train.js with
 // --smoke on the synthetic task and on a tiny MNIST-format data set written here, and check the
 // outputs: exit code, results.json (keys, finite numbers, accuracies in [0, 1]), the SVG charts.
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExample, runExample } from "../helpers/examples.js";
 import { Rng } from "../../examples/lib/data.js";
 
 const root = join("tests", ".tmp", `bnn-${process.pid}`);
-const node = (args: string[]) => spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
 
 beforeAll(() => {
   mkdirSync(root, { recursive: true });
-  const built = node(["bin/estc.js", "build", "examples/bnn/bnn.est", "--out-dir", "examples/bnn/out", "--emit", "js"]);
-  expect(built.stderr).toBe("");
-  expect(built.status).toBe(0);
+  buildExample("bnn");
 }, 300_000); // the build takes 5-10 s of CPU; far longer while other jobs share the 2 cores
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -75,7 +72,7 @@ function checkOutputs(out: string, epochs: number) {
 describe("examples/bnn", () => {
   it("runs --smoke on the synthetic task and writes the results", () => {
     const out = join(root, "synthetic");
-    const r = node(["examples/bnn/train.js", "--smoke", "--out", out]);
+    const r = runExample("bnn", ["--smoke", "--out", out]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("| estimator");
@@ -102,7 +99,7 @@ describe("examples/bnn", () => {
     write("train", 300);
     write("t10k", 100);
     const out = join(root, "idx");
-    const r = node(["examples/bnn/train.js", "--smoke", "--data", dir, "--out", out]);
+    const r = runExample("bnn", ["--smoke", "--data", dir, "--out", out]);
     expect(r.status).toBe(0);
     const report = checkOutputs(out, 2) as unknown as { config: { features: number; trainSize: number; testSize: number } };
     expect(report.config).toMatchObject({ features: 36, trainSize: 300, testSize: 100 });
@@ -110,10 +107,10 @@ describe("examples/bnn", () => {
   }, 300_000);
 
   it("rejects an unknown option or estimator with exit code 2", () => {
-    const bad = node(["examples/bnn/train.js", "--smoke", "--epoch", "3"]);
+    const bad = runExample("bnn", ["--smoke", "--epoch", "3"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("unknown option '--epoch'");
-    const est = node(["examples/bnn/train.js", "--smoke", "--estimators", "STE,Bogus", "--out", join(root, "x")]);
+    const est = runExample("bnn", ["--smoke", "--estimators", "STE,Bogus", "--out", join(root, "x")]);
     expect(est.status).toBe(2);
     expect(est.stderr).toContain("unknown estimator 'Bogus'");
     expect(existsSync(join(root, "x", "results.json"))).toBe(false);

@@ -2,19 +2,16 @@
 // does, run train.js with --smoke into a temporary folder, and check the outputs: exit code,
 // results.json (every estimator, finite numbers, ENUM's gradient variance exactly 0), results.md
 // and the SVG charts.
-import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExample, runExample } from "../helpers/examples.js";
 
 const root = join("tests", ".tmp", `discrete-latent-${process.pid}`);
-const node = (args: string[]) => spawnSync(process.execPath, args, { encoding: "utf8", timeout: 300_000 });
 
 beforeAll(() => {
   mkdirSync(root, { recursive: true });
-  const built = node(["bin/estc.js", "build", "examples/discrete-latent/latent.est", "--out-dir", "examples/discrete-latent/out", "--emit", "js"]);
-  expect(built.stderr).toBe("");
-  expect(built.status).toBe(0);
+  buildExample("discrete-latent");
 }, 300_000);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -32,7 +29,7 @@ const NUMBERS = ["testNegElbo", "seconds", "varianceInit", "varianceTrained", "r
 describe("examples/discrete-latent", () => {
   it("runs --smoke and writes results.json, results.md and the charts", () => {
     const out = join(root, "smoke");
-    const r = node(["examples/discrete-latent/train.js", "--smoke", "--out", out]);
+    const r = runExample("discrete-latent", ["--smoke", "--out", out]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("| estimator");
@@ -66,7 +63,7 @@ describe("examples/discrete-latent", () => {
   }, 300_000);
 
   it("rejects an unknown option with exit code 2", () => {
-    const bad = node(["examples/discrete-latent/train.js", "--smoke", "--step", "3"]);
+    const bad = runExample("discrete-latent", ["--smoke", "--step", "3"]);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("unknown option '--step'");
   }, 60_000);

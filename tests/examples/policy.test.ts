@@ -1,18 +1,17 @@
 // examples/policy end to end: builds policy.est into examples/policy/out as the npm script does,
 // runs train.js --smoke into a temporary folder, and checks what it wrote: results.json with the
 // four methods' per-epoch rewards and accuracies (finite, in [0, 1]), results.md and the SVGs.
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExample, runExample } from "../helpers/examples.js";
 
 const out = join("tests", ".tmp", `example-policy-${process.pid}`);
-let run: ReturnType<typeof spawnSync>;
+let run: ReturnType<typeof runExample>;
 
 beforeAll(() => {
-  const build = spawnSync("node", ["bin/estc.js", "build", "examples/policy/policy.est", "--out-dir", "examples/policy/out", "--emit", "js"], { encoding: "utf8" });
-  expect(build.status, build.stderr).toBe(0);
-  run = spawnSync("node", ["examples/policy/train.js", "--smoke", "--out", out], { encoding: "utf8" });
+  buildExample("policy");
+  run = runExample("policy", ["--smoke", "--out", out]);
 }, 60_000);
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 

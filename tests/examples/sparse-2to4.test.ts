@@ -2,18 +2,17 @@
 // script does, runs train.js --smoke into a temporary folder, and checks what it wrote: a
 // results.json with every method's per-epoch loss, accuracy and SAD (finite, in range), the
 // results.md table and the three SVG charts.
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExample, runExample } from "../helpers/examples.js";
 
 const out = join("tests", ".tmp", `example-sparse-2to4-${process.pid}`);
-let run: ReturnType<typeof spawnSync>;
+let run: ReturnType<typeof runExample>;
 
 beforeAll(() => {
-  const build = spawnSync("node", ["bin/estc.js", "build", "examples/sparse-2to4/sparse.est", "--out-dir", "examples/sparse-2to4/out", "--emit", "js"], { encoding: "utf8" });
-  expect(build.status, build.stderr).toBe(0);
-  run = spawnSync("node", ["examples/sparse-2to4/train.js", "--smoke", "--out", out], { encoding: "utf8" });
+  buildExample("sparse-2to4");
+  run = runExample("sparse-2to4", ["--smoke", "--out", out]);
 });
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -1,18 +1,17 @@
 // examples/vq end to end: builds vq.est into examples/vq/out as the npm script does, runs
 // train.js --smoke into a temporary folder, and checks what it wrote: a results.json with both
 // methods' per-epoch losses and codebook usage (finite, in range), results.md and the SVG charts.
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExample, runExample } from "../helpers/examples.js";
 
 const out = join("tests", ".tmp", `example-vq-${process.pid}`);
-let run: ReturnType<typeof spawnSync>;
+let run: ReturnType<typeof runExample>;
 
 beforeAll(() => {
-  const build = spawnSync("node", ["bin/estc.js", "build", "examples/vq/vq.est", "--out-dir", "examples/vq/out", "--emit", "js"], { encoding: "utf8" });
-  expect(build.status, build.stderr).toBe(0);
-  run = spawnSync("node", ["examples/vq/train.js", "--smoke", "--out", out], { encoding: "utf8" });
+  buildExample("vq");
+  run = runExample("vq", ["--smoke", "--out", out]);
 });
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
