@@ -76,6 +76,10 @@ export function explainFile(entry: string, stage: (typeof explainStages)[number]
     const lines = s.kernels.map((k, i) => {
       if (k.kind === "fused") return `kernel ${i}: fused ${k.nodes.length} ops over [${k.shape.join(", ")}] -> ${k.outputs.length} output(s)`;
       if (k.kind === "reduce") return `kernel ${i}: ${k.node.op} over [${k.node.inputs[0]!.shape.join(", ")}] with a ${k.prologue.length}-op prologue`;
+      if (k.kind === "matmul") {
+        const operand = (o: typeof k.a, name: string) => `${name}${o.transposed ? "ᵀ" : ""}${o.prologue.length > 0 ? ` (${o.prologue.length}-op prologue)` : ""}`;
+        return `kernel ${i}: matmul [${k.node.shape.join(", ")}] = ${operand(k.a, "a")} @ ${operand(k.b, "b")} with a ${k.epilogue.length}-op epilogue -> ${k.outputs.length} output(s)`;
+      }
       return `step ${i}: ${k.node.op} [${k.node.shape.join(", ")}]`;
     });
     return `${header} (vjp)\n${lines.join("\n")}`;

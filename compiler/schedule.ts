@@ -7,6 +7,9 @@
  */
 import { Op, isElementwise, topoSort, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
+import { kernelBuffers, planMatMuls, type MatMulKernel } from "./schedule-matmul.js";
+
+export type { MatMulKernel, MatMulOperand } from "./schedule-matmul.js";
 
 /** A fused elementwise loop over `shape`: computes `nodes` (topological), writes `outputs`. */
 export interface FusedKernel {
@@ -23,13 +26,13 @@ export interface ReduceKernel {
   prologue: Node[];
 }
 
-/** A structural step computed by a runtime routine (matmul, transpose, gather, nm_mask, reshape). */
+/** A structural step computed by a runtime routine (transpose, gather, nm_mask, reshape). */
 export interface StructuralStep {
   kind: "structural";
   node: Node;
 }
 
-export type ScheduledKernel = FusedKernel | ReduceKernel | StructuralStep;
+export type ScheduledKernel = FusedKernel | ReduceKernel | MatMulKernel | StructuralStep;
 
 /** The schedule of one entry point. */
 export interface Schedule {
@@ -47,8 +50,8 @@ export function isInlineLeaf(n: Node): boolean {
   return inlineLeaves.has(n.op);
 }
 
-/** Schedules the computation of `roots`. */
-export function schedule(roots: readonly Node[], maxBuffers = 7): Schedule {
+/** Schedules the computation of `roots`; `fuseMatMuls` false keeps products bare (a fallback). */
+export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = true): Schedule {
   const order = topoSort(roots);
   const users = new Map<number, Node[]>();
   for (const n of order) for (const i of n.inputs) users.set(i.id, [...(users.get(i.id) ?? []), n]);
@@ -70,10 +73,32 @@ export function schedule(roots: readonly Node[], maxBuffers = 7): Schedule {
     }
   }
 
-  // 2. Fusion groups: elementwise nodes of one shape at one barrier level.
+  // 2. Matrix products with their transposes, prologues and epilogues (schedule-matmul.ts).
+  const mm = planMatMuls({
+    order,
+    users,
+    rootIds,
+    free: (n) => fusable(n) && !owner.has(n.id),
+    isInlineLeaf,
+    maxBuffers,
+    fuse: fuseMatMuls,
+  });
+  const inMatMul = (n: Node) => mm.prologue.has(n.id) || mm.epilogueOf.has(n.id);
+  const grouped = (n: Node) => fusable(n) && !owner.has(n.id) && !inMatMul(n);
+
+  // 3. Fusion groups: elementwise nodes of one shape at one barrier level. A product's kernel
+  // sits one level above everything it reads, epilogue inputs included, so no group can hold
+  // both a value the kernel reads and one computed from it.
   const level = new Map<number, number>();
-  for (const n of order) {
-    const base = Math.max(0, ...n.inputs.map((i) => level.get(i.id) ?? 0));
+  for (const n of effectiveOrder(order, mm.kernels, isInlineLeaf)) {
+    const product = mm.epilogueOf.get(n.id);
+    if (product !== undefined) {
+      level.set(n.id, level.get(product.id)!);
+      continue;
+    }
+    const k = n.op === Op.MatMul ? mm.kernels.get(n.id) : undefined;
+    const ins = k !== undefined ? kernelBuffers({ isInlineLeaf }, k) : n.inputs;
+    const base = Math.max(0, ...ins.map((i) => level.get(i.id) ?? 0));
     level.set(n.id, fusable(n) ? base : base + 1);
   }
   // Sink an elementwise value to its consumers' level when they all fuse with it (same shape),
@@ -81,32 +106,34 @@ export function schedule(roots: readonly Node[], maxBuffers = 7): Schedule {
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k]!;
     const us = users.get(n.id) ?? [];
-    if (!fusable(n) || owner.has(n.id) || rootIds.has(n.id) || us.length === 0) continue;
-    if (!us.every((u) => fusable(u) && !owner.has(u.id) && sameShape(u.shape, n.shape))) continue;
+    if (!grouped(n) || rootIds.has(n.id) || us.length === 0) continue;
+    if (!us.every((u) => grouped(u) && sameShape(u.shape, n.shape))) continue;
     level.set(n.id, Math.min(...us.map((u) => level.get(u.id)!)));
   }
   const groups = new Map<string, Node[]>();
   for (const n of order) {
-    if (!fusable(n) || owner.has(n.id)) continue;
+    if (!grouped(n)) continue;
     const key = `${level.get(n.id)}|${n.shape.join(",")}`;
     groups.set(key, [...(groups.get(key) ?? []), n]);
   }
   const groupOf = new Map<number, string>();
   for (const [k, ns] of groups) for (const n of ns) groupOf.set(n.id, k);
 
-  // 3. Buffers: a value read outside the kernel that computes it, and every root.
+  // 4. Buffers: a value read outside the kernel that computes it, and every root.
   const materialized = new Set<number>();
+  for (const k of mm.kernels.values()) k.outputs.forEach((n) => materialized.add(n.id));
   for (const n of order) {
     if (n.op === Op.Input || rootIds.has(n.id)) materialized.add(n.id);
+    if (n.op === Op.MatMul || mm.absorbed.has(n.id) || inMatMul(n)) continue;
     if (!fusable(n) && !isInlineLeaf(n)) materialized.add(n.id);
-    if (fusable(n) && !owner.has(n.id)) {
+    if (grouped(n)) {
       const g = groupOf.get(n.id);
-      const readElsewhere = (users.get(n.id) ?? []).some((u) => !fusable(u) || owner.has(u.id) || groupOf.get(u.id) !== g);
+      const readElsewhere = (users.get(n.id) ?? []).some((u) => !grouped(u) || groupOf.get(u.id) !== g);
       if (readElsewhere) materialized.add(n.id);
     }
   }
 
-  // 4. Kernels, then dependency order.
+  // 5. Kernels, then dependency order.
   const kernels: ScheduledKernel[] = [];
   const producer = new Map<number, ScheduledKernel>();
   for (const ns of groups.values()) {
@@ -124,19 +151,89 @@ export function schedule(roots: readonly Node[], maxBuffers = 7): Schedule {
       const k: ReduceKernel = { kind: "reduce", node: n, prologue };
       kernels.push(k);
       producer.set(n.id, k);
-    } else if (!fusable(n) && !isInlineLeaf(n) && n.op !== Op.Input) {
+    } else if (n.op === Op.MatMul) {
+      const k = mm.kernels.get(n.id)!;
+      kernels.push(k);
+      for (const o of [n, ...k.epilogue]) producer.set(o.id, k);
+    } else if (!fusable(n) && !isInlineLeaf(n) && n.op !== Op.Input && !mm.absorbed.has(n.id)) {
       const k: StructuralStep = { kind: "structural", node: n };
       kernels.push(k);
       producer.set(n.id, k);
     }
   }
-  return { kernels: orderKernels(kernels, producer), materialized, roots: [...roots] };
+  const ordered = orderKernels(kernels, producer);
+  if (fuseMatMuls && !inDependencyOrder(ordered, materialized)) return schedule(roots, maxBuffers, false);
+  return { kernels: ordered, materialized, roots: [...roots] };
+}
+
+/**
+ * `order` rearranged so each product comes after every buffer its kernel reads (epilogue inputs
+ * may come after the product in `order`; none of them depends on it, see schedule-matmul.ts).
+ */
+function effectiveOrder(order: readonly Node[], kernels: ReadonlyMap<number, MatMulKernel>, leaf: (n: Node) => boolean): Node[] {
+  const out: Node[] = [];
+  const state = new Map<number, 1 | 2>();
+  const inputsOf = (n: Node): readonly Node[] => {
+    const k = n.op === Op.MatMul ? kernels.get(n.id) : undefined;
+    return k === undefined ? n.inputs : [...n.inputs, ...kernelBuffers({ isInlineLeaf: leaf }, k)];
+  };
+  for (const root of order) {
+    if (state.has(root.id)) continue;
+    const stack: { n: Node; ins: readonly Node[]; i: number }[] = [{ n: root, ins: inputsOf(root), i: 0 }];
+    state.set(root.id, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      if (top.i < top.ins.length) {
+        const next = top.ins[top.i++]!;
+        if (state.has(next.id)) continue;
+        state.set(next.id, 1);
+        stack.push({ n: next, ins: inputsOf(next), i: 0 });
+      } else {
+        stack.pop();
+        state.set(top.n.id, 2);
+        out.push(top.n);
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether every buffer a kernel reads is written by an earlier kernel or is an input. */
+function inDependencyOrder(kernels: readonly ScheduledKernel[], materialized: ReadonlySet<number>): boolean {
+  const written = new Set<number>();
+  for (const k of kernels) {
+    for (const r of kernelReads(k)) {
+      if (r.op !== Op.Input && materialized.has(r.id) && !written.has(r.id)) return false;
+    }
+    for (const w of kernelWrites(k)) written.add(w.id);
+  }
+  return true;
+}
+
+/** The nodes a kernel stores. */
+export function kernelWrites(k: ScheduledKernel): Node[] {
+  return k.kind === "fused" || k.kind === "matmul" ? k.outputs : [k.node];
+}
+
+/** The nodes a kernel computes itself (for a product: its prologues and epilogue too). */
+function ownNodes(k: ScheduledKernel): Node[] {
+  switch (k.kind) {
+    case "fused":
+      return k.nodes;
+    case "reduce":
+      return [...k.prologue, k.node];
+    case "matmul":
+      return [...k.a.prologue, ...k.b.prologue, k.node, ...k.epilogue];
+    case "structural":
+      return [k.node];
+  }
 }
 
 /** The nodes a kernel reads from buffers (materialized inputs of what it computes). */
 export function kernelReads(k: ScheduledKernel): Node[] {
-  const computed = new Set<number>(k.kind === "fused" ? k.nodes.map((n) => n.id) : k.kind === "reduce" ? [k.node.id, ...k.prologue.map((n) => n.id)] : [k.node.id]);
-  const own = k.kind === "fused" ? k.nodes : k.kind === "reduce" ? [...k.prologue, k.node] : [k.node];
+  if (k.kind === "matmul") return kernelBuffers({ isInlineLeaf }, k);
+  const own = ownNodes(k);
+  const computed = new Set<number>(own.map((n) => n.id));
   const reads = new Map<number, Node>();
   for (const n of own) {
     for (const i of n.inputs) {
@@ -187,8 +284,7 @@ function orderKernels(kernels: ScheduledKernel[], producer: Map<number, Schedule
   const visit = (k: ScheduledKernel) => {
     if (done.has(k)) return;
     done.add(k);
-    const own = k.kind === "fused" ? k.nodes : k.kind === "reduce" ? [...k.prologue, k.node] : [k.node];
-    for (const n of own) for (const i of n.inputs) {
+    for (const i of kernelReads(k)) {
       const p = producer.get(i.id);
       if (p !== undefined && p !== k) visit(p);
     }

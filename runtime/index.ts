@@ -50,6 +50,7 @@ export {
   KernelErrorCode,
   gather,
   gatherGrad,
+  gemm,
   matmul,
   matmulShape,
   nmMask,

@@ -102,6 +102,34 @@ export function matmul(
   }
 }
 
+/**
+ * out = op(a) @ op(b) for a generated matmul kernel, where op swaps the last two axes of an
+ * operand stored transposed (`transA`, `transB`: the shapes given are the stored ones). A
+ * transposed operand is copied into row-major order first, so the product is `matmul`'s.
+ */
+export function gemm(
+  a: Float32Array,
+  aShape: readonly number[],
+  transA: boolean,
+  b: Float32Array,
+  bShape: readonly number[],
+  transB: boolean,
+  out: Float32Array,
+): void {
+  const [a2, aShape2] = transA ? swapLast(a, aShape) : [a, aShape];
+  const [b2, bShape2] = transB ? swapLast(b, bShape) : [b, bShape];
+  matmul(a2, aShape2, b2, bShape2, out);
+}
+
+function swapLast(x: Float32Array, shape: readonly number[]): [Float32Array, number[]] {
+  const r = shape.length;
+  const perm = [...shape.keys()];
+  [perm[r - 2], perm[r - 1]] = [r - 1, r - 2];
+  const out = new Float32Array(x.length);
+  transpose(x, shape, perm, out);
+  return [out, perm.map((p) => shape[p]!)];
+}
+
 /** One [m, k] @ [k, n] product at the given offsets, four rows of `a` per pass over `b`. */
 function matmulMatrix(
   a: Float32Array,

@@ -64,10 +64,23 @@ export type CpuKernel = (dims: Int32Array, scalars: Float64Array, seed: number, 
  * (reads as `var<storage, read>`, writes as `var<storage, read_write>`); bool buffers are packed
  * bits in `array<u32>`. The entry point is `main`; the kernel computes its linear invocation index
  * as `gid.x + gid.y * (num_workgroups.x * workgroupSize)` so large dispatches can use 2-D grids.
+ *
+ * The grid for G workgroups is {@link linearWorkgroupGrid}'s [x, y], which over-dispatches by
+ * fewer than y workgroups, so `code` checks its invocation index against the element count and
+ * returns past it. A vec4 kernel (`perInvocation` 4, workgroup size {@link GENERATED_WORKGROUP})
+ * on that grid touches the first {@link vec4Coverage}(n) elements of each buffer it reads or
+ * writes as vec4s; the WebGPU pool sizes every storage buffer to that coverage of its words.
  */
 export interface WgslKernel {
   name: string;
   code: string;
+  /**
+   * `code` without the bounds guard (a vec4 kernel only): its lanes past the element count compute
+   * on padding and write padding, which no kernel, copy or readback reads. Valid only when every
+   * storage buffer of the kernel's element count (those bound as vec4s; the others are
+   * one-element operands, read at element 0) holds at least the grid's coverage.
+   */
+  unguarded?: string;
   workgroupSize: number;
   /** The number of invocations: the product of `shape` (resolved), divided by `perInvocation` rounded up. */
   invocations: { shape: Dim[]; perInvocation: number };
@@ -85,6 +98,55 @@ export interface WgslKernel {
    * workgroup memory, no barrier), which software adapters run instead of `code` and the split.
    */
   reduce?: { extent: Dim[]; partial?: string; final?: string; serial?: string };
+  /**
+   * A matrix product kernel (with its fused prologues and epilogue): the output is
+   * [...batch, m, n], each workgroup computes one MATMUL_TILE x MATMUL_TILE block of one output
+   * matrix, and the grid is ceil(n / MATMUL_TILE) x ceil(m / MATMUL_TILE) x product(batch)
+   * (`wid.x` the column block, `wid.y` the row block, `wid.z` the row-major batch index).
+   */
+  matmul?: { m: Dim; n: Dim; batch: Dim[] };
+}
+
+/** The output block edge of a generated matmul kernel's workgroup. */
+export const MATMUL_TILE = 64;
+
+/** The workgroup grid of a `WgslKernel.matmul` kernel for resolved dims (see there). */
+export function matmulGrid(mm: NonNullable<WgslKernel["matmul"]>, size: (d: Dim) => number): [number, number, number] {
+  const batches = mm.batch.reduce<number>((p, d) => p * size(d), 1);
+  return [Math.ceil(size(mm.n) / MATMUL_TILE), Math.ceil(size(mm.m) / MATMUL_TILE), batches];
+}
+
+/** Invocations per workgroup of every generated elementwise kernel (WGSL_WORKGROUP_SIZE in codegen). */
+export const GENERATED_WORKGROUP = 64;
+/**
+ * The most workgroups a grid puts on one dimension: WebGPU's guaranteed
+ * maxComputeWorkgroupsPerDimension, so a grid (and a padding) computed without the device is the
+ * one every device dispatches.
+ */
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+/**
+ * The [x, y] grid for `groups` workgroups, the 1-D convention above spilling into y: y =
+ * ceil(groups / max), x = ceil(groups / y), so x, y <= max (while groups <= max²) and the grid
+ * over-dispatches by x·y − groups < y workgroups (not by up to x − 1, as x = max would).
+ * `maxPerDim` is the adapter's limit, capped at {@link MAX_WORKGROUPS_PER_DIMENSION}.
+ */
+export function linearWorkgroupGrid(groups: number, maxPerDim: number = MAX_WORKGROUPS_PER_DIMENSION): [number, number] {
+  if (groups <= 0) return [0, 0];
+  const max = Math.min(maxPerDim, MAX_WORKGROUPS_PER_DIMENSION);
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y];
+}
+
+/**
+ * The elements a vec4 kernel over `n` elements touches in each vec4 buffer when dispatched on
+ * {@link linearWorkgroupGrid}: x·y workgroups of GENERATED_WORKGROUP invocations of 4 elements
+ * (0 for n = 0): fewer than 256·y elements past n, i.e. under 1 KiB of f32 while n <= 256·max.
+ */
+export function vec4Coverage(n: number, maxPerDim: number = MAX_WORKGROUPS_PER_DIMENSION): number {
+  const perGroup = GENERATED_WORKGROUP * 4;
+  const [x, y] = linearWorkgroupGrid(Math.ceil(n / perGroup), maxPerDim);
+  return x * y * perGroup;
 }
 
 /** The longest reduced extent a `serial` reduction runs (16 × llvmpipe's 65535-iteration loop limit). */
@@ -110,8 +172,10 @@ export function reduceThreads(extent: number, workgroupSize: number): number {
 /**
  * How a generated WGSL kernel is dispatched for resolved dims: `units` items of `perGroup` each
  * (invocations, or outputs of a workgroup reduction), i.e. ceil(units / perGroup) workgroups on
- * the 1-D convention above. Storage buffers are bound whole and sized as the WebGPU pool pads
- * them (a multiple of 16 bytes), which a kernel reading vec4s (`perInvocation` 4) relies on.
+ * the 1-D convention above, on the grid {@link linearWorkgroupGrid} gives. Storage buffers are
+ * bound whole and sized as the WebGPU pool pads them (a multiple of 16 bytes at least, so the
+ * guarded `code` of a kernel reading vec4s stays inside them; the vec4 coverage of their words
+ * where the device allows, for `unguarded`).
  */
 export function wgslDispatch(kernel: WgslKernel, size: (d: Dim) => number, serial = false): { units: number; perGroup: number } {
   const count = (shape: Dim[]) => shape.reduce<number>((p, d) => p * size(d), 1);

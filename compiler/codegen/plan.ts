@@ -4,9 +4,10 @@
  */
 import type { EntryPlan, Step, WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
-import { kernelReads, schedule, type ScheduledKernel } from "../schedule.js";
+import { kernelReads, kernelWrites, schedule, type ScheduledKernel } from "../schedule.js";
 import type { KernelSource } from "./ts-kernels.js";
-import { fusedKernelTs, reduceKernelTs } from "./ts-kernels.js";
+import { fusedKernelTs, matmulKernelTs, reduceKernelTs } from "./ts-kernels.js";
+import { matmulKernelWgsl } from "./wgsl-matmul.js";
 import { fusedKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
 import { reduceKernelWgsl } from "./wgsl-reduce.js";
 import type { Span } from "../diagnostics.js";
@@ -32,15 +33,18 @@ export class KernelTable {
 
   add(k: ScheduledKernel, reads: Node[]): number {
     if (k.kind === "structural") throw new Error(`codegen: ${k.node.op} is a runtime step, not a kernel`);
-    const source = k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx) : reduceKernelTs(k, reads, this.ctx);
+    const source = k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx) : k.kind === "matmul" ? matmulKernelTs(k, reads, this.ctx) : reduceKernelTs(k, reads, this.ctx);
     const key = `${source.params.map((p) => p.type).join(",")}|${source.body}`;
     const known = this.byBody.get(key);
     if (known !== undefined) return known;
-    const nodes = k.kind === "fused" ? k.outputs : [k.node];
+    const nodes = k.kind === "fused" ? k.outputs : k.kind === "matmul" ? [k.node, ...k.epilogue] : [k.node];
     const span = nodes.map((n) => this.provenance.get(n.id)).find((s) => s !== undefined);
     const index = this.kernels.length;
     const name = `${this.fnName}_k${index}`;
-    const wgsl = k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx) : reduceKernelWgsl(name, k, reads, this.ctx);
+    const wgsl =
+      k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx)
+      : k.kind === "matmul" ? matmulKernelWgsl(name, k, reads, this.ctx)
+      : reduceKernelWgsl(name, k, reads, this.ctx);
     this.kernels.push({ name, source, wgsl, ...(span !== undefined ? { span } : {}) });
     this.byBody.set(key, index);
     return index;
@@ -67,7 +71,7 @@ export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
   for (const k of sched.kernels) {
     const reads = kernelReads(k);
     if (k.kind !== "structural") {
-      const writes = k.kind === "fused" ? k.outputs : [k.node];
+      const writes = kernelWrites(k);
       const index = table.add(k, reads);
       steps.push({ op: "kernel", kernel: index, args: [...reads.map(buffer), ...writes.map(buffer)] });
       continue;
@@ -81,8 +85,6 @@ export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
 function structuralStep(n: Node, buffer: (n: Node) => number): Step {
   const [a, b] = n.inputs;
   switch (n.op) {
-    case Op.MatMul:
-      return { op: "matmul", a: buffer(a!), b: buffer(b!), out: buffer(n) };
     case Op.Transpose:
       return { op: "transpose", x: buffer(a!), out: buffer(n), perm: [...(n.attrs["perm"] as number[])] };
     case Op.Gather:

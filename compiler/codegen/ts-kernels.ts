@@ -5,7 +5,7 @@
  */
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
-import type { FusedKernel, ReduceKernel } from "../schedule.js";
+import type { FusedKernel, MatMulKernel, ReduceKernel } from "../schedule.js";
 import { isInlineLeaf } from "../schedule.js";
 import { tsCast, tsLiteral, tsOps } from "./expr.js";
 
@@ -51,7 +51,7 @@ function bitsAround(w: KernelWriter, outputs: Node[], size: string): { before: s
 }
 
 /** Shared state of one kernel's code: hoisted declarations and names. */
-class KernelWriter {
+export class KernelWriter {
   readonly hoisted: string[] = [];
   private readonly dimVars = new Map<string, string>();
   private readonly scalarVars = new Map<string, string>();
@@ -236,30 +236,77 @@ function params(w: KernelWriter, reads: Node[], writes: Node[]): { name: string;
 /** A fused elementwise kernel. */
 export function fusedKernelTs(k: FusedKernel, reads: Node[], ctx: KernelContext): KernelSource {
   const w = new KernelWriter(ctx);
-  const shape = k.shape;
   const ps = params(w, reads, k.outputs);
+  const loop = fusedLoop(w, k.shape, k.nodes, k.outputs, reads);
+  const body = [...w.hoisted, ...loop].join("\n");
+  return { params: ps, body, reads, writes: k.outputs };
+}
+
+/**
+ * The statements of a fused loop over `shape` computing `nodes` and storing `outputs` into the
+ * buffers `w` names for them, reading `reads` (scalar-like ones hoisted out of the loop).
+ */
+export function fusedLoop(w: KernelWriter, shape: readonly DimT[], nodes: readonly Node[], outputs: readonly Node[], reads: readonly Node[]): string[] {
   const hoistedReads = reads.filter(isScalarLike);
   const strided = reads.filter((n) => !isScalarLike(n));
   const readLines = hoistedReads.map((n) => `const r${n.id} = ${readAt(w, n, "0")};`);
-  const flatOk = strided.every((n) => sameShape(n.shape, shape)) && !k.nodes.some((n) => n.op === Op.Iota);
-  let loop: string[];
+  const flatOk = strided.every((n) => sameShape(n.shape, shape)) && !nodes.some((n) => n.op === Op.Iota);
   if (flatOk) {
     const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : readAt(w, n, "i"));
-    const c = computeLines(w, k.nodes, read, () => "0", "i");
-    const writes = k.outputs.flatMap((o) => writeAt(w, o, "i", c.value(o)));
-    const bits = bitsAround(w, k.outputs, "size");
-    loop = [`const size = ${w.product(shape)};`, ...bits.before, "for (let i = 0; i < size; i++) {", ...[...c.lines, ...writes].map((l) => "  " + l), "}", ...bits.after];
-  } else {
-    const ops: Strided[] = strided.map((n) => ({ node: n, strides: stridesFor(w, n, shape) }));
-    const bits = bitsAround(w, k.outputs, "o");
-    loop = ["let o = 0;", ...bits.before, ...loopNest(w, shape, [...shape.keys()], ops, (off) => {
-      const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : readAt(w, n, off(n)));
-      const c = computeLines(w, k.nodes, read, (axis) => `i${axis}`, "o");
-      return [...c.lines, ...k.outputs.flatMap((out) => writeAt(w, out, "o", c.value(out))), "o++;"];
-    }), ...bits.after];
+    const c = computeLines(w, nodes, read, () => "0", "i");
+    const writes = outputs.flatMap((o) => writeAt(w, o, "i", c.value(o)));
+    const bits = bitsAround(w, [...outputs], "size");
+    return [...readLines, `const size = ${w.product(shape)};`, ...bits.before, "for (let i = 0; i < size; i++) {", ...[...c.lines, ...writes].map((l) => "  " + l), "}", ...bits.after];
   }
-  const body = [...w.hoisted, ...readLines, ...loop].join("\n");
-  return { params: ps, body, reads, writes: k.outputs };
+  const ops: Strided[] = strided.map((n) => ({ node: n, strides: stridesFor(w, n, shape) }));
+  const bits = bitsAround(w, [...outputs], "o");
+  return [...readLines, "let o = 0;", ...bits.before, ...loopNest(w, shape, [...shape.keys()], ops, (off) => {
+    const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : readAt(w, n, off(n)));
+    const c = computeLines(w, nodes, read, (axis) => `i${axis}`, "o");
+    return [...c.lines, ...outputs.flatMap((out) => writeAt(w, out, "o", c.value(out))), "o++;"];
+  }), ...bits.after];
+}
+
+/**
+ * A matrix product kernel: each operand with a prologue (or stored transposed) is computed into
+ * a local array over its own shape, `gemm` (runtime/kernels.ts) multiplies, and the epilogue is a
+ * fused loop over the product. Values are rounded to f32 where the unfused kernels would store
+ * them (operands, the product), so the result is the unfused one bit for bit.
+ */
+export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContext): KernelSource {
+  const w = new KernelWriter(ctx);
+  const ps = params(w, reads, k.outputs);
+  const lines: string[] = [];
+  const local = (n: Node) => lines.push(`const ${w.buffer(n)} = new Float32Array(${w.product(n.shape)});`);
+  const shapeOf = (n: Node) => `[${n.shape.map((d) => w.dim(d)).join(", ")}]`;
+  for (const op of [k.a, k.b]) {
+    if (op.prologue.length === 0) continue;
+    local(op.value);
+    const outside = new Set(op.prologue.map((n) => n.id));
+    const opReads = uniqueInputs(op.prologue).filter((i) => !outside.has(i.id) && !isInlineLeaf(i));
+    const what = `${op === k.a ? "a" : "b"}${op.transposed ? " (stored transposed)" : ""}`;
+    lines.push(`// operand ${what}: its ${op.prologue.length}-op prologue, computed here instead of in a kernel of its own`, "{", ...indentTs(fusedLoop(w, op.value.shape, op.prologue, [op.value], opReads)), "}");
+  }
+  const stored = k.outputs.includes(k.node);
+  if (!stored) local(k.node);
+  lines.push(`gemm(${w.buffer(k.a.value)}, ${shapeOf(k.a.value)}, ${k.a.transposed}, ${w.buffer(k.b.value)}, ${shapeOf(k.b.value)}, ${k.b.transposed}, ${w.buffer(k.node)});`);
+  const tail = k.outputs.filter((o) => o !== k.node);
+  if (tail.length > 0) {
+    const inside = new Set([k.node.id, ...k.epilogue.map((n) => n.id)]);
+    const epiReads = [k.node, ...uniqueInputs(k.epilogue).filter((i) => !inside.has(i.id) && !isInlineLeaf(i))];
+    lines.push("{", ...indentTs(fusedLoop(w, k.node.shape, k.epilogue, tail, epiReads)), "}");
+  }
+  return { params: ps, body: [...w.hoisted, ...lines].join("\n"), reads, writes: k.outputs };
+}
+
+function uniqueInputs(nodes: readonly Node[]): Node[] {
+  const m = new Map<number, Node>();
+  for (const n of nodes) for (const i of n.inputs) m.set(i.id, i);
+  return [...m.values()];
+}
+
+function indentTs(lines: string[]): string[] {
+  return lines.map((l) => "  " + l);
 }
 
 /** A reduction kernel with its prologue computed in the innermost loop. */

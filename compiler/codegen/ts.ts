@@ -155,6 +155,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap): { spec: string; helpe
   const kernels = table.kernels.map((k, i) => {
     if (k.source.body.includes("rint(")) helpers.add("rint");
     if (k.source.body.includes("randomUniform(")) helpers.add("randomUniform");
+    if (k.source.body.includes("gemm(")) helpers.add("gemm");
     return { name: k.name, comment: kernelComment(k.span, sources), params: k.source.params, body: k.source.body, wgsl: wgsl[i]!.text };
   });
   return { spec, helpers: [...helpers], kernels };

@@ -7,7 +7,7 @@
  * Broadcast operands are read through per-axis strides applied to the coordinates of the linear
  * index (div/mod by the loop dims, which travel in the uniform). Values are f32 throughout.
  */
-import type { Dim, WgslKernel } from "../../runtime/plan.js";
+import { GENERATED_WORKGROUP, type Dim, type WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
 import type { FusedKernel } from "../schedule.js";
@@ -20,8 +20,8 @@ export interface WgslContext extends KernelContext {
   scalarCount: number;
 }
 
-/** Workgroup size of every generated kernel (Mesa's compat limit for x is 128). */
-export const WGSL_WORKGROUP_SIZE = 64;
+/** Workgroup size of every generated kernel (Mesa's compat limit for x is 128); the runtime pads buffers for it. */
+export const WGSL_WORKGROUP_SIZE = GENERATED_WORKGROUP;
 /**
  * The storage buffers a generated kernel binds when it can: compatibility mode guarantees 8
  * per stage and one is kept in reserve. The schedule splits fused kernels to fit; a kernel one
@@ -90,7 +90,8 @@ export class WgslWriter {
     const b = this.buffer(n);
     if (n.dtype === "f32") return `${b}[${at}]`;
     if (n.dtype === "i32") return `f32(${b}[${at}])`;
-    return `f32((${b}[${at} >> 5u] >> (${at} & 31u)) & 1u)`;
+    const i = /^[\w.]+$/.test(at) ? at : `(${at})`;
+    return `f32((${b}[${i} >> 5u] >> (${i} & 31u)) & 1u)`;
   }
 
   /** Storing an f32 value into a non-bool buffer. */
@@ -101,11 +102,12 @@ export class WgslWriter {
   /**
    * The whole shader around `body`, the statements after the bounds guard. `total` is the element
    * count; with `per` elements per invocation (32 for a packed word, 4 for vec4) the guard
-   * counts invocations.
+   * counts invocations. `guarded` false leaves out `total` and the guard (`WgslKernel.unguarded`),
+   * so `body` must not read `total`.
    */
-  module(total: string, body: string[], per = 1): string {
+  module(total: string, body: string[], per = 1, guarded = true): string {
     const guard = per === 1 ? "if (idx >= total) { return; }" : `if (idx >= (total + ${per - 1}u) / ${per}u) { return; }`;
-    const main = [...this.hoisted, `let total = ${total};`, guard, ...body];
+    const main = [...this.hoisted, ...(guarded ? [`let total = ${total};`, guard] : []), ...body];
     return this.shader(["@builtin(global_invocation_id) gid: vec3<u32>"], [`let idx = gid.x + gid.y * (nwg.x * ${WGSL_WORKGROUP_SIZE}u);`, ...main], WGSL_WORKGROUP_SIZE);
   }
 
@@ -273,8 +275,11 @@ export function fusedKernelWgsl(name: string, k: FusedKernel, reads: Node[], ctx
  * A fused kernel over contiguous same-shape operands (scalar ones hoisted) with no packed bool
  * buffer and no coordinate-dependent op: each invocation loads one vec4 of every operand, computes
  * its four elements (the same scalar statements, per lane) and stores one vec4 per output. The
- * pool pads every buffer to 16 bytes, so the last vec4 stays inside it; the lanes past the end
- * compute on padding and write padding, which nothing reads. Undefined when the kernel does not
+ * pool pads every buffer to 16 bytes at least, so the guarded `code`'s last vec4 stays inside it;
+ * `unguarded` drops the guard for buffers padded to the grid's vec4 coverage (runtime/plan.ts).
+ * Either way the lanes past the end compute on padding and write padding, which nothing reads:
+ * kernels, reductions and library kernels index below their element counts, a buffer copy carries
+ * padding into padding and readback keeps the first n elements. Undefined when the kernel does not
  * qualify.
  */
 function vec4Kernel(name: string, k: FusedKernel, reads: Node[], ctx: WgslContext): WgslKernel | undefined {
@@ -306,6 +311,8 @@ function vec4Kernel(name: string, k: FusedKernel, reads: Node[], ctx: WgslContex
     "}",
     ...k.outputs.map((o) => `${w.buffer(o)}[idx] = o${o.id};`),
   ];
-  const code = w.module(w.product(shape), body, 4);
-  return { name, code, workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 4 } };
+  const total = w.product(shape);
+  const code = w.module(total, body, 4);
+  const unguarded = w.module(total, body, 4, false);
+  return { name, code, unguarded, workgroupSize: WGSL_WORKGROUP_SIZE, invocations: { shape: [...shape] as Dim[], perInvocation: 4 } };
 }

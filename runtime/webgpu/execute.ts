@@ -19,6 +19,7 @@ import { prepareStep, SCRATCH, type PreparedStep } from "./steps.js";
 import {
   acquireStorage,
   deviceTensor,
+  storageSize,
   handleOn,
   hostWords,
   releaseStorage,
@@ -64,7 +65,9 @@ export async function runPlanWebGpu(
     if (handle === undefined) hostArrays.set(buffer, (t.storage as { array: CpuArray }).array);
     else deviceInputs.set(buffer, handle.buffer);
   }
-  const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype) }, device));
+  // What each buffer is bound to is known now: a caller's device buffer, or the pool's size for its root.
+  const boundBytes = root.map((at) => deviceInputs.get(at)?.size ?? storageSize(device, bytes[at]!));
+  const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype), boundBytes }, device));
   await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
   return encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);
 }

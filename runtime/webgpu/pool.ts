@@ -3,6 +3,7 @@
  * released buffers out again instead of creating new ones, with byte counters a user can read,
  * and a pipeline cache keyed by WGSL source, so a kernel compiles once per device.
  */
+import { vec4Coverage } from "../plan.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 
 /** GPUBufferUsage flags as numbers, so nothing depends on Dawn's globals being installed. */
@@ -27,6 +28,22 @@ export function paddedBytes(bytes: number): number {
   return Math.max(16, Math.ceil(bytes / 16) * 16);
 }
 
+/**
+ * A storage buffer's byte size for `bytes` of 32-bit words (f32, i32, or packed bool words, which
+ * travel as i32): the vec4 coverage of its words (runtime/plan.ts), so a guard-free vec4 kernel of
+ * that element count stays inside it: under 1 KiB more than {@link paddedBytes} up to 256·65535
+ * words, y KiB on a y-row grid beyond.
+ * Past `limit` (the largest buffer the device binds) it is {@link paddedBytes}: such a buffer runs
+ * the guarded kernels.
+ */
+export function storageBytes(bytes: number, limit = Infinity): number {
+  const covered = 4 * vec4Coverage(Math.ceil(bytes / 4));
+  return covered > limit ? paddedBytes(bytes) : Math.max(paddedBytes(bytes), covered);
+}
+
+/** How the pool sizes a request: {@link paddedBytes}, or {@link storageBytes} for buffers kernels bind as tensors. */
+export type Padding = "bytes" | "vec4";
+
 /** Buffers by (size, usage); `acquire` prefers a released buffer of the same key. */
 export class BufferPool {
   readonly stats: PoolStats = {
@@ -41,12 +58,19 @@ export class BufferPool {
 
   constructor(private readonly device: GPUDevice) {}
 
+  /** The byte size `acquire` gives a request of `bytes` with `padding`. */
+  sizeFor(bytes: number, padding: Padding = "bytes"): number {
+    if (padding === "bytes") return paddedBytes(bytes);
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
+    return storageBytes(bytes, Math.min(maxStorageBufferBindingSize, maxBufferSize));
+  }
+
   /**
-   * A buffer of `paddedBytes(bytes)` bytes with `usage`. `fresh` is true for a new buffer, which
-   * WebGPU zero-fills; a reused one holds whatever its last user left.
+   * A buffer of `sizeFor(bytes, padding)` bytes with `usage`. `fresh` is true for a new buffer,
+   * which WebGPU zero-fills; a reused one holds whatever its last user left.
    */
-  acquire(bytes: number, usage: number, label = "estc"): { buffer: GPUBuffer; fresh: boolean } {
-    const size = paddedBytes(bytes);
+  acquire(bytes: number, usage: number, label = "estc", padding: Padding = "bytes"): { buffer: GPUBuffer; fresh: boolean } {
+    const size = this.sizeFor(bytes, padding);
     const free = this.#free.get(key(size, usage));
     const reused = free?.pop();
     if (reused !== undefined) {

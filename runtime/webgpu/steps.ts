@@ -6,7 +6,18 @@
 import type { CpuArray } from "../cpu.js";
 import { EstcRuntimeError, type RuntimeErrorCodeValue } from "../errors.js";
 import { KernelErrorCode, product } from "../kernels.js";
-import { reduceChunks, SERIAL_REDUCE_MAX, wgslDispatch, type Dim, type FunctionSpec, type Step } from "../plan.js";
+import {
+  linearWorkgroupGrid,
+  matmulGrid,
+  MAX_WORKGROUPS_PER_DIMENSION,
+  reduceChunks,
+  SERIAL_REDUCE_MAX,
+  wgslDispatch,
+  type Dim,
+  type FunctionSpec,
+  type Step,
+  type WgslKernel,
+} from "../plan.js";
 import type { DType } from "../tensor.js";
 import { CallErrorCode, fail } from "../validate.js";
 import type { WebGpuDevice } from "./device.js";
@@ -69,6 +80,11 @@ export interface PlanBuffers {
   dims: Int32Array;
   /** Roots filled from cpu tensors, by root, with the caller's array. */
   hostArrays: ReadonlyMap<number, CpuArray>;
+  /**
+   * By buffer, the byte size of the GPU buffer it will be bound to: a device input's own, else
+   * what the pool gives its root (transfer.ts `storageSize`).
+   */
+  boundBytes: number[];
 }
 
 /** Prepares step `s`; pipelines compile in the background until the caller awaits them. */
@@ -152,6 +168,13 @@ function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" 
     if (at < 0) internal(spec, `kernel ${kernel.name}: shape symbol '${d}' is not among the dims`);
     return pb.dims[at]!;
   };
+  if (kernel.matmul !== undefined) {
+    // One workgroup per MATMUL_TILE x MATMUL_TILE output block of each batch matrix.
+    const grid = workgroupGrid(spec, label, matmulGrid(kernel.matmul, size), device);
+    const prepared = dispatch(label, device.pipelines.get(kernel.code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
+    if (prepared.kind === "dispatch") prepared.overwrites = kernel.code.match(/var<storage, read_write>/g)?.length ?? 0;
+    return prepared;
+  }
   // Software adapters run a reduction's serial form (see WebGpuDevice.serialReductions), up to
   // the extent its loop can reach on llvmpipe; longer ones take the tree.
   const serial =
@@ -172,10 +195,22 @@ function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" 
     return first;
   }
   const grid = linearGrid(spec, label, units, perGroup, device);
-  const code = serial ? kernel.reduce!.serial! : kernel.code;
+  const code = serial ? kernel.reduce!.serial! : guardFree(kernel, step.args, grid, size, pb) ? kernel.unguarded! : kernel.code;
   const prepared = dispatch(label, device.pipelines.get(code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
   if (prepared.kind === "dispatch") prepared.overwrites = code.match(/var<storage, read_write>/g)?.length ?? 0;
   return prepared;
+}
+
+/**
+ * Whether `kernel.unguarded` may run on `grid`: every buffer of the kernel's element count (the
+ * ones it binds as vec4s) is bound to a GPU buffer holding all the elements the grid's lanes touch.
+ * A caller's device tensor in a smaller buffer, or a grid unlike the pool's, keeps the guard.
+ */
+function guardFree(kernel: WgslKernel, args: number[], grid: [number, number, number] | undefined, size: (d: Dim) => number, pb: PlanBuffers): boolean {
+  if (kernel.unguarded === undefined || grid === undefined) return false;
+  const n = kernel.invocations.shape.reduce<number>((p, d) => p * size(d), 1);
+  const lanes = grid[0] * grid[1] * grid[2] * kernel.workgroupSize * kernel.invocations.perInvocation;
+  return args.every((b) => product(pb.shapes[b]!) !== n || pb.boundBytes[b]! >= 4 * lanes);
 }
 
 function dispatch(
@@ -194,14 +229,14 @@ function dispatch(
 
 /**
  * Workgroups for `invocations` on the 1-D convention of runtime/plan.ts (index = gid.x + gid.y *
- * num_workgroups.x * size), spilling into y when x would pass the per-dimension limit.
+ * num_workgroups.x * size), on plan.ts `linearWorkgroupGrid`: y rows once x would pass the
+ * per-dimension limit, over-dispatching by fewer than y workgroups.
  */
 function linearGrid(spec: FunctionSpec, label: string, invocations: number, size: number, device: WebGpuDevice): [number, number, number] | undefined {
   if (invocations === 0) return undefined;
-  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  const max = Math.min(device.limits.maxComputeWorkgroupsPerDimension, MAX_WORKGROUPS_PER_DIMENSION);
   const groups = Math.ceil(invocations / size);
-  const x = Math.min(groups, max);
-  const y = Math.ceil(groups / x);
+  const [x, y] = linearWorkgroupGrid(groups, max);
   if (y > max) {
     throw webGpuError(
       WebGpuErrorCode.limitExceeded,

@@ -25,11 +25,19 @@ export function deviceBytes(dtype: DType, size: number): number {
   return dtype === "bool" ? Math.ceil(size / 32) * 4 : size * 4;
 }
 
-/** Takes a storage buffer from the pool, counted in the device's memory stats. */
+/**
+ * Takes a storage buffer from the pool, counted in the device's memory stats; it is padded to the
+ * vec4 coverage of its words (pool.ts `storageBytes`), so guard-free vec4 kernels may bind it.
+ */
 export function acquireStorage(device: WebGpuDevice, bytes: number, label: string): { buffer: GPUBuffer; fresh: boolean } {
-  const got = device.pool.acquire(bytes, STORAGE_USAGE, label);
+  const got = device.pool.acquire(bytes, STORAGE_USAGE, label, "vec4");
   device.memory.track(got.buffer.size);
   return got;
+}
+
+/** The byte size of the buffer {@link acquireStorage} gives for `bytes`, known before it is taken. */
+export function storageSize(device: WebGpuDevice, bytes: number): number {
+  return device.pool.sizeFor(bytes, "vec4");
 }
 
 /** Gives a storage buffer from {@link acquireStorage} back to the pool. */

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { create, globals } from "webgpu";
-import { wgslDispatch, type BufferSpec, type FunctionSpec, type WgslKernel } from "../../runtime/plan.js";
+import { matmulGrid, wgslDispatch, type BufferSpec, type FunctionSpec, type WgslKernel } from "../../runtime/plan.js";
 import { paddedBytes } from "../../runtime/webgpu/pool.js";
 import { fillUniform } from "../../runtime/philox.js";
 import { buildModule } from "../helpers/build.js";
@@ -146,7 +146,10 @@ async function runWgsl(kernel: WgslKernel, spec: FunctionSpec, dims: Int32Array,
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, bindGroup);
-  if (units > 0) pass.dispatchWorkgroups(Math.ceil(units / perGroup));
+  if (kernel.matmul !== undefined) {
+    const grid = matmulGrid(kernel.matmul, (d) => (typeof d === "number" ? d : dims[spec.dims.indexOf(d)]!));
+    if (grid.every((g) => g > 0)) pass.dispatchWorkgroups(...grid);
+  } else if (units > 0) pass.dispatchWorkgroups(Math.ceil(units / perGroup));
   pass.end();
   buffers.forEach((b, i) => encoder.copyBufferToBuffer(b, 0, staging[i]!, 0, b.size));
   device.queue.submit([encoder.finish()]);

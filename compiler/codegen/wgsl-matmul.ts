@@ -1,0 +1,151 @@
+/**
+ * WGSL for a matrix product kernel (schedule-matmul.ts): a tiled shared-memory product with the
+ * operands' prologues computed where a tile is loaded and the epilogue computed on each product
+ * element before anything is stored.
+ *
+ * A workgroup of 128 invocations owns a 64 x 64 block of one output matrix; each invocation
+ * accumulates an 8 x 4 register block (8 rows, one vec4 of columns). Per step of 16 along the
+ * inner dimension the workgroup stages a 64 x 16 slice of `a` and a 16 x 64 slice of `b` in
+ * workgroup memory, each invocation loading 8 elements of each; consecutive invocations load
+ * consecutive addresses of the operand as it is stored (which differs when it is read through a
+ * transpose). Elements past the matrix edges load as 0, so any M, K, N work; K = 0 gives zeros.
+ * The grid is ceil(N / 64) x ceil(M / 64) x batch (see `WgslKernel.matmul`).
+ */
+import { MATMUL_TILE, type Dim, type WgslKernel } from "../../runtime/plan.js";
+import type { Node } from "../ir.js";
+import type { DimT } from "../types.js";
+import type { MatMulKernel, MatMulOperand } from "../schedule.js";
+import { computeLines, coordLines, indent, isScalarLike, stridesFor, WgslWriter, type WgslContext } from "./wgsl-kernels.js";
+
+const THREADS = 128;
+const TILE_K = 16;
+/** Rows per invocation (THREADS / 16 invocations down a tile's 64 rows). */
+const ROWS = MATMUL_TILE / (THREADS / 16);
+
+/** The product kernel's WGSL. */
+export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], ctx: WgslContext): WgslKernel {
+  const w = new WgslWriter(name, ctx);
+  reads.forEach((n) => w.bind(n, false));
+  k.outputs.forEach((n) => w.bind(n, true));
+  const out = k.node.shape;
+  const rb = out.length - 2;
+  const [M, N] = [w.dim(out[rb]!), w.dim(out[rb + 1]!)];
+  const av = k.a.value.shape;
+  const K = w.dim(k.a.transposed ? av[av.length - 2]! : av[av.length - 1]!);
+  const batch = coordLines(w, out, [...Array(rb).keys()], "t").map((l) => l.replace(/\bc(\d+)\b/g, "cb$1").replace(/\bq(\d+)\b/g, "qb$1"));
+  const T = MATMUL_TILE;
+  const body = [
+    `let m = ${M};`,
+    `let k = ${K};`,
+    `let n = ${N};`,
+    "let t = wid.z;",
+    ...batch,
+    `let r0 = wid.y * ${T}u;`,
+    `let c0 = wid.x * ${T}u;`,
+    "let tx = lid % 16u;",
+    "let ty = lid / 16u;",
+    `var acc: array<vec4<f32>, ${ROWS}>;`,
+    `for (var k0 = 0u; k0 < k; k0 = k0 + ${TILE_K}u) {`,
+    `  for (var l = 0u; l < ${(T * TILE_K) / THREADS}u; l = l + 1u) {`,
+    `    let e = lid + l * ${THREADS}u;`,
+    ...indent(loadLines(w, k.a, "a", rb), "    "),
+    ...indent(loadLines(w, k.b, "b", rb), "    "),
+    "  }",
+    "  workgroupBarrier();",
+    `  for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {`,
+    "    let bv = tb[kk * 16u + tx];",
+    `    for (var i = 0u; i < ${ROWS}u; i = i + 1u) {`,
+    `      acc[i] = acc[i] + ta[kk * ${T}u + ty * ${ROWS}u + i] * bv;`,
+    "    }",
+    "  }",
+    "  workgroupBarrier();",
+    "}",
+    `for (var i = 0u; i < ${ROWS}u; i = i + 1u) {`,
+    `  let row = r0 + ty * ${ROWS}u + i;`,
+    "  if (row >= m) { break; }",
+    "  for (var j = 0u; j < 4u; j = j + 1u) {",
+    "    let col = c0 + tx * 4u + j;",
+    "    if (col < n) {",
+    ...indent(epilogueLines(w, k, rb), "      "),
+    "    }",
+    "  }",
+    "}",
+  ];
+  const extra = [`var<workgroup> ta: array<f32, ${T * TILE_K}>;`, `var<workgroup> tb: array<vec4<f32>, ${(T * TILE_K) / 4}>;`];
+  const code = w.shader(["@builtin(local_invocation_index) lid: u32", "@builtin(workgroup_id) wid: vec3<u32>"], [...w.hoisted, ...body], THREADS, extra);
+  return {
+    name,
+    code,
+    workgroupSize: THREADS,
+    invocations: { shape: [...out] as Dim[], perInvocation: 1 },
+    matmul: { m: out[rb]! as Dim, n: out[rb + 1]! as Dim, batch: out.slice(0, rb) as Dim[] },
+  };
+}
+
+/**
+ * Loading element `e` (0 … 1023) of the workgroup's slice of operand `which` into `ta`/`tb`:
+ * its tile coordinates, the bounds check, the value (read, or the prologue computed on the spot).
+ */
+function loadLines(w: WgslWriter, op: MatMulOperand, which: "a" | "b", rb: number): string[] {
+  const T = MATMUL_TILE;
+  // Tile coordinates (x = row of a / column of b, y = inner index) with the stored layout's
+  // fastest axis on consecutive invocations.
+  const innerFastest = which === "a" ? !op.transposed : op.transposed;
+  const [x, y] = innerFastest ? [`e / ${TILE_K}u`, `e % ${TILE_K}u`] : [`e % ${T}u`, `e / ${T}u`];
+  const p = which;
+  const outer = which === "a" ? `r0 + ${p}x` : `c0 + ${p}x`;
+  const lim = which === "a" ? "m" : "n";
+  // Coordinates in the stored value's own axes.
+  const V = op.value.shape;
+  const rv = V.length;
+  const coords = V.map((d, axis) => {
+    if (axis === rv - 2) return op.transposed === (which === "a") ? `${p}k` : `${p}o`;
+    if (axis === rv - 1) return op.transposed === (which === "a") ? `${p}o` : `${p}k`;
+    const ob = axis + rb - (rv - 2);
+    return d === 1 ? "0u" : `cb${ob}`;
+  });
+  const { lines, value } = elementAt(w, op, coords);
+  const store = which === "a" ? `ta[${p}y * ${T}u + ${p}x] = ${p}v;` : `tb[${p}y * 16u + ${p}x / 4u][${p}x % 4u] = ${p}v;`;
+  return [
+    `{`,
+    `  let ${p}x = ${x};`,
+    `  let ${p}y = ${y};`,
+    `  let ${p}o = ${outer};`,
+    `  let ${p}k = k0 + ${p}y;`,
+    `  var ${p}v = 0.0;`,
+    `  if (${p}o < ${lim} && ${p}k < k) {`,
+    ...indent(lines, "    "),
+    `    ${p}v = ${value};`,
+    "  }",
+    `  ${store}`,
+    "}",
+  ];
+}
+
+/** The operand's value at `coords` (u32 expressions, one per axis of `op.value`): lines and result. */
+function elementAt(w: WgslWriter, op: MatMulOperand, coords: string[]): { lines: string[]; value: string } {
+  const V = op.value.shape;
+  if (op.prologue.length === 0) return { lines: [], value: w.read(op.value, linear(w, op.value, V, coords)) };
+  const read = (n: Node) => w.read(n, isScalarLike(n) ? "0u" : linear(w, n, V, coords));
+  const c = computeLines(w, op.prologue, read, (axis) => coords[axis]!, linear(w, op.value, V, coords));
+  return { lines: c.lines, value: c.value(op.value) };
+}
+
+/** Σ coord · stride of `n` read over `shape` (n aligned right, broadcast axes skipped). */
+function linear(w: WgslWriter, n: Node, shape: readonly DimT[], coords: string[]): string {
+  const strides = stridesFor(w, n, shape);
+  const terms = strides.flatMap((s, axis) => (s === "0" || coords[axis] === "0u" ? [] : [s === "1u" ? coords[axis]! : `${coords[axis]} * ${s}`]));
+  return terms.length === 0 ? "0u" : terms.join(" + ");
+}
+
+/** The epilogue on `acc[i][j]` at (batch t, row, col), and the stores of the kernel's outputs. */
+function epilogueLines(w: WgslWriter, k: MatMulKernel, rb: number): string[] {
+  const out = k.node.shape;
+  const coords = out.map((_, axis) => (axis === rb ? "row" : axis === rb + 1 ? "col" : `cb${axis}`));
+  const lines = ["let o = (t * m + row) * n + col;", `let v${k.node.id} = acc[i][j];`];
+  const read = (n: Node) => (n.id === k.node.id ? `v${n.id}` : w.read(n, isScalarLike(n) ? "0u" : linear(w, n, out, coords)));
+  const c = computeLines(w, k.epilogue, read, (axis) => coords[axis]!, "o");
+  lines.push(...c.lines);
+  for (const o of k.outputs) lines.push(w.store(o, "o", o.id === k.node.id ? `v${o.id}` : c.value(o)));
+  return lines;
+}
