@@ -31,10 +31,9 @@ export function paddedBytes(bytes: number): number {
 /**
  * A storage buffer's byte size for `bytes` of 32-bit words (f32, i32, or packed bool words, which
  * travel as i32): the vec4 coverage of its words (runtime/plan.ts), so a guard-free vec4 kernel of
- * that element count stays inside it: under 1 KiB more than {@link paddedBytes} up to 256·65535
- * words, y KiB on a y-row grid beyond.
- * Past `limit` (the largest buffer the device binds) it is {@link paddedBytes}: such a buffer runs
- * the guarded kernels.
+ * that element count stays inside it. That is under 1 KiB more than {@link paddedBytes} up to
+ * 256·65535 words, under y KiB on a grid of y rows beyond. When the coverage would pass `limit`
+ * (the largest buffer the device binds) it is {@link paddedBytes}, and kernels on it keep the guard.
  */
 export function storageBytes(bytes: number, limit = Infinity): number {
   const covered = 4 * vec4Coverage(Math.ceil(bytes / 4));

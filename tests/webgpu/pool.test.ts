@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { defineFunction } from "../../runtime/define.js";
 import type { Tensor } from "../../runtime/tensor.js";
 import type { WebGpuDevice } from "../../runtime/webgpu/device.js";
+import { storageBytes } from "../../runtime/webgpu/pool.js";
 import { openDevice, randomIndices, randomTensor, rng, steLayerSpec } from "./helpers.js";
 
 let device: WebGpuDevice;
@@ -45,7 +46,9 @@ describe("buffer pool and pipeline cache", () => {
     const random = rng(6);
     const inputs = { x: randomTensor([2, 4], random), w: randomTensor([4, 4], random), idx: randomIndices([5], 4, random) };
     const y = (await f.forward(inputs, { device })) as Tensor;
-    expect(device.memory.bytesAllocated).toBe(16 * Math.ceil((5 * 2 * 4) / 16));
+    // The [K, B, 1] = [5, 2, 1] result, padded to the vec4 coverage of its 10 words: one workgroup's 256.
+    expect(device.memory.bytesAllocated).toBe(storageBytes(5 * 2 * 4));
+    expect(storageBytes(5 * 2 * 4)).toBe(256 * 4);
     y.dispose();
     expect(device.memory.bytesAllocated).toBe(0);
     y.dispose(); // harmless twice
