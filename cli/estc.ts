@@ -14,7 +14,7 @@ const usage = `estc — a compiler for gradient estimators
 usage:
   estc check [--format text|json] FILE.est...   check files (types, shapes, estimators)
   estc check --stdlib                            check every stdlib module
-  estc build FILE.est --out-dir DIR [--emit ts|js]
+  estc build FILE.est --out-dir DIR [--emit ts|js] [--fuse-matmul on|off]
                                                  compile every fn into DIR/FILE.ts (or .js + .d.ts)
   estc explain FILE.est --after lower|autodiff|schedule [--fn NAME]
                                                  print the IR after a stage
@@ -105,13 +105,17 @@ function options(args: string[], names: string[]): { opts: Record<string, string
 }
 
 async function build(args: string[]): Promise<CliOutcome> {
-  const { opts, files, bad } = options(args, ["out-dir", "emit"]);
+  const { opts, files, bad } = options(args, ["out-dir", "emit", "fuse-matmul"]);
   if (bad !== undefined) return { stdout: "", stderr: `estc build: unknown option '${bad}'\n\n${usage}\n`, code: 1 };
   const emit = opts["emit"] ?? "ts";
   if (files.length !== 1 || opts["out-dir"] === undefined || (emit !== "ts" && emit !== "js")) {
     return { stdout: "", stderr: `estc build: give one FILE.est, --out-dir DIR and optionally --emit ts|js\n\n${usage}\n`, code: 1 };
   }
-  const r = await buildFile(files[0]!, opts["out-dir"], emit);
+  const fuse = opts["fuse-matmul"] ?? "on";
+  if (fuse !== "on" && fuse !== "off") {
+    return { stdout: "", stderr: `estc build: --fuse-matmul must be on or off, got '${fuse}'\n`, code: 1 };
+  }
+  const r = await buildFile(files[0]!, opts["out-dir"], emit, undefined, { fuseMatMuls: fuse === "on" });
   const failed = failure(r.diagnostics, r.sources);
   if (failed !== undefined) return failed;
   return { stdout: r.written.map((f) => `wrote ${f}\n`).join(""), stderr: "", code: 0 };

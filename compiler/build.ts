@@ -41,15 +41,24 @@ export function differentiateFile(entry: string, host: CompilerHost = nodeHost()
   return { fns, diagnostics, sources: checked.sources, file: program.program.entry.file };
 }
 
+/** Code generation choices of a build. */
+export interface BuildOptions {
+  /**
+   * Fuse transposes, elementwise prologues and epilogues into matrix products (default true;
+   * false keeps each product bare, for comparing or for narrowing down a suspected fusion bug).
+   */
+  fuseMatMuls?: boolean;
+}
+
 /** Builds `entry` into `outDir`. Nothing is written unless every stage succeeds. */
-export async function buildFile(entry: string, outDir: string, emit: "ts" | "js", host: CompilerHost = nodeHost()): Promise<BuildResult> {
+export async function buildFile(entry: string, outDir: string, emit: "ts" | "js", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<BuildResult> {
   const d = differentiateFile(entry, host);
   if (d.diagnostics.some((x) => x.severity === "error")) return { diagnostics: d.diagnostics, sources: d.sources, written: [] };
   if (d.fns.length === 0) {
     const span = { file: d.file, start: 0, end: 0 };
     return { diagnostics: [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })], sources: d.sources, written: [] };
   }
-  const mod = await generateModule(d.file, d.fns, d.sources, emit === "js");
+  const mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true);
   const base = path.join(path.resolve(host.cwd, outDir), path.basename(entry).replace(/\.est$/, ""));
   const files: Record<string, string> = emit === "js" ? { [`${base}.js`]: mod.js ?? "", [`${base}.d.ts`]: mod.dts ?? "" } : { [`${base}.ts`]: mod.ts };
   files[`${base}.wgsl`] = mod.wgsl;

@@ -52,8 +52,8 @@ export class KernelTable {
 }
 
 /** Builds the plan computing `roots` from the named Input nodes. */
-export function buildEntryPlan(roots: Node[], table: KernelTable): EntryPlan {
-  const sched = schedule(roots);
+export function buildEntryPlan(roots: Node[], table: KernelTable, fuseMatMuls = true): EntryPlan {
+  const sched = schedule(roots, undefined, fuseMatMuls);
   const buffers: EntryPlan["buffers"] = [];
   const bufferOf = new Map<number, number>();
   const inputs: EntryPlan["inputs"] = [];

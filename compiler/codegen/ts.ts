@@ -25,7 +25,7 @@ export interface GeneratedModule {
 }
 
 /** Generates the module for the differentiated fns of one `.est` file. */
-export async function generateModule(file: string, fns: DifferentiatedFn[], sources: SourceMap, emitJs: boolean): Promise<GeneratedModule> {
+export async function generateModule(file: string, fns: DifferentiatedFn[], sources: SourceMap, emitJs: boolean, fuseMatMuls = true): Promise<GeneratedModule> {
   const project = new Project({
     useInMemoryFileSystem: true,
     compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, declaration: true, strict: true, skipLibCheck: true },
@@ -38,7 +38,7 @@ export async function generateModule(file: string, fns: DifferentiatedFn[], sour
   // file, so adding kernels one by one made a build quadratic in the module's size.
   const functions: OptionalKind<FunctionDeclarationStructure>[] = [];
   for (const fn of fns) {
-    const { spec, helpers, kernels } = fnSpec(fn, sources);
+    const { spec, helpers, kernels } = fnSpec(fn, sources, fuseMatMuls);
     for (const k of kernels) wgslParts.push(`// ${k.name}\n${k.comment}${k.wgsl}`);
     helpers.forEach((h) => used.add(h));
     for (const k of kernels) {
@@ -117,20 +117,20 @@ function computedRoots(fn: DifferentiatedFn, unoptimized: Node[]): Node[] {
   return roots.map((r) => (leaf.has(r.op) ? fn.lowered.graph.node(Op.Broadcast, r.dtype, r.shape, [r]) : r));
 }
 
-function fnSpec(fn: DifferentiatedFn, sources: SourceMap): { spec: string; helpers: string[]; kernels: { name: string; comment: string; params: { name: string; type: string }[]; body: string; wgsl: string }[] } {
+function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean): { spec: string; helpers: string[]; kernels: { name: string; comment: string; params: { name: string; type: string }[]; body: string; wgsl: string }[] } {
   const L = fn.lowered;
   const dims = [...L.dims.keys()];
   const scalars = L.scalars.map((s) => s.name);
   const ctx = { dimIndex: (d: string) => dims.indexOf(d), scalarIndex: (s: string) => scalars.indexOf(s), dimCount: dims.length, scalarCount: scalars.length };
   const table = new KernelTable(L.name, ctx, fn.lowered.provenance);
   const gradInputs = Object.keys(fn.grads);
-  const forward = buildEntryPlan(computedRoots(fn, L.outputs), table);
-  const vjp = buildEntryPlan(computedRoots(fn, gradInputs.map((n) => fn.grads[n]!)), table);
+  const forward = buildEntryPlan(computedRoots(fn, L.outputs), table, fuseMatMuls);
+  const vjp = buildEntryPlan(computedRoots(fn, gradInputs.map((n) => fn.grads[n]!)), table, fuseMatMuls);
   const grads = optimize(L.graph, gradInputs.map((n) => fn.grads[n]!), L.provenance);
   const split = selectResiduals(L.graph, grads);
-  const forwardWithResiduals = buildEntryPlan(computedRoots(fn, [...L.outputs, ...split.saved]), table);
-  const pullback = buildEntryPlan(computedRoots(fn, split.pullback), table);
-  const vag = fn.valueAndGrad === undefined ? undefined : buildEntryPlan(computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]), table);
+  const forwardWithResiduals = buildEntryPlan(computedRoots(fn, [...L.outputs, ...split.saved]), table, fuseMatMuls);
+  const pullback = buildEntryPlan(computedRoots(fn, split.pullback), table, fuseMatMuls);
+  const vag = fn.valueAndGrad === undefined ? undefined : buildEntryPlan(computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]), table, fuseMatMuls);
   const start = sources.get(L.module.file)?.position(L.decl.span.start);
   const json = (v: unknown) => JSON.stringify(v);
   const wgsl = table.kernels.map((k) => wgslEntry(k, kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`));
