@@ -5,7 +5,8 @@
  * bandwidth yardstick. Workloads: sign + ReSTE, sign + ClippedSTE and the 4-op chain, forward +
  * vjp per step, inputs resident on the device, read back once after timing for the check.
  * Sizes 2^16 and 2^20, and 2^22 when the 2^20 round took under 15 s (`--quick`: never,
- * `--large`: always). Prints a table and writes bench/results/webgpu.json.
+ * `--large`: always). Then the binary-MLP training step (lib/webgpu-mlp.ts; `--mlp-only` skips
+ * the elementwise rows). Prints tables and writes bench/results/webgpu.json.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,11 +16,13 @@ import { buildPrograms, estcRunner } from "./lib/estc.js";
 import { jaxRunner } from "./lib/jax.js";
 import { collect, repoRoot, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
 import { copyKernel, estcFn, estcWebgpuRunner, planCost, tfjsKernelsPerStep, tfjsWebgpuRunner, type PlanCost } from "./lib/webgpu-runners.js";
+import { benchMlpWebgpu } from "./lib/webgpu-mlp.js";
 import { installNavigator, loadJaxWebgpu, loadTfjsWebgpu } from "./lib/webgpu-setup.js";
 import { compare, makeInputs, oracle, workloads, type Result, type Runner, type Workload } from "./lib/workloads.js";
 
 const quick = process.argv.includes("--quick");
 const large = process.argv.includes("--large");
+const mlpOnly = process.argv.includes("--mlp-only");
 /** estc on the device against estc on the CPU back end (GPU pow / tanh are not correctly rounded). */
 const GPU_TOL = 1e-5;
 /** Peers against the f64 oracle, as in the CPU bench (a few clamp-edge elements allowed). */
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
   console.log("");
 
   const rows: Row[] = [];
-  const sizes = [2 ** 16, 2 ** 20];
+  const sizes = mlpOnly ? [] : [2 ** 16, 2 ** 20];
   let skipped22: string | undefined;
   for (let k = 0; k < sizes.length; k++) {
     const n = sizes[k]!;
@@ -175,6 +178,28 @@ async function main(): Promise<void> {
     }
   }
 
+  if (rows.length > 0) printElementwise(rows);
+  const mlp = await benchMlpWebgpu(root, programs, device, tf, jx, quick);
+  if (warning) console.log(`\n${warning}`);
+
+  const result = {
+    machine,
+    note: warning ?? "hardware adapter",
+    settings: { timing: plan, gpuTolerance: GPU_TOL, peerTolerance: PEER_TOL, sizes, skipped2pow22: skipped22, mlpOnly, stepWait: "estc: forward, vjp, queue.onSubmittedWorkDone; tfjs: valueAndGrad, submitQueue, onSubmittedWorkDone; jax-js: jit(vjp), blockUntilReady" },
+    elementwise: rows,
+    mlp,
+    loadAverageAtEnd: os.loadavg(),
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  const out = path.join(root, "bench/results/webgpu.json");
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote ${path.relative(process.cwd(), out)} (${result.totalSeconds.toFixed(0)} s in all)`);
+  device.destroy();
+}
+
+/** The elementwise tables: times and rates, the checks, and the failures. */
+function printElementwise(rows: Row[]): void {
   console.log("\nForward + vjp per step, inputs on the device, each step waited for (median ms per step)\n");
   const pct = (v?: number) => (v === undefined ? "-" : `${(100 * v).toFixed(0)}%`);
   console.log(
@@ -219,21 +244,6 @@ async function main(): Promise<void> {
   );
   const unique = [...new Set(failures.map((f) => f.replace(/^\S+ 2\^\d+ /, "")))];
   if (unique.length > 0) console.log(`\nFailures:\n${unique.map((f) => `  ${f}`).join("\n")}`);
-  if (warning) console.log(`\n${warning}`);
-
-  const result = {
-    machine,
-    note: warning ?? "hardware adapter",
-    settings: { timing: plan, gpuTolerance: GPU_TOL, peerTolerance: PEER_TOL, sizes, skipped2pow22: skipped22, stepWait: "estc: forward, vjp, queue.onSubmittedWorkDone; tfjs: valueAndGrad, submitQueue, onSubmittedWorkDone; jax-js: jit(vjp), blockUntilReady" },
-    elementwise: rows,
-    loadAverageAtEnd: os.loadavg(),
-    totalSeconds: (performance.now() - started) / 1000,
-  };
-  const out = path.join(root, "bench/results/webgpu.json");
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
-  console.log(`\nwrote ${path.relative(process.cwd(), out)} (${result.totalSeconds.toFixed(0)} s in all)`);
-  device.destroy();
 }
 
 await main();

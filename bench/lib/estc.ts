@@ -9,9 +9,9 @@ import { tensor, type EstFunction, type Tensor } from "estc/runtime";
 import { P, type Inputs, type Runner, type Workload } from "./workloads.js";
 import type { MlpData, MlpResult, MlpRunner } from "./mlp.js";
 
-/** The part of compiler/build.ts the bench calls. */
+/** The part of compiler/build.ts the bench calls (host undefined: the default node host). */
 interface BuildApi {
-  buildFile(entry: string, outDir: string, emit: "ts" | "js"): Promise<{
+  buildFile(entry: string, outDir: string, emit: "ts" | "js", host?: undefined, options?: { fuseMatMuls?: boolean }): Promise<{
     diagnostics: { severity: string; code: string; message: string }[];
     written: string[];
   }>;
@@ -30,28 +30,45 @@ export interface EstcPrograms {
 const programs = { reste: "sign_reste", clipped: "sign_clipped", chain: "chain", mlp: "mlp" } as const;
 const exported = { reste: "act", clipped: "act", chain: "chain", mlp: "loss" } as const;
 
+const loadBuildApi = async (root: string) => (await import(pathToFileURL(path.join(root, "dist/compiler/build.js")).href)) as BuildApi;
+
+/** Builds bench/programs/FILE.est into `outDir`, imports the module and returns its `name` export and the build time. */
+async function buildOne(api: BuildApi, root: string, file: string, name: string, outDir: string, fuseMatMuls = true): Promise<{ fn: EstFunction; ms: number }> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const entry = path.join(root, "bench/programs", `${file}.est`);
+  const t0 = performance.now();
+  const r = await api.buildFile(entry, outDir, "js", undefined, { fuseMatMuls });
+  const ms = performance.now() - t0;
+  const errors = r.diagnostics.filter((d) => d.severity === "error");
+  if (errors.length > 0 || r.written.length === 0) {
+    throw new Error(`estc build ${file}.est failed:\n${errors.map((d) => `  ${d.code}: ${d.message}`).join("\n")}`);
+  }
+  // A query string defeats the module cache if the bench is re-run in one process.
+  const url = `${pathToFileURL(path.join(outDir, `${file}.js`)).href}?t=${Date.now()}`;
+  const mod = (await import(url)) as Record<string, EstFunction>;
+  return { fn: mod[name]!, ms };
+}
+
 /** Builds every bench program and imports the generated modules. */
 export async function buildPrograms(root: string): Promise<EstcPrograms> {
-  const api = (await import(pathToFileURL(path.join(root, "dist/compiler/build.js")).href)) as BuildApi;
+  const api = await loadBuildApi(root);
   const outDir = path.join(root, "bench/.build");
-  fs.mkdirSync(outDir, { recursive: true });
   const fns: Record<string, EstFunction> = {};
   const buildMs: Record<string, number> = {};
   for (const [key, file] of Object.entries(programs)) {
-    const entry = path.join(root, "bench/programs", `${file}.est`);
-    const t0 = performance.now();
-    const r = await api.buildFile(entry, outDir, "js");
-    buildMs[file] = performance.now() - t0;
-    const errors = r.diagnostics.filter((d) => d.severity === "error");
-    if (errors.length > 0 || r.written.length === 0) {
-      throw new Error(`estc build ${file}.est failed:\n${errors.map((d) => `  ${d.code}: ${d.message}`).join("\n")}`);
-    }
-    // A query string defeats the module cache if the bench is re-run in one process.
-    const url = `${pathToFileURL(path.join(outDir, `${file}.js`)).href}?t=${Date.now()}`;
-    const mod = (await import(url)) as Record<string, EstFunction>;
-    fns[key] = mod[exported[key as keyof typeof exported]]!;
+    const built = await buildOne(api, root, file, exported[key as keyof typeof exported], outDir);
+    buildMs[file] = built.ms;
+    fns[key] = built.fn;
   }
   return { reste: fns.reste!, clipped: fns.clipped!, chain: fns.chain!, mlp: fns.mlp!, buildMs };
+}
+
+/**
+ * The MLP built with `fuseMatMuls: false` (bare products, transposes as their own steps) into
+ * bench/.build/unfused/: the baseline that shows what fusing prologues and epilogues saves.
+ */
+export async function buildMlpUnfused(root: string): Promise<{ fn: EstFunction; ms: number }> {
+  return buildOne(await loadBuildApi(root), root, programs.mlp, exported.mlp, path.join(root, "bench/.build/unfused"), false);
 }
 
 const fnFor = (p: EstcPrograms, w: Workload) => (w === "sign/ReSTE" ? p.reste : w === "sign/ClippedSTE" ? p.clipped : p.chain);
