@@ -4,7 +4,7 @@
  * element before anything is stored.
  *
  * A workgroup of 128 invocations owns a 64 x 64 block of one output matrix; each invocation
- * accumulates an 8 x 4 register block (8 rows, one vec4 of columns). Per step of 16 along the
+ * accumulates an 8 x 4 register block (8 rows, one vec4 of columns each, in eight named variables so no compiler has to promote an array to registers). Per step of 16 along the
  * inner dimension the workgroup stages a 64 x 16 slice of `a` and a 16 x 64 slice of `b` in
  * workgroup memory, each invocation loading 8 elements of each; consecutive invocations load
  * consecutive addresses of the operand as it is stored (which differs when it is read through a
@@ -44,7 +44,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     `let c0 = wid.x * ${T}u;`,
     "let tx = lid % 16u;",
     "let ty = lid / 16u;",
-    `var acc: array<vec4<f32>, ${ROWS}>;`,
+    ...Array.from({ length: ROWS }, (_, i) => `var acc${i}: vec4<f32>;`),
     `for (var k0 = 0u; k0 < k; k0 = k0 + ${TILE_K}u) {`,
     `  for (var l = 0u; l < ${(T * TILE_K) / THREADS}u; l = l + 1u) {`,
     `    let e = lid + l * ${THREADS}u;`,
@@ -54,12 +54,12 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     "  workgroupBarrier();",
     `  for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {`,
     "    let bv = tb[kk * 16u + tx];",
-    `    for (var i = 0u; i < ${ROWS}u; i = i + 1u) {`,
-    `      acc[i] = acc[i] + ta[kk * ${T}u + ty * ${ROWS}u + i] * bv;`,
-    "    }",
+    `    let ab = kk * ${T}u + ty * ${ROWS}u;`,
+    ...Array.from({ length: ROWS }, (_, i) => `    acc${i} = acc${i} + ta[ab${i === 0 ? "" : ` + ${i}u`}] * bv;`),
     "  }",
     "  workgroupBarrier();",
     "}",
+    `var acc = array<vec4<f32>, ${ROWS}>(${Array.from({ length: ROWS }, (_, i) => `acc${i}`).join(", ")});`,
     `for (var i = 0u; i < ${ROWS}u; i = i + 1u) {`,
     `  let row = r0 + ty * ${ROWS}u + i;`,
     "  if (row >= m) { break; }",
