@@ -14,8 +14,9 @@
  * An epilogue node has the product's shape and reads, besides the product and earlier epilogue
  * nodes, only values that depend on no product at or after this one in topological order, so the
  * kernels stay acyclic; its materialized outputs are not bool (a packed word would span several
- * invocations of the tiled kernel) and the kernel's buffers fit `maxBuffers`, the epilogue being
- * cut from its end until they do.
+ * invocations of the tiled kernel). The kernel's buffers fit `maxBuffers`: a product whose
+ * prologues alone would not fit gives its widest one back to the fused kernels, and the epilogue
+ * is cut from its end until the rest fits.
  */
 import { Op, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
@@ -81,15 +82,7 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
   for (const n of order) {
     if (ctx.fuse && isSwapLast(n) && !rootIds.has(n.id) && usersOf(n).length > 0 && usersOf(n).every((u) => u.op === Op.MatMul)) absorbed.add(n.id);
   }
-  const prologue = new Set<number>();
-  for (let k = order.length - 1; k >= 0; k--) {
-    const n = order[k]!;
-    const us = usersOf(n);
-    if (!ctx.fuse || !ctx.free(n) || n.op === Op.Random || n.op === Op.Input || rootIds.has(n.id) || us.length === 0) continue;
-    const ok = us.every((u) => u.op === Op.MatMul || absorbed.has(u.id) || (prologue.has(u.id) && sameShape(u.shape, n.shape)));
-    if (ok) prologue.add(n.id);
-  }
-
+  const prologue = prologueNodes(ctx, absorbed);
   // The latest product (by topological index) each node depends on, -1 for none.
   const index = new Map<number, number>();
   order.forEach((n, i) => index.set(n.id, i));
@@ -104,18 +97,50 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
   const epilogueOf = new Map<number, Node>();
   for (const mm of order) {
     if (mm.op !== Op.MatMul) continue;
-    const operand = (x: Node): MatMulOperand => {
-      const transposed = absorbed.has(x.id);
-      const value = transposed ? x.inputs[0]! : x;
-      return { value, transposed, prologue: prologueOf(value, prologue, order) };
-    };
-    const a = operand(mm.inputs[0]!);
-    const b = operand(mm.inputs[1]!);
+    const a = bareOperand(mm.inputs[0]!, absorbed, prologue, order);
+    const b = bareOperand(mm.inputs[1]!, absorbed, prologue, order);
     const epilogue = trimEpilogue(ctx, mm, a, b, growEpilogue(ctx, mm, epilogueOf, prologue, latest, index.get(mm.id)!));
     epilogue.forEach((n) => epilogueOf.set(n.id, mm));
     kernels.set(mm.id, { kind: "matmul", node: mm, a, b, epilogue, outputs: storedValues(ctx, mm, epilogue) });
   }
   return { kernels, absorbed, prologue, epilogueOf };
+}
+
+/**
+ * The nodes prologues recompute. A node qualifies when every user is a product, an absorbed
+ * transpose or a qualifying node of its shape. Then any product whose prologues alone would bind
+ * more than `maxBuffers` buffers gives its widest operand's chain back to the fused kernels, and
+ * the set is recomputed without it, until every product fits.
+ */
+function prologueNodes(ctx: MatMulContext, absorbed: ReadonlySet<number>): Set<number> {
+  const { order, users, rootIds } = ctx;
+  const demoted = new Set<number>();
+  for (;;) {
+    const prologue = new Set<number>();
+    for (let k = order.length - 1; k >= 0; k--) {
+      const n = order[k]!;
+      const us = users.get(n.id) ?? [];
+      if (!ctx.fuse || demoted.has(n.id) || !ctx.free(n) || n.op === Op.Random || n.op === Op.Input || rootIds.has(n.id) || us.length === 0) continue;
+      const ok = us.every((u) => u.op === Op.MatMul || absorbed.has(u.id) || (prologue.has(u.id) && sameShape(u.shape, n.shape)));
+      if (ok) prologue.add(n.id);
+    }
+    const wide = order.find((mm) => {
+      if (mm.op !== Op.MatMul) return false;
+      const [a, b] = mm.inputs.map((x) => bareOperand(x, absorbed, prologue, order));
+      return kernelBuffers(ctx, { kind: "matmul", node: mm, a: a!, b: b!, epilogue: [], outputs: [mm] }).length + 1 > ctx.maxBuffers;
+    });
+    if (wide === undefined) return prologue;
+    const [a, b] = wide.inputs.map((x) => bareOperand(x, absorbed, prologue, order));
+    const reads = (o: MatMulOperand) => kernelBuffers(ctx, { kind: "matmul", node: wide, a: o, b: o, epilogue: [], outputs: [] }).length;
+    const widest = reads(a!) >= reads(b!) && a!.prologue.length > 0 ? a! : b!;
+    widest.prologue.forEach((n) => demoted.add(n.id));
+  }
+}
+
+function bareOperand(x: Node, absorbed: ReadonlySet<number>, prologue: ReadonlySet<number>, order: readonly Node[]): MatMulOperand {
+  const transposed = absorbed.has(x.id);
+  const value = transposed ? x.inputs[0]! : x;
+  return { value, transposed, prologue: prologueOf(value, prologue, order) };
 }
 
 /** The prologue nodes `value` is computed from (itself included), topological. */

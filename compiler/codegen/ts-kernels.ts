@@ -270,8 +270,8 @@ export function fusedLoop(w: KernelWriter, shape: readonly DimT[], nodes: readon
 /**
  * A matrix product kernel: each operand with a prologue (or stored transposed) is computed into
  * a local array over its own shape, `gemm` (runtime/kernels.ts) multiplies, and the epilogue is a
- * fused loop over the product. Values are rounded to f32 where the unfused kernels would store
- * them (operands, the product), so the result is the unfused one bit for bit.
+ * fused loop over the product. The operands and the product are rounded to f32 as stored
+ * buffers would be; the epilogue keeps f64 between its ops as any fused loop does.
  */
 export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContext): KernelSource {
   const w = new KernelWriter(ctx);
@@ -279,8 +279,11 @@ export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContex
   const lines: string[] = [];
   const local = (n: Node) => lines.push(`const ${w.buffer(n)} = new Float32Array(${w.product(n.shape)});`);
   const shapeOf = (n: Node) => `[${n.shape.map((d) => w.dim(d)).join(", ")}]`;
+  const computed = new Set<number>();
   for (const op of [k.a, k.b]) {
-    if (op.prologue.length === 0) continue;
+    // Both operands may be one value (`tanh(x) @ transpose(tanh(x))`): it is computed once.
+    if (op.prologue.length === 0 || computed.has(op.value.id)) continue;
+    computed.add(op.value.id);
     local(op.value);
     const outside = new Set(op.prologue.map((n) => n.id));
     const opReads = uniqueInputs(op.prologue).filter((i) => !outside.has(i.id) && !isInlineLeaf(i));
