@@ -4,7 +4,9 @@
 #   2. `node bin/estc.js doctor`,
 #   3. the parity test (tests/webgpu/parity.test.ts: cpu() vs the device, function by function),
 #   4. throughput: the fused ReSTE forward + vjp at 2^GPU_CHECK_LOG2N elements (default 26) on the
-#      device against a plain WGSL copy kernel on the same device: fraction of copy bandwidth.
+#      device against a plain WGSL copy kernel on the same device: fraction of copy bandwidth,
+#   5. the tiled matmul: a plain S x S x S product and a fused binary dense layer (forward + vjp)
+#      at S = 2^GPU_CHECK_MM_LOG2 (default 12), sampled outputs checked in f64, GFLOP/s.
 # Run from the repository root (with node_modules/ and dist/ carried, see bench/gpu-check.md).
 #
 # Inputs (environment):
@@ -13,6 +15,7 @@
 #   VULKAN_DEB        the libvulkan1 .deb; default: ./libvulkan1*.deb
 #   VK_DRIVER_FILES   the Vulkan ICD; default /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json when present
 #   GPU_CHECK_LOG2N   log2 of the throughput size (default 26)
+#   GPU_CHECK_MM_LOG2 log2 of the matmul edge (default 12; 9 is enough on Mesa)
 #   GPU_CHECK_REQUIRE_HARDWARE  1: fail when the adapter found is not a hardware one (default 1 when a
 #                     Vulkan ICD is set, else 0)
 # Local mode (a machine without a GPU): when `node` is on PATH, NODE_TGZ is unset, and neither
@@ -102,7 +105,7 @@ fi
 
 # --- 3. parity test ------------------------------------------------------------------------
 step "parity test"
-timeout 150 "$NODE" node_modules/vitest/vitest.mjs run tests/webgpu/parity.test.ts || die "parity test failed"
+timeout 150 "$NODE" node_modules/vitest/vitest.mjs run tests/webgpu/parity.test.ts tests/webgpu/matmul-fusion.test.ts || die "parity test failed"
 
 # --- 4. throughput -------------------------------------------------------------------------
 step "throughput: fused ReSTE forward + vjp vs a WGSL copy kernel"
@@ -200,5 +203,50 @@ src.destroy(); dst.destroy(); x.dispose(); ct.dispose();
 device.destroy();
 JS
 GPU_CHECK_LOG2N=${GPU_CHECK_LOG2N:-26} timeout 120 "$NODE" "$OUTDIR/throughput.mjs" || die "throughput check failed"
+
+# --- 5. matmul -----------------------------------------------------------------------------
+step "matmul: plain S^3 product and a fused binary dense layer"
+"$NODE" bin/estc.js build bench/programs/matmul.est --out-dir "$OUTDIR" --emit js >/dev/null
+cat >"$OUTDIR/matmul.mjs" <<'JS'
+import { tensor, toDevice, webgpu } from "estc/runtime";
+import { mm, dense } from "./matmul.js";
+
+const s = 2 ** Number(process.env.GPU_CHECK_MM_LOG2 ?? 12);
+const device = await webgpu();
+const done = () => device.gpu.queue.onSubmittedWorkDone();
+const fill = (n, k) => Float32Array.from({ length: n }, (_, i) => (((i * k) % 2001) - 1000) / 1000);
+const [as, bs, cs, bias] = [fill(s * s, 7919), fill(s * s, 104729), fill(s * s, 15485863), fill(s, 31)];
+const a = toDevice(tensor(as, [s, s]), device), b = toDevice(tensor(bs, [s, s]), device);
+const ct = toDevice(tensor(cs, [s, s]), device), bi = toDevice(tensor(bias, [s]), device);
+async function time(fn) {
+  for (let w = 0; w < 2; w++) await fn();
+  await done();
+  let reps = 0; const t0 = performance.now();
+  do { await fn(); reps++; await done(); } while (performance.now() - t0 < 2000 || reps < 3);
+  return (performance.now() - t0) / reps;
+}
+// Sampled check of a @ b in f64: 64 (row, col) pairs.
+const y = await (await mm.forward({ a, b }, { device })).data();
+let worst = 0;
+for (let k = 0; k < 64; k++) {
+  const r = (k * 7717) % s, c = (k * 3331) % s;
+  let want = 0, scale = 0;
+  for (let p = 0; p < s; p++) { want += as[r * s + p] * bs[p * s + c]; scale += Math.abs(as[r * s + p] * bs[p * s + c]); }
+  worst = Math.max(worst, Math.abs(y[r * s + c] - want) / Math.max(1e-30, scale));
+}
+if (!(worst <= 1e-5)) { console.error(`MISMATCH: a @ b off by ${worst} of the absolute sum`); process.exit(1); }
+console.log(`S = ${s}: 64 sampled elements of a @ b within ${worst.toExponential(2)} of the f64 sum (relative to sum |terms|)`);
+const mmMs = await time(async () => (await mm.forward({ a, b }, { device })).dispose());
+const denseMs = await time(async () => {
+  const out = await dense.forward({ x: a, w: b, bias: bi }, { device });
+  const g = await dense.vjp({ x: a, w: b, bias: bi }, ct, { device });
+  out.dispose(); Object.values(g).forEach((t) => t.dispose());
+});
+const flop = 2 * s ** 3;
+console.log(`a @ b:                      ${mmMs.toFixed(2)} ms, ${(flop / mmMs / 1e6).toFixed(0)} GFLOP/s`);
+console.log(`binary dense fwd + vjp:     ${denseMs.toFixed(2)} ms, ${(4 * flop / denseMs / 1e6).toFixed(0)} GFLOP/s (4 products: forward, then the vjp recomputes it for the mask and runs ct @ wT and xT @ ct)`);
+device.destroy();
+JS
+GPU_CHECK_MM_LOG2=${GPU_CHECK_MM_LOG2:-12} timeout 120 "$NODE" "$OUTDIR/matmul.mjs" || die "matmul check failed"
 
 step "done"
