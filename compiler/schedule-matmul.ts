@@ -82,7 +82,6 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
   for (const n of order) {
     if (ctx.fuse && isSwapLast(n) && !rootIds.has(n.id) && usersOf(n).length > 0 && usersOf(n).every((u) => u.op === Op.MatMul)) absorbed.add(n.id);
   }
-  const prologue = prologueNodes(ctx, absorbed);
   // The latest product (by topological index) each node depends on, -1 for none.
   const index = new Map<number, number>();
   order.forEach((n, i) => index.set(n.id, i));
@@ -92,18 +91,25 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
     for (const i of n.inputs) m = Math.max(m, latest.get(i.id) ?? -1);
     latest.set(n.id, m);
   }
-
-  const kernels = new Map<number, MatMulKernel>();
-  const epilogueOf = new Map<number, Node>();
-  for (const mm of order) {
-    if (mm.op !== Op.MatMul) continue;
-    const a = bareOperand(mm.inputs[0]!, absorbed, prologue, order);
-    const b = bareOperand(mm.inputs[1]!, absorbed, prologue, order);
-    const epilogue = trimEpilogue(ctx, mm, a, b, growEpilogue(ctx, mm, epilogueOf, prologue, latest, index.get(mm.id)!));
-    epilogue.forEach((n) => epilogueOf.set(n.id, mm));
-    kernels.set(mm.id, { kind: "matmul", node: mm, a, b, epilogue, outputs: storedValues(ctx, mm, epilogue) });
-  }
-  return { kernels, absorbed, prologue, epilogueOf };
+  const plan = (prologue: Set<number>) => {
+    const kernels = new Map<number, MatMulKernel>();
+    const epilogueOf = new Map<number, Node>();
+    for (const mm of order) {
+      if (mm.op !== Op.MatMul) continue;
+      const a = bareOperand(mm.inputs[0]!, absorbed, prologue, order);
+      const b = bareOperand(mm.inputs[1]!, absorbed, prologue, order);
+      const epilogue = trimEpilogue(ctx, mm, a, b, growEpilogue(ctx, mm, epilogueOf, prologue, latest, index.get(mm.id)!));
+      epilogue.forEach((n) => epilogueOf.set(n.id, mm));
+      kernels.set(mm.id, { kind: "matmul", node: mm, a, b, epilogue, outputs: storedValues(ctx, mm, epilogue) });
+    }
+    return { kernels, absorbed, prologue, epilogueOf };
+  };
+  // A value an epilogue can compute once per element is not recomputed in a consumer's prologue
+  // once per tile (`sign(h / 28)` before the next layer, an estimator's backward chain between
+  // `ct @ wᵀ` and the two products that read it): epilogues are planned first, without prologues,
+  // then prologues from what is left, then the epilogues again around the final prologues.
+  const first = plan(new Set());
+  return plan(prologueNodes(ctx, absorbed, new Set(first.epilogueOf.keys())));
 }
 
 /**
@@ -112,9 +118,9 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
  * more than `maxBuffers` buffers gives its widest operand's chain back to the fused kernels, and
  * the set is recomputed without it, until every product fits.
  */
-function prologueNodes(ctx: MatMulContext, absorbed: ReadonlySet<number>): Set<number> {
+function prologueNodes(ctx: MatMulContext, absorbed: ReadonlySet<number>, inEpilogues: ReadonlySet<number>): Set<number> {
   const { order, users, rootIds } = ctx;
-  const demoted = new Set<number>();
+  const demoted = new Set(inEpilogues);
   for (;;) {
     const prologue = new Set<number>();
     for (let k = order.length - 1; k >= 0; k--) {
