@@ -4,53 +4,108 @@
  * STYLE.md §2) lets callers and tests tell failures apart without matching message text.
  */
 
-/**
- * The runtime's error codes, one per kind of failure. Stable: tests and users match on them,
- * so a code is never reused for a different meaning.
- */
-export const RuntimeErrorCode = {
-  /** The data's length is not the product of the shape's dims. */
-  shapeLengthMismatch: "E6001",
-  /** A dim is negative, fractional or not finite. */
-  badDim: "E6002",
-  /** A seed, node id, draw index or element range the RNG cannot key exactly. */
-  badRngArgument: "E6003",
-  /** A tensor was read after `dispose()`. */
-  tensorDisposed: "E6004",
-  /** An explicit dtype contradicts the data's typed-array type. */
-  dtypeMismatch: "E6005",
-  /** `dataSync()` on a tensor that lives on a device and needs an async readback. */
-  notCpuResident: "E6006",
-  /** An input tensor's dtype or shape does not match what the generated function expects. */
-  inputMismatch: "E6007",
-  /** A gather index outside its axis. */
-  gatherIndexOutOfRange: "E6008",
-  /** `valueAndGrad` on a fn whose result is not one scalar. */
-  valueAndGradNeedsScalar: "E6009",
-  /** A declared input is absent (or `inputs` is not an object). */
-  missingInput: "E6010",
-  /** `inputs` names a tensor the fn does not declare. */
-  unknownInput: "E6011",
-  /** `options` names something that is neither `device`, `seed` nor a scalar of the fn. */
-  unknownOption: "E6012",
-  /** A scalar option is not a finite number of its dtype. */
-  badScalar: "E6013",
-  /** Cotangents whose count, dtype or shapes differ from the forward outputs'. */
-  cotangentMismatch: "E6014",
-  /** The requested back end is not available (no WebGPU adapter, no WGSL kernels). */
-  backendUnavailable: "E6015",
-  /** An N:M mask over a last axis that is not a multiple of m. */
-  nmGroupMismatch: "E6016",
-  /** A kernel or buffer exceeds one of the adapter's limits (bindings, buffer size, workgroups). */
-  limitExceeded: "E6017",
-  /** The GPU reported an error or lost the device while running a kernel. */
-  deviceFailure: "E6018",
-  /** A device tensor was passed to a different device than the one holding it. */
-  foreignTensor: "E6019",
-} as const;
+/** One runtime failure: its stable code and what it means, as docs/language.md §8 words it. */
+export interface RuntimeErrorInfo {
+  /** The stable E6xxx code printed as `error[E6xxx]` and read back from `EstcRuntimeError.code`. */
+  readonly code: `E6${number}`;
+  /** One line a user reads in the docs' table of codes. */
+  readonly meaning: string;
+}
 
-/** One of the codes in {@link RuntimeErrorCode}. */
-export type RuntimeErrorCodeValue = (typeof RuntimeErrorCode)[keyof typeof RuntimeErrorCode];
+/**
+ * Every runtime error code, keyed by its short name: the one table the runtime's modules take
+ * their codes from and docs/language.md §8 mirrors (tests/runtime/error-codes.test.ts checks
+ * both ways). Stable: tests and users match on codes, so a code is never reused for a different
+ * meaning; a new failure takes the next free number.
+ */
+export const runtimeErrors = {
+  shapeLengthMismatch: { code: "E6001", meaning: "the data's length does not match the shape" },
+  badDim: { code: "E6002", meaning: "a negative, fractional, non-finite or too large dim" },
+  badRngArgument: {
+    code: "E6003",
+    meaning: "a seed, node id, draw index or element range the RNG cannot key exactly",
+  },
+  tensorDisposed: { code: "E6004", meaning: "a tensor read after `dispose()`" },
+  dtypeMismatch: {
+    code: "E6005",
+    meaning: "a dtype that contradicts the typed array, or an input of the wrong dtype",
+  },
+  notCpuResident: {
+    code: "E6006",
+    meaning: "`dataSync()` on a tensor that lives on a device and needs an async readback",
+  },
+  inputMismatch: {
+    code: "E6007",
+    meaning: "an input whose rank or dims do not match the signature, or that is not a tensor",
+  },
+  gatherIndexOutOfRange: { code: "E6008", meaning: "a `gather` index outside its axis" },
+  valueAndGradNeedsScalar: {
+    code: "E6009",
+    meaning: "`valueAndGrad` on a fn whose result is not one scalar",
+  },
+  missingInput: {
+    code: "E6010",
+    meaning: "a declared input is missing (or `inputs` is not an object)",
+  },
+  unknownInput: { code: "E6011", meaning: "an input the fn does not declare" },
+  unknownOption: {
+    code: "E6012",
+    meaning: "an option that is not `device`, `seed` or one of the fn's scalars",
+  },
+  badScalar: { code: "E6013", meaning: "a scalar option that is not a finite number of its dtype" },
+  cotangentMismatch: {
+    code: "E6014",
+    meaning: "cotangents that do not match the outputs (count, dtype, shape)",
+  },
+  backendUnavailable: {
+    code: "E6015",
+    meaning: "a device whose back end is not available (no adapter, no WGSL kernels, not a device)",
+  },
+  nmGroupMismatch: {
+    code: "E6016",
+    meaning: "`nm_mask`'s last axis is not a whole number of groups of m",
+  },
+  limitExceeded: {
+    code: "E6017",
+    meaning: "a kernel or buffer exceeds an adapter limit (bindings, buffer size, workgroups)",
+  },
+  deviceFailure: {
+    code: "E6018",
+    meaning: "the GPU reported an error or lost the device while running a kernel",
+  },
+  foreignTensor: {
+    code: "E6019",
+    meaning: "a device tensor passed to a different device than the one holding it",
+  },
+} as const satisfies Record<string, RuntimeErrorInfo>;
+
+/** The short name of a runtime failure, a key of {@link runtimeErrors}. */
+export type RuntimeErrorName = keyof typeof runtimeErrors;
+
+/** The codes of the named failures, by short name, as literal types. */
+export type RuntimeErrorCodesOf<N extends RuntimeErrorName> = {
+  readonly [K in N]: (typeof runtimeErrors)[K]["code"];
+};
+
+/**
+ * A frozen name → code view of some rows of {@link runtimeErrors}, so a module that reports a few
+ * of the failures lists which, without restating their codes.
+ */
+export function runtimeErrorCodes<N extends RuntimeErrorName>(
+  ...names: readonly N[]
+): RuntimeErrorCodesOf<N> {
+  const view = Object.fromEntries(names.map((name) => [name, runtimeErrors[name].code]));
+  // Object.fromEntries types its result as a string record; the entries are exactly `names`.
+  return Object.freeze(view) as RuntimeErrorCodesOf<N>;
+}
+
+/** Every runtime error code by short name: `RuntimeErrorCode.badDim` is `"E6002"`. */
+export const RuntimeErrorCode: RuntimeErrorCodesOf<RuntimeErrorName> = runtimeErrorCodes(
+  ...(Object.keys(runtimeErrors) as RuntimeErrorName[]),
+);
+
+/** One of the codes in {@link runtimeErrors}. */
+export type RuntimeErrorCodeValue = (typeof runtimeErrors)[RuntimeErrorName]["code"];
 
 /** The one error the runtime throws for a caller's mistake; `code` says which mistake. */
 export class EstcRuntimeError extends Error {

@@ -6,15 +6,13 @@
  * f64 oracle both back ends are compared against.
  */
 import type { CpuArray } from "./cpu.js";
-import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
+import { EstcRuntimeError, RuntimeErrorCode, runtimeErrorCodes } from "./errors.js";
 
-/** Codes of the failures these routines report: a subset of `RuntimeErrorCode`. */
-export const KernelErrorCode = {
-  /** A gather or gather-gradient index lies outside [0, size of the axis). */
-  gatherIndexOutOfRange: RuntimeErrorCode.gatherIndexOutOfRange,
-  /** nm_mask's last axis is not a whole number of groups of m. */
-  nmGroupMismatch: RuntimeErrorCode.nmGroupMismatch,
-} as const;
+/**
+ * The failures these routines report, a view of the runtime's one table (runtime/errors.ts):
+ * `gatherIndexOutOfRange` (E6008) and `nmGroupMismatch` (E6016).
+ */
+export const KernelErrorCode = runtimeErrorCodes("gatherIndexOutOfRange", "nmGroupMismatch");
 
 /** Throws with one of the codes above. */
 function fail(

@@ -9,29 +9,26 @@ import {
   EstcRuntimeError,
   RuntimeErrorCode,
   formatTensorType,
+  runtimeErrorCodes,
   type RuntimeErrorCodeValue,
 } from "./errors.js";
 import type { Dim, FunctionSpec } from "./plan.js";
 import type { DType, Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
 
-/** Codes of the mistakes a call can make: the call-checking subset of `RuntimeErrorCode`. */
-export const CallErrorCode = {
-  /** `valueAndGrad` on a fn whose result is not one scalar. */
-  valueAndGradNeedsScalar: RuntimeErrorCode.valueAndGradNeedsScalar,
-  /** A declared input is absent (or `inputs` is not an object). */
-  missingInput: RuntimeErrorCode.missingInput,
-  /** `inputs` names a tensor the fn does not declare. */
-  unknownInput: RuntimeErrorCode.unknownInput,
-  /** `options` names something that is neither `device`, `seed` nor a scalar of the fn. */
-  unknownOption: RuntimeErrorCode.unknownOption,
-  /** A scalar option is not a finite number of its dtype. */
-  badScalar: RuntimeErrorCode.badScalar,
-  /** Cotangents whose count, dtype or shapes differ from the forward outputs'. */
-  cotangentMismatch: RuntimeErrorCode.cotangentMismatch,
-  /** A device whose back end this runtime cannot run yet. */
-  backendUnavailable: RuntimeErrorCode.backendUnavailable,
-} as const;
+/**
+ * The mistakes a call can make, a view of the runtime's one table (runtime/errors.ts); the checks
+ * below also throw tensor and RNG codes (E6002–E6005, E6007) straight from `RuntimeErrorCode`.
+ */
+export const CallErrorCode = runtimeErrorCodes(
+  "valueAndGradNeedsScalar",
+  "missingInput",
+  "unknownInput",
+  "unknownOption",
+  "badScalar",
+  "cotangentMismatch",
+  "backendUnavailable",
+);
 
 type CallErrorCodeValue = (typeof CallErrorCode)[keyof typeof CallErrorCode];
 
@@ -364,7 +361,7 @@ function editDistance(a: string, b: string): number {
   return previous[b.length]!;
 }
 
-/** Throws with one of the codes above; the cast stands in until errors.ts lists them. */
+/** Throws with one of the codes in {@link CallErrorCode}. */
 export function fail(code: CallErrorCodeValue, message: string): never {
   throw new EstcRuntimeError(code, message);
 }

@@ -1,16 +1,14 @@
-/** Error codes of the WebGPU back end: the GPU-only subset of `RuntimeErrorCode`. */
-import { EstcRuntimeError, RuntimeErrorCode } from "../errors.js";
+/** Error codes of the WebGPU back end: the GPU-only rows of the runtime's one table. */
+import { EstcRuntimeError, RuntimeErrorCode, runtimeErrorCodes } from "../errors.js";
 
-/** What can go wrong only on a GPU. */
+/**
+ * What can go wrong only on a GPU, a view of runtime/errors.ts: `limitExceeded` (E6017),
+ * `deviceFailure` (E6018), `foreignTensor` (E6019), and `noAdapter`, this back end's name for
+ * `backendUnavailable` (E6015) when no adapter can be found (the message lists every path tried).
+ */
 export const WebGpuErrorCode = {
-  /** No WebGPU adapter could be found (the message lists every path tried and why it failed). */
+  ...runtimeErrorCodes("limitExceeded", "deviceFailure", "foreignTensor"),
   noAdapter: RuntimeErrorCode.backendUnavailable,
-  /** A kernel or buffer exceeds one of the adapter's limits (bindings, buffer size, workgroups). */
-  limitExceeded: RuntimeErrorCode.limitExceeded,
-  /** The GPU reported an error or lost the device while running a kernel. */
-  deviceFailure: RuntimeErrorCode.deviceFailure,
-  /** A device tensor was passed to a different device than the one holding it. */
-  foreignTensor: RuntimeErrorCode.foreignTensor,
 } as const;
 
 /** One of the codes in {@link WebGpuErrorCode}. */

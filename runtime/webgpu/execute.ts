@@ -6,7 +6,7 @@
  * GPU errors inside the call become E6018 naming the kernel and the `.est` source.
  */
 import type { CpuArray } from "../cpu.js";
-import { EstcRuntimeError, type RuntimeErrorCodeValue } from "../errors.js";
+import { EstcRuntimeError } from "../errors.js";
 import { KernelErrorCode, product } from "../kernels.js";
 import type { EntryPlan, FunctionSpec } from "../plan.js";
 import type { Tensor } from "../tensor.js";
@@ -272,7 +272,7 @@ async function checkGatherFlag(spec: FunctionSpec, device: WebGpuDevice, staging
   device.pool.release(staging);
   if (position !== GATHER_OK) {
     throw new EstcRuntimeError(
-      KernelErrorCode.gatherIndexOutOfRange as string as RuntimeErrorCodeValue,
+      KernelErrorCode.gatherIndexOutOfRange,
       `${spec.name} (${spec.source}): the gather index at position ${position} of the indices is out of range for the gathered axis`,
     );
   }

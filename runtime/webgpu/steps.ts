@@ -4,7 +4,7 @@
  * (matmul shapes, N:M groups, indices that came from the host) plus the adapter's limits (E6017).
  */
 import type { CpuArray } from "../cpu.js";
-import { EstcRuntimeError, type RuntimeErrorCodeValue } from "../errors.js";
+import { EstcRuntimeError } from "../errors.js";
 import { KernelErrorCode, product } from "../kernels.js";
 import {
   linearWorkgroupGrid,
@@ -135,7 +135,7 @@ export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanB
       const last = shape.length === 0 ? 1 : shape[shape.length - 1]!;
       if (!Number.isInteger(step.m) || step.m < 1 || last % step.m !== 0) {
         throw new EstcRuntimeError(
-          KernelErrorCode.nmGroupMismatch as string as RuntimeErrorCodeValue,
+          KernelErrorCode.nmGroupMismatch,
           `nm_mask: the last axis of [${shape.join(", ")}] has size ${last}, which is not a multiple of m = ${step.m}`,
         );
       }
@@ -265,7 +265,7 @@ function checkHostIndices(idx: CpuArray | undefined, axis: number, size: number)
     const at = idx[j]!;
     if (at < 0 || at >= size) {
       throw new EstcRuntimeError(
-        KernelErrorCode.gatherIndexOutOfRange as string as RuntimeErrorCodeValue,
+        KernelErrorCode.gatherIndexOutOfRange,
         `gather index ${at} is out of range for axis ${axis} of size ${size}`,
       );
     }
