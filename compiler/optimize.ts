@@ -6,7 +6,7 @@
  */
 import { evaluate } from "./interpret.js";
 import { Graph, Op, isElementwise, topoSort, type Node } from "./ir.js";
-import { isInlineLeaf } from "./schedule.js";
+import { isInlineValue } from "./schedule.js";
 
 type Rule = (n: Node, g: Graph) => Node | undefined;
 
@@ -20,9 +20,9 @@ const rules: Rule[] = [
   (n) => (n.op === Op.Custom || n.op === Op.StopGradient ? n.inputs[0] : undefined),
   (n) => (n.op === Op.Cast && n.inputs[0]!.dtype === n.dtype ? n.inputs[0] : undefined),
   (n) => ((n.op === Op.Broadcast || n.op === Op.Reshape) && fits(n.inputs[0]!, n) ? n.inputs[0] : undefined),
-  // A reshape of a literal, runtime scalar or dim (to [1], as the VJP of sum makes) is a broadcast:
-  // those leaves are inlined into kernels and have no buffer a reshape step could alias.
-  (n, g) => (n.op === Op.Reshape && isInlineLeaf(n.inputs[0]!) ? g.node(Op.Broadcast, n.dtype, n.shape, [n.inputs[0]!]) : undefined),
+  // A reshape of a literal, runtime scalar, dim or scalar constant (to [1], as the VJP of sum
+  // makes) is a broadcast: those are computed inside kernels and have no buffer a step could alias.
+  (n, g) => (n.op === Op.Reshape && isInlineValue(n.inputs[0]!) ? g.node(Op.Broadcast, n.dtype, n.shape, [n.inputs[0]!]) : undefined),
   (n, g) =>
     n.op === Op.Broadcast && n.inputs[0]!.op === Op.Broadcast ? g.node(Op.Broadcast, n.dtype, n.shape, [n.inputs[0]!.inputs[0]!]) : undefined,
   (n) => (n.op === Op.Neg && n.inputs[0]!.op === Op.Neg && fits(n.inputs[0]!.inputs[0]!, n) ? n.inputs[0]!.inputs[0] : undefined),

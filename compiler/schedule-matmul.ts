@@ -60,6 +60,7 @@ export interface MatMulContext {
   rootIds: ReadonlySet<number>;
   /** Elementwise nodes no reduction prologue owns. */
   free: (n: Node) => boolean;
+  /** Values every kernel computes itself, never read from a buffer (literals, scalars, dims, scalar constants). */
   isInlineLeaf: (n: Node) => boolean;
   maxBuffers: number;
   /** False: bare products (no transpose read through, no prologue, no epilogue). */

@@ -4,6 +4,8 @@
  * the loop); an elementwise chain feeding only a reduction becomes that reduction's prologue;
  * matmul, transpose, gather, nm_mask and reshape are steps of their own. Guarantees: kernels are
  * in dependency order; a value gets a buffer only if something outside its kernel reads it.
+ * A scalar constant (see `isScalarConst`) gets neither kernel nor buffer unless it is a root or a
+ * runtime step reads it: each kernel using it computes it once before its loop (codegen hoists it).
  */
 import { Op, isElementwise, topoSort, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
@@ -50,13 +52,43 @@ export function isInlineLeaf(n: Node): boolean {
   return inlineLeaves.has(n.op);
 }
 
+const notScalarConst: ReadonlySet<Op> = new Set([Op.Const, Op.Scalar, Op.Dim, Op.Random, Op.Iota, Op.Input]);
+const scalarConstCache = new WeakMap<Node, boolean>();
+
+/**
+ * A one-element elementwise value computed from literals, runtime scalars and dims only (ReSTE's
+ * `(1 - o) / o`, `sqrt(I)`): the same in every element of every kernel, so a kernel computes it
+ * once up front instead of reading it from a buffer another dispatch wrote.
+ */
+export function isScalarConst(n: Node): boolean {
+  const known = scalarConstCache.get(n);
+  if (known !== undefined) return known;
+  const yes =
+    isElementwise(n.op) &&
+    !notScalarConst.has(n.op) &&
+    n.shape.every((d) => d === 1) &&
+    n.inputs.every((i) => isInlineLeaf(i) || isScalarConst(i));
+  scalarConstCache.set(n, yes);
+  return yes;
+}
+
+/** Values a kernel computes itself instead of reading a buffer: inline leaves and scalar constants. */
+export function isInlineValue(n: Node): boolean {
+  return isInlineLeaf(n) || isScalarConst(n);
+}
+
 /** Schedules the computation of `roots`; `fuseMatMuls` false keeps products bare (a fallback). */
 export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = true): Schedule {
   const order = topoSort(roots);
   const users = new Map<number, Node[]>();
   for (const n of order) for (const i of n.inputs) users.set(i.id, [...(users.get(i.id) ?? []), n]);
   const rootIds = new Set(roots.map((r) => r.id));
-  const fusable = (n: Node) => isElementwise(n.op) && !isInlineLeaf(n) && n.op !== Op.Input;
+  // A scalar constant that is no root and feeds only kernels is computed where it is used; one
+  // that is a root or that a product or runtime step reads as a buffer is scheduled as any value.
+  const readsInline = (u: Node) => isElementwise(u.op) || reductions.has(u.op);
+  const hoisted = (n: Node) => isScalarConst(n) && !rootIds.has(n.id) && (users.get(n.id) ?? []).every(readsInline);
+  const fusable = (n: Node) => isElementwise(n.op) && !isInlineLeaf(n) && n.op !== Op.Input && !hoisted(n);
+  const inline = (n: Node) => isInlineLeaf(n) || hoisted(n);
 
   // 1. Reduction prologues: elementwise chains that only a reduction consumes.
   const owner = new Map<number, Node>();
@@ -79,7 +111,7 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
     users,
     rootIds,
     free: (n) => fusable(n) && !owner.has(n.id),
-    isInlineLeaf,
+    isInlineLeaf: isInlineValue,
     maxBuffers,
     fuse: fuseMatMuls,
   });
@@ -90,14 +122,18 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   // sits one level above everything it reads, epilogue inputs included, so no group can hold
   // both a value the kernel reads and one computed from it.
   const level = new Map<number, number>();
-  for (const n of effectiveOrder(order, mm.kernels, isInlineLeaf)) {
+  for (const n of effectiveOrder(order, mm.kernels, isInlineValue)) {
+    if (hoisted(n)) {
+      level.set(n.id, 1); // as an inline leaf's: hoisting puts no barrier between its users
+      continue;
+    }
     const product = mm.epilogueOf.get(n.id);
     if (product !== undefined) {
       level.set(n.id, level.get(product.id)!);
       continue;
     }
     const k = n.op === Op.MatMul ? mm.kernels.get(n.id) : undefined;
-    const ins = k !== undefined ? kernelBuffers({ isInlineLeaf }, k) : n.inputs;
+    const ins = k !== undefined ? kernelBuffers({ isInlineLeaf: isInlineValue }, k) : n.inputs;
     const base = Math.max(0, ...ins.map((i) => level.get(i.id) ?? 0));
     level.set(n.id, fusable(n) ? base : base + 1);
   }
@@ -125,7 +161,7 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   for (const n of order) {
     if (n.op === Op.Input || rootIds.has(n.id)) materialized.add(n.id);
     if (n.op === Op.MatMul || mm.absorbed.has(n.id) || inMatMul(n)) continue;
-    if (!fusable(n) && !isInlineLeaf(n)) materialized.add(n.id);
+    if (!fusable(n) && !inline(n)) materialized.add(n.id);
     if (grouped(n)) {
       const g = groupOf.get(n.id);
       const readElsewhere = (users.get(n.id) ?? []).some((u) => !grouped(u) || groupOf.get(u.id) !== g);
@@ -155,7 +191,7 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
       const k = mm.kernels.get(n.id)!;
       kernels.push(k);
       for (const o of [n, ...k.epilogue]) producer.set(o.id, k);
-    } else if (!fusable(n) && !isInlineLeaf(n) && n.op !== Op.Input && !mm.absorbed.has(n.id)) {
+    } else if (!fusable(n) && !inline(n) && n.op !== Op.Input && !mm.absorbed.has(n.id)) {
       const k: StructuralStep = { kind: "structural", node: n };
       kernels.push(k);
       producer.set(n.id, k);
@@ -229,15 +265,19 @@ function ownNodes(k: ScheduledKernel): Node[] {
   }
 }
 
-/** The nodes a kernel reads from buffers (materialized inputs of what it computes). */
+/**
+ * The nodes a kernel reads from buffers (materialized inputs of what it computes). A kernel
+ * computes every scalar constant it uses itself; a runtime step reads one from its buffer.
+ */
 export function kernelReads(k: ScheduledKernel): Node[] {
-  if (k.kind === "matmul") return kernelBuffers({ isInlineLeaf }, k);
+  if (k.kind === "matmul") return kernelBuffers({ isInlineLeaf: isInlineValue }, k);
   const own = ownNodes(k);
   const computed = new Set<number>(own.map((n) => n.id));
   const reads = new Map<number, Node>();
+  const inline = k.kind === "structural" ? isInlineLeaf : isInlineValue;
   for (const n of own) {
     for (const i of n.inputs) {
-      if (isInlineLeaf(i)) continue;
+      if (inline(i)) continue;
       if (!computed.has(i.id)) reads.set(i.id, i);
     }
   }

@@ -6,7 +6,7 @@
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
 import type { FusedKernel, MatMulKernel, ReduceKernel } from "../schedule.js";
-import { isInlineLeaf } from "../schedule.js";
+import { isInlineValue, isScalarConst } from "../schedule.js";
 import { tsCast, tsLiteral, tsOps } from "./expr.js";
 
 /** How a kernel names its inputs: dims, scalars and buffer parameters. */
@@ -55,6 +55,7 @@ export class KernelWriter {
   readonly hoisted: string[] = [];
   private readonly dimVars = new Map<string, string>();
   private readonly scalarVars = new Map<string, string>();
+  private readonly constVars = new Map<number, string>();
   readonly bufferNames = new Map<number, string>();
 
   constructor(readonly ctx: KernelContext) {}
@@ -76,6 +77,21 @@ export class KernelWriter {
       v = `s_${name}`;
       this.scalarVars.set(name, v);
       this.hoisted.push(`const ${v} = scalars[${this.ctx.scalarIndex(name)}]!;`);
+    }
+    return v;
+  }
+
+  /**
+   * The variable holding scalar constant `n` (schedule.ts `isScalarConst`), declared with the
+   * hoisted lines on first use: computed once per kernel, in f64, from its hoisted inputs.
+   */
+  constant(n: Node): string {
+    let v = this.constVars.get(n.id);
+    if (v === undefined) {
+      const expr = nodeExpr(n, n.inputs.map((i) => leafValue(this, i)), () => "0", "0", true);
+      v = `h${n.id}`;
+      this.constVars.set(n.id, v);
+      this.hoisted.push(`const ${v} = ${expr};`);
     }
     return v;
   }
@@ -117,40 +133,39 @@ function computeLines(
   flat: string,
 ): { lines: string[]; value: (n: Node) => string } {
   const own = new Set(nodes.map((n) => n.id));
-  const names = new Map<number, string>();
-  const value = (n: Node): string => {
-    if (own.has(n.id)) return names.get(n.id)!;
-    if (n.op === Op.Const) return tsLiteral(n.attrs["value"] as number);
-    if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
-    if (n.op === Op.Dim) return w.dim(n.attrs["name"] as string);
-    return read(n);
-  };
-  const lines: string[] = [];
-  for (const n of nodes) {
-    const v = `v${n.id}`;
-    names.set(n.id, v);
-    const ins = n.inputs.map(value);
-    let expr: string;
-    if (n.op === Op.Random) {
-      expr = `randomUniform(seed, ${n.attrs["site"]}, ${n.attrs["stream"]}, ${flat}, ${n.attrs["open"] ? "true" : "false"})`;
-    } else if (n.op === Op.Iota) {
-      expr = index(n.attrs["axis"] as number);
-    } else if (n.op === Op.Cast) {
-      expr = tsCast(ins[0]!, n.dtype);
-    } else if (n.op === Op.Pow && nonNegative(n.inputs[0]!)) {
-      // exp(b·log a) is 2.5x faster than Math.pow in V8 and exact enough for f32; it needs a >= 0,
-      // and b = 0 (where 0·log 0 is NaN) keeps pow's answer of 1.
-      const b = n.inputs[1]!;
-      const safe = b.op === Op.Const && b.attrs["value"] !== 0;
-      expr = safe ? `Math.exp(${ins[1]} * Math.log(${ins[0]}))` : `(${ins[1]} === 0 ? 1 : Math.exp(${ins[1]} * Math.log(${ins[0]})))`;
-    } else {
-      const p = tsOps[n.op];
-      if (p === undefined) throw new Error(`codegen/ts: no TypeScript for op ${n.op}`);
-      expr = p(ins);
-    }
-    lines.push(`const ${v} = ${expr};`);
-  }
+  const value = (n: Node): string => (own.has(n.id) ? `v${n.id}` : isInlineValue(n) ? leafValue(w, n) : read(n));
+  const lines = nodes.map((n) => `const v${n.id} = ${nodeExpr(n, n.inputs.map(value), index, flat)};`);
   return { lines, value };
+}
+
+/** A literal, runtime scalar, dim or scalar constant, as the (hoisted) expression for it. */
+function leafValue(w: KernelWriter, n: Node): string {
+  if (n.op === Op.Const) return tsLiteral(n.attrs["value"] as number);
+  if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
+  if (n.op === Op.Dim) return w.dim(n.attrs["name"] as string);
+  if (isScalarConst(n)) return w.constant(n);
+  throw new Error(`codegen/ts: ${n.op} is not computed inline`);
+}
+
+/**
+ * The expression for elementwise node `n` over its inputs' expressions `ins`. `once`: it runs once
+ * per kernel (a hoisted scalar constant), so pow takes Math.pow's exact 2^3 = 8 rather than
+ * exp(3·log 2) = 7.999…, which a round() downstream would see (std/quant's 2^k − 1 levels).
+ */
+function nodeExpr(n: Node, ins: string[], index: (axis: number) => string, flat: string, once = false): string {
+  if (n.op === Op.Random) return `randomUniform(seed, ${n.attrs["site"]}, ${n.attrs["stream"]}, ${flat}, ${n.attrs["open"] ? "true" : "false"})`;
+  if (n.op === Op.Iota) return index(n.attrs["axis"] as number);
+  if (n.op === Op.Cast) return tsCast(ins[0]!, n.dtype);
+  if (n.op === Op.Pow && !once && nonNegative(n.inputs[0]!)) {
+    // exp(b·log a) is 2.5x faster than Math.pow in V8 and exact enough for f32; it needs a >= 0,
+    // and b = 0 (where 0·log 0 is NaN) keeps pow's answer of 1.
+    const b = n.inputs[1]!;
+    const safe = b.op === Op.Const && b.attrs["value"] !== 0;
+    return safe ? `Math.exp(${ins[1]} * Math.log(${ins[0]}))` : `(${ins[1]} === 0 ? 1 : Math.exp(${ins[1]} * Math.log(${ins[0]})))`;
+  }
+  const p = tsOps[n.op];
+  if (p === undefined) throw new Error(`codegen/ts: no TypeScript for op ${n.op}`);
+  return p(ins);
 }
 
 /** Ops whose value is never negative (NaN aside), so pow can go through exp and log. */
@@ -286,7 +301,7 @@ export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContex
     computed.add(op.value.id);
     local(op.value);
     const outside = new Set(op.prologue.map((n) => n.id));
-    const opReads = uniqueInputs(op.prologue).filter((i) => !outside.has(i.id) && !isInlineLeaf(i));
+    const opReads = uniqueInputs(op.prologue).filter((i) => !outside.has(i.id) && !isInlineValue(i));
     const what = `${op === k.a ? "a" : "b"}${op.transposed ? " (stored transposed)" : ""}`;
     lines.push(`// operand ${what}: its ${op.prologue.length}-op prologue, computed here instead of in a kernel of its own`, "{", ...indentTs(fusedLoop(w, op.value.shape, op.prologue, [op.value], opReads)), "}");
   }
@@ -296,7 +311,7 @@ export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContex
   const tail = k.outputs.filter((o) => o !== k.node);
   if (tail.length > 0) {
     const inside = new Set([k.node.id, ...k.epilogue.map((n) => n.id)]);
-    const epiReads = [k.node, ...uniqueInputs(k.epilogue).filter((i) => !inside.has(i.id) && !isInlineLeaf(i))];
+    const epiReads = [k.node, ...uniqueInputs(k.epilogue).filter((i) => !inside.has(i.id) && !isInlineValue(i))];
     lines.push("{", ...indentTs(fusedLoop(w, k.node.shape, k.epilogue, tail, epiReads)), "}");
   }
   return { params: ps, body: [...w.hoisted, ...lines].join("\n"), reads, writes: k.outputs };
@@ -346,4 +361,4 @@ export function reduceKernelTs(k: ReduceKernel, reads: Node[], ctx: KernelContex
   return { params: ps, body, reads, writes: [r] };
 }
 
-export { isInlineLeaf };
+export { isInlineLeaf } from "../schedule.js";

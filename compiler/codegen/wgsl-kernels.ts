@@ -10,7 +10,7 @@
 import { GENERATED_WORKGROUP, type Dim, type WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
-import type { FusedKernel } from "../schedule.js";
+import { isInlineValue, isScalarConst, type FusedKernel } from "../schedule.js";
 import type { KernelContext } from "./ts-kernels.js";
 import { wgslCast, wgslComparison, wgslHelpers, wgslLiteral, wgslOps } from "./expr.js";
 
@@ -35,6 +35,7 @@ export class WgslWriter {
   readonly bindings: string[] = [];
   private readonly dimVars = new Map<string, string>();
   private readonly scalarVars = new Map<string, string>();
+  private readonly constVars = new Map<number, string>();
   private readonly bufferNames = new Map<number, string>();
 
   constructor(
@@ -62,6 +63,21 @@ export class WgslWriter {
       const k = this.ctx.scalarIndex(name);
       this.scalarVars.set(name, v);
       this.hoisted.push(`let ${v} = u.scalars[${k >> 2}][${k & 3}];`);
+    }
+    return v;
+  }
+
+  /**
+   * The variable holding scalar constant `n` (schedule.ts `isScalarConst`), a hoisted `let` on
+   * first use: computed once per invocation, before the guard, from its hoisted inputs.
+   */
+  constant(n: Node): string {
+    let v = this.constVars.get(n.id);
+    if (v === undefined) {
+      const expr = nodeExpr(n, n.inputs.map((i) => leafValue(this, i)), () => "0u", "0u");
+      v = `h${n.id}`;
+      this.constVars.set(n.id, v);
+      this.hoisted.push(`let ${v} = ${expr};`);
     }
     return v;
   }
@@ -163,28 +179,30 @@ export function wgslBindingNote(k: WgslKernel, where: string): string | undefine
  */
 export function computeLines(w: WgslWriter, nodes: readonly Node[], read: (n: Node) => string, coord: (axis: number) => string, flat: string): { lines: string[]; value: (n: Node) => string } {
   const own = new Set(nodes.map((n) => n.id));
-  const value = (n: Node): string => {
-    if (own.has(n.id)) return `v${n.id}`;
-    if (n.op === Op.Const) return wgslLiteral(n.attrs["value"] as number);
-    if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
-    if (n.op === Op.Dim) return `f32(${w.dim(n.attrs["name"] as string)})`;
-    return read(n);
-  };
-  const lines = nodes.map((n) => {
-    const ins = n.inputs.map(value);
-    let expr = wgslComparison(n, ins);
-    if (expr !== undefined) return `let v${n.id} = ${expr};`;
-    if (n.op === Op.Random) expr = `${n.attrs["open"] ? "rand_open01_" : "rand01_"}(${flat}, ${n.attrs["site"]}u, ${n.attrs["stream"]}u)`;
-    else if (n.op === Op.Iota) expr = `f32(${coord(n.attrs["axis"] as number)})`;
-    else if (n.op === Op.Cast) expr = wgslCast(ins[0]!, n.dtype);
-    else {
-      const p = wgslOps[n.op];
-      if (p === undefined) throw new Error(`codegen/wgsl: no WGSL for op ${n.op}`);
-      expr = p(ins);
-    }
-    return `let v${n.id} = ${expr};`;
-  });
+  const value = (n: Node): string => (own.has(n.id) ? `v${n.id}` : isInlineValue(n) ? leafValue(w, n) : read(n));
+  const lines = nodes.map((n) => `let v${n.id} = ${nodeExpr(n, n.inputs.map(value), coord, flat)};`);
   return { lines, value };
+}
+
+/** A literal, runtime scalar, dim or scalar constant, as the (hoisted) f32 expression for it. */
+function leafValue(w: WgslWriter, n: Node): string {
+  if (n.op === Op.Const) return wgslLiteral(n.attrs["value"] as number);
+  if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
+  if (n.op === Op.Dim) return `f32(${w.dim(n.attrs["name"] as string)})`;
+  if (isScalarConst(n)) return w.constant(n);
+  throw new Error(`codegen/wgsl: ${n.op} is not computed inline`);
+}
+
+/** The f32 expression for elementwise node `n` over its inputs' expressions `ins`. */
+function nodeExpr(n: Node, ins: string[], coord: (axis: number) => string, flat: string): string {
+  const comparison = wgslComparison(n, ins);
+  if (comparison !== undefined) return comparison;
+  if (n.op === Op.Random) return `${n.attrs["open"] ? "rand_open01_" : "rand01_"}(${flat}, ${n.attrs["site"]}u, ${n.attrs["stream"]}u)`;
+  if (n.op === Op.Iota) return `f32(${coord(n.attrs["axis"] as number)})`;
+  if (n.op === Op.Cast) return wgslCast(ins[0]!, n.dtype);
+  const p = wgslOps[n.op];
+  if (p === undefined) throw new Error(`codegen/wgsl: no WGSL for op ${n.op}`);
+  return p(ins);
 }
 
 /** Strides (u32 expressions, "0" where it broadcasts) of `n`, aligned right, along each axis of `shape`. */
