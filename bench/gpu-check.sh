@@ -113,7 +113,7 @@ OUTDIR=bench/.build/gpu-check   # inside the package, so the module's `estc/runt
 mkdir -p "$OUTDIR"
 "$NODE" bin/estc.js build bench/programs/sign_reste.est --out-dir "$OUTDIR" --emit js >/dev/null
 cat >"$OUTDIR/throughput.mjs" <<'JS'
-import { cpu, tensor, toDevice, webgpu } from "estc/runtime";
+import { GENERATED_WORKGROUP, cpu, linearWorkgroupGrid, tensor, toDevice, vec4Coverage, webgpu } from "estc/runtime";
 import { act } from "./sign_reste.js";
 
 const log2n = Number(process.env.GPU_CHECK_LOG2N ?? 26);
@@ -167,20 +167,23 @@ const estcMs = await time(async () => {
 }, 2000);
 const estcBytes = 20 * n;
 
-// A plain copy kernel on the same device: a vec4 per invocation, 2-D dispatch like the runtime's (64 per workgroup).
-const wgs = Math.ceil(n / 4 / 64), maxDim = device.limits.maxComputeWorkgroupsPerDimension;
-const gx = Math.min(wgs, maxDim), gy = Math.ceil(wgs / gx);
+// A plain copy kernel on the same device, shaped as estc's best elementwise kernel: a vec4 per
+// invocation, GENERATED_WORKGROUP per workgroup, the runtime's 2-D grid, no bounds check (both
+// buffers padded to the grid's coverage, as the runtime's pool pads them).
+const maxDim = device.limits.maxComputeWorkgroupsPerDimension;
+const [gx, gy] = linearWorkgroupGrid(Math.ceil(n / 4 / GENERATED_WORKGROUP), maxDim);
+const covered = vec4Coverage(n, maxDim);
 const module = gpu.createShaderModule({ code: `
 @group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${GENERATED_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * (nwg.x * 64u);
-  if (i < arrayLength(&src)) { dst[i] = src[i]; }
+  let i = gid.x + gid.y * (nwg.x * ${GENERATED_WORKGROUP}u);
+  dst[i] = src[i];
 }` });
 const pipeline = gpu.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
 const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-const src = gpu.createBuffer({ size: 4 * n, usage }), dst = gpu.createBuffer({ size: 4 * n, usage });
+const src = gpu.createBuffer({ size: 4 * covered, usage }), dst = gpu.createBuffer({ size: 4 * covered, usage });
 queue.writeBuffer(src, 0, xs);
 const bind = gpu.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: dst } }] });
 const copyPerSubmit = 2; // as many dispatches per timed step as estc's forward + vjp

@@ -46,6 +46,8 @@ export {
   uniformOpen01,
 } from "./philox.js";
 export type { BufferSpec, CpuKernel, Dim, EntryPlan, FunctionSpec, Step, WgslKernel } from "./plan.js";
+/** The dispatch conventions of generated WGSL kernels (see `WgslKernel`), for code that dispatches its own. */
+export { GENERATED_WORKGROUP, linearWorkgroupGrid, vec4Coverage } from "./plan.js";
 export {
   KernelErrorCode,
   gather,

@@ -4,7 +4,7 @@
  * WebGPU backends, what estc's plans dispatch and move per step, and a plain WGSL copy kernel.
  * Every step waits until the device has run its work; nothing is read back until `result()`.
  */
-import { toDevice, tensor, type EstFunction, type EntryPlan, type Tensor, type WebGpuDevice } from "estc/runtime";
+import { GENERATED_WORKGROUP, linearWorkgroupGrid, toDevice, tensor, vec4Coverage, type EstFunction, type EntryPlan, type Tensor, type WebGpuDevice } from "estc/runtime";
 import type { EstcPrograms } from "./estc.js";
 import { time, type TimingPlan } from "./measure.js";
 import { tfjsRunner } from "./tfjs.js";
@@ -147,29 +147,31 @@ export async function tfjsKernelsPerStep(tf: TF, runner: Runner): Promise<number
 }
 
 /**
- * A plain WGSL copy kernel (one vec4 in, one out per invocation, 64 per workgroup, 2-D grid as the runtime's; n a multiple of 4) on
- * estc's device, timed as gpu-check.sh does: two dispatches, one submit each, per timed step,
- * then onSubmittedWorkDone. Returns ms per pass and GB/s (8 bytes per element).
+ * A plain WGSL copy kernel shaped as estc's best elementwise kernel: one vec4 in, one out per
+ * invocation, GENERATED_WORKGROUP invocations per workgroup, plan.ts `linearWorkgroupGrid`, and
+ * no bounds check (both buffers padded to `vec4Coverage(n)`, as the runtime's pool pads them for
+ * its guard-free kernels). Timed as gpu-check.sh does: two dispatches, one submit each, per timed
+ * step, then onSubmittedWorkDone. Returns ms per pass and GB/s (8 bytes per element of n).
  */
 export async function copyKernel(device: WebGpuDevice, n: number, plan: TimingPlan): Promise<{ msPerPass: number; gbPerS: number }> {
   const gpu = device.gpu;
-  const wgs = Math.ceil(n / 4 / 64); // vec4 per invocation, as estc's elementwise kernels
-  const gx = Math.min(wgs, device.limits.maxComputeWorkgroupsPerDimension);
-  const gy = Math.ceil(wgs / gx);
+  const max = device.limits.maxComputeWorkgroupsPerDimension;
+  const [gx, gy] = linearWorkgroupGrid(Math.ceil(n / 4 / GENERATED_WORKGROUP), max);
+  const covered = vec4Coverage(n, max);
   const module = gpu.createShaderModule({
     code: `
 @group(0) @binding(0) var<storage, read> src: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> dst: array<vec4<f32>>;
-@compute @workgroup_size(64)
+@compute @workgroup_size(${GENERATED_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = gid.x + gid.y * (nwg.x * 64u);
-  if (i < arrayLength(&src)) { dst[i] = src[i]; }
+  let i = gid.x + gid.y * (nwg.x * ${GENERATED_WORKGROUP}u);
+  dst[i] = src[i];
 }`,
   });
   const pipeline = gpu.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" } });
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
-  const src = gpu.createBuffer({ size: 4 * n, usage });
-  const dst = gpu.createBuffer({ size: 4 * n, usage });
+  const src = gpu.createBuffer({ size: 4 * covered, usage });
+  const dst = gpu.createBuffer({ size: 4 * covered, usage });
   try {
     gpu.queue.writeBuffer(src, 0, new Float32Array(n).fill(1));
     const bind = gpu.createBindGroup({
