@@ -22,31 +22,25 @@ import { computeLines, coordLines, isScalarLike, offsetExpr, stridesFor, WgslWri
 /** Invocations per reduction workgroup (WebGPU compatibility mode guarantees 128). */
 export const WGSL_REDUCE_WORKGROUP = REDUCE_WORKGROUP;
 
-/** Combiners with the CPU's Math.max / Math.min semantics (NaN wins; +0 > -0 for max, -0 for min). */
-const combiners = [
-  {
-    uses: ["rmax_("],
-    code: `fn rmax_(a: f32, b: f32) -> f32 {
+/**
+ * A combiner with the CPU's Math.max / Math.min semantics: NaN wins, and between equal values the
+ * sign bits decide (`ua & ub` gives +0 for max(+0, -0), `ua | ub` gives -0 for min).
+ */
+function combiner(name: string, tie: "&" | "|", wins: ">" | "<"): { uses: string[]; code: string } {
+  return {
+    uses: [`${name}(`],
+    code: `fn ${name}(a: f32, b: f32) -> f32 {
   let ua = bitcast<u32>(a);
   let ub = bitcast<u32>(b);
   if ((ua & 0x7fffffffu) > 0x7f800000u) { return a; }
   if ((ub & 0x7fffffffu) > 0x7f800000u) { return b; }
-  if (a == b) { return bitcast<f32>(ua & ub); }
-  return select(b, a, a > b);
+  if (a == b) { return bitcast<f32>(ua ${tie} ub); }
+  return select(b, a, a ${wins} b);
 }`,
-  },
-  {
-    uses: ["rmin_("],
-    code: `fn rmin_(a: f32, b: f32) -> f32 {
-  let ua = bitcast<u32>(a);
-  let ub = bitcast<u32>(b);
-  if ((ua & 0x7fffffffu) > 0x7f800000u) { return a; }
-  if ((ub & 0x7fffffffu) > 0x7f800000u) { return b; }
-  if (a == b) { return bitcast<f32>(ua | ub); }
-  return select(b, a, a < b);
-}`,
-  },
-];
+  };
+}
+
+const combiners = [combiner("rmax_", "&", ">"), combiner("rmin_", "|", "<")];
 
 /**
  * A reduction kernel: one workgroup tree per output element (or per group of outputs). A full

@@ -1,19 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { gather, gatherGrad, matmul, matmulShape, nmMask, transpose } from "../../runtime/index.js";
+import { mulberry32 } from "../helpers/random.js";
 
 const withCode = (code: string) => expect.objectContaining({ code });
 
-/** A deterministic generator (mulberry32) so a failure reproduces. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic generator, so a failure reproduces. */
+const random = mulberry32;
 
 function randomArray(size: number, seed: number): Float32Array {
   const next = random(seed);

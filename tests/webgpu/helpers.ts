@@ -7,6 +7,7 @@
 import type { CpuKernel, EntryPlan, FunctionSpec, Step, WgslKernel } from "../../runtime/plan.js";
 import { tensor, type DType, type Tensor } from "../../runtime/tensor.js";
 import { webgpu, type WebGpuDevice } from "../../runtime/webgpu/device.js";
+import { mulberry32 } from "../helpers/random.js";
 
 /** Opens the device the tests run on; E6015 (with every attempt's reason) when there is none. */
 export function openDevice(): Promise<WebGpuDevice> {
@@ -14,16 +15,7 @@ export function openDevice(): Promise<WebGpuDevice> {
 }
 
 /** A seeded generator (mulberry32), so a failure reproduces. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 /** An f32 tensor of uniform values in [-1, 1). */
 export function randomTensor(shape: number[], random: () => number): Tensor {
