@@ -46,6 +46,7 @@ function dispatch(argv: string[]): CliOutcome {
     return { stdout: usage + "\n", stderr: "", code: command === undefined ? 1 : 0 };
   }
   if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
+  if (wantsHelp(rest)) return { stdout: usage + "\n", stderr: "", code: 0 };
   if (command === "check") return check(rest);
   if (command === "explain") return explain(rest);
   if (command === "plot") return plot(rest);
@@ -81,12 +82,18 @@ function check(args: string[]): CliOutcome {
  */
 export async function runCliAsync(argv: string[]): Promise<CliOutcome> {
   try {
+    if (wantsHelp(argv.slice(1))) return dispatch(argv);
     if (argv[0] === "build") return await build(argv.slice(1));
     if (argv[0] === "doctor") return await (await import("./doctor.js")).doctor(argv.slice(1));
     return dispatch(argv);
   } catch (e) {
     return internalError(e);
   }
+}
+
+/** `estc COMMAND --help` (or -h) prints the usage, as `estc --help` does, instead of an error. */
+function wantsHelp(args: string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
 }
 
 /** Splits `--name value` / `--name=value` options from positional arguments. */

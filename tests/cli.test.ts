@@ -146,6 +146,16 @@ describe("estc (the built binary)", () => {
     expect(r.stderr).toContain("usage:");
   });
 
+  it("COMMAND --help: exit 0 with the usage on stdout, for every command", () => {
+    for (const command of ["check", "build", "explain", "doctor", "plot"]) {
+      const r = estc(command, "--help");
+      expect(r.code, command).toBe(0);
+      expect(r.stdout, command).toContain(`estc ${command}`);
+      expect(r.stdout, command).toContain("usage:");
+      expect(r.stderr, command).toBe("");
+    }
+  });
+
   it("a missing file: E2000, exit 1", () => {
     const r = estc("check", "no/such/file.est");
     expect(r.code).toBe(1);
