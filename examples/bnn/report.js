@@ -8,8 +8,20 @@ import { markdownTable } from "../lib/table.js";
 /**
  * @typedef {{ epoch: number, o: number | null, trainLoss: number, testAccuracy: number, estimatingError: number, gradientStability: number, flipRatio: number }} EpochRecord
  * @typedef {{ name: string, testAccuracy: number, bestTestAccuracy: number, trainLoss: number, seconds: number, epochs: EpochRecord[] }} EstimatorResult
- * @typedef {{ task: string, config: Record<string, unknown>, results: EstimatorResult[], wallSeconds: number }} Report
+ * @typedef {{ bytesAllocatedAtEnd: number, peakBytesAllocated: number, uploads: number, bytesUploaded: number, readbacks: number, bytesRead: number }} DeviceStats
+ * @typedef {{ path: string, vendor: string, architecture: string, device: string, description: string, backend: string, featureLevel: string }} AdapterInfo
+ * @typedef {{ task: string, config: Record<string, unknown> & { device?: string, adapter?: AdapterInfo }, results: EstimatorResult[], wallSeconds: number, deviceStats?: DeviceStats }} Report
  */
+
+/**
+ * The back end in words: `CPU`, or `WebGPU on <adapter> (<path>, <backend>)`.
+ * @param {Report["config"]} c
+ */
+function backEnd(c) {
+  const a = c.adapter;
+  if (c.device !== "webgpu" || a === undefined) return "CPU back end";
+  return `WebGPU back end on ${a.description || a.device || a.vendor} (${a.path}, ${a.backend})`;
+}
 
 const pct = (/** @type {number} */ x) => `${(100 * x).toFixed(2)}%`;
 const sci = (/** @type {number} */ x) => (x === 0 ? "0" : Math.abs(x) >= 0.01 && Math.abs(x) < 1000 ? x.toFixed(3) : x.toExponential(2));
@@ -94,7 +106,7 @@ export function writeReport(outDir, report) {
   const lines = [
     `# Binary MLP: ${report.results.map((r) => r.name).join(" vs ")}`,
     "",
-    `Task: ${report.task}. Network ${c.features}-${c.hidden}-${c.hidden}-${c.classes} (binary weights and activations in the hidden layers), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, seed ${c.seed}${c.smoke ? ", smoke run" : ""}. Wall time ${report.wallSeconds.toFixed(1)} s.`,
+    `Task: ${report.task}. Network ${c.features}-${c.hidden}-${c.hidden}-${c.classes} (binary weights and activations in the hidden layers), ${c.epochs} epochs, batch ${c.batch}, Adam lr ${c.lr}, seed ${c.seed}${c.smoke ? ", smoke run" : ""}. ${backEnd(c)}. Wall time ${report.wallSeconds.toFixed(1)} s.`,
     "",
     summaryTable(report.results),
     "",

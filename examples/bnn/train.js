@@ -1,10 +1,12 @@
 // Trains the binary MLP of bnn.est with four estimators for sign — STE, ClippedSTE, ReSTE (o
 // annealed 1 -> 3) and ApproxSign — from the same initialisation and the same data order, and
 // compares test accuracy and ReSTE's indicators (estimating error, gradient stability) per epoch.
-// Run from the repository root: npm run example:bnn [-- --data DIR] [-- --smoke] (see README.md).
+// Run from the repository root: npm run example:bnn [-- --data DIR] [-- --smoke] [-- --device webgpu]
+// (see README.md). With --device webgpu the losses and the forward run as WGSL kernels on the
+// adapter webgpu() finds; the parameters and Adam stay on the host either way.
 import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
-import { estimatingError, flipRatio, gradientStability, resteO, tensor } from "estc/runtime";
+import { estimatingError, flipRatio, gradientStability, resteO, tensor, webgpu } from "estc/runtime";
 import { parseArgs } from "../lib/args.js";
 import { accuracy, batches, gather, Rng, teacherTask } from "../lib/data.js";
 import { loadMnist } from "../lib/idx.js";
@@ -15,7 +17,7 @@ import { writeReport } from "./report.js";
 
 const options = parseArgs(
   process.argv.slice(2),
-  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, limit: 0, estimators: ESTIMATORS.map((e) => e.name).join(",") },
+  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, limit: 0, device: "cpu", estimators: ESTIMATORS.map((e) => e.name).join(",") },
   {
     program: "examples/bnn/train.js",
     help: {
@@ -30,9 +32,12 @@ const options = parseArgs(
       data: "a directory with the MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz)",
       limit: "with --data: use only the first N training images (default all)",
       estimators: "comma-separated subset of STE,ClippedSTE,ReSTE,ApproxSign (default all)",
+      device: "the back end the losses run on: cpu or webgpu (default cpu)",
     },
   },
 );
+/** The back ends --device accepts. */
+const DEVICES = ["cpu", "webgpu"];
 const outDir = resolve(options.out ?? "examples/bnn/out");
 const task = loadTask();
 const epochs = options.epochs || (options.smoke ? 2 : options.data ? 5 : 15);
@@ -45,9 +50,37 @@ const selected = options.estimators.split(",").map((name) => {
   }
   return e;
 });
+if (!DEVICES.includes(options.device)) {
+  process.stderr.write(`error: unknown device '${options.device}' (known: ${DEVICES.join(", ")})\n`);
+  process.exit(2);
+}
 if (task.train.n < options.batch) {
   process.stderr.write(`error: --batch ${options.batch} is larger than the training set (${task.train.n})\n`);
   process.exit(2);
+}
+
+/**
+ * The WebGPU device for --device webgpu, else undefined (the calls then take the runtime's default,
+ * the shared cpu device, with exactly the options they had before --device existed).
+ * @returns {Promise<import("estc/runtime").WebGpuDevice | undefined>}
+ */
+async function openDevice() {
+  if (options.device !== "webgpu") return undefined;
+  try {
+    return await webgpu();
+  } catch (error) {
+    process.stderr.write(`error: --device webgpu: ${/** @type {Error} */ (error).message}\n`);
+    process.exit(1);
+  }
+}
+
+/**
+ * The adapter a WebGPU device runs on, as recorded in results.json and printed in the summary.
+ * @param {import("estc/runtime").WebGpuDevice} device
+ */
+function adapterInfo(device) {
+  const { path, vendor, architecture, device: name, description, backend, featureLevel } = device.adapter;
+  return { path, vendor, architecture, device: name, description, backend, featureLevel };
 }
 
 /** The synthetic teacher task, or MNIST from --data (standardised with the training mean/std). */
@@ -82,8 +115,9 @@ function loadTask() {
 async function testAccuracy(params) {
   const x = tensor(task.test.x, [task.test.n, task.features]);
   const inputs = /** @type {Parameters<typeof bnn.logits.forward>[0]} */ ({ x, ...paramTensors(params) });
-  const out = /** @type {import("estc/runtime").Tensor} */ (await bnn.logits.forward(inputs));
+  const out = /** @type {import("estc/runtime").Tensor} */ (await bnn.logits.forward(inputs, onDevice));
   const logits = await out.data();
+  out.dispose(); // on webgpu the logits hold a pooled buffer until disposed
   return accuracy(logits, task.test.y, task.classes);
 }
 
@@ -110,12 +144,16 @@ async function train(estimator, bar) {
     for (const indices of order) {
       const b = gather(task.train, indices);
       const inputs = { x: tensor(b.x, [b.n, task.features]), labels: tensor(b.y, [b.n]), ...paramTensors(params) };
-      const { value, grads } = await lossFn.valueAndGrad(inputs, estimator.annealed ? { o } : {});
+      // Host tensors are uploaded by the runtime itself (into buffers the call frees); only the
+      // results live on the device, so each is disposed once read.
+      const { value, grads } = await lossFn.valueAndGrad(inputs, { ...(estimator.annealed ? { o } : {}), ...onDevice });
       lossSum += (await value.data())[0];
+      value.dispose();
       steps++;
       /** @type {Record<string, Float32Array>} */
       const g = {};
       for (const name of Object.keys(params)) g[name] = /** @type {Float32Array} */ (await grads[name].data());
+      for (const t of Object.values(grads)) t.dispose(); // the input's gradient (x) too, though unread
       const before = BINARY.map((name) => params[name].data.slice());
       optimiser.step(g);
       flips += flipRatio(before, BINARY.map((name) => params[name].data));
@@ -145,13 +183,28 @@ async function train(estimator, bar) {
   };
 }
 
+const device = await openDevice();
+/** Spread into every call's options: `{ device }` on webgpu, nothing on cpu. */
+const onDevice = device ? { device } : {};
+if (device) {
+  const a = device.adapter;
+  process.stderr.write(`bnn: WebGPU on ${a.description || a.device || a.vendor} (${a.path}, ${a.backend}, ${a.featureLevel})\n`);
+}
 const started = performance.now();
 const stepsPerEpoch = Math.floor(task.train.n / options.batch);
 const bar = progress("bnn", selected.length * epochs * stepsPerEpoch);
 const results = [];
-for (const estimator of selected) results.push(await train(estimator, bar));
+/** @type {import("./report.js").DeviceStats | undefined} */
+let deviceStats;
+try {
+  for (const estimator of selected) results.push(await train(estimator, bar));
+  // Bytes still held once every result was read and disposed: 0 unless a step leaks a buffer.
+  if (device) deviceStats = { bytesAllocatedAtEnd: device.memory.bytesAllocated, peakBytesAllocated: device.memory.peakBytesAllocated, ...device.transfers };
+} finally {
+  device?.destroy(); // Dawn keeps Node alive while a device lives, also after an error
+}
 bar.done();
 mkdirSync(outDir, { recursive: true });
-const config = { epochs, hidden, batch: options.batch, lr: options.lr, oEnd: options.oEnd, seed: options.seed, smoke: options.smoke, features: task.features, classes: task.classes, trainSize: task.train.n, testSize: task.test.n };
-const summary = writeReport(outDir, { task: task.description, config, results, wallSeconds: (performance.now() - started) / 1000 });
+const config = { epochs, hidden, batch: options.batch, lr: options.lr, oEnd: options.oEnd, seed: options.seed, smoke: options.smoke, features: task.features, classes: task.classes, trainSize: task.train.n, testSize: task.test.n, device: options.device, ...(device ? { adapter: adapterInfo(device) } : {}) };
+const summary = writeReport(outDir, { task: task.description, config, results, wallSeconds: (performance.now() - started) / 1000, ...(deviceStats ? { deviceStats } : {}) });
 process.stdout.write(summary);

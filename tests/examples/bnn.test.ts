@@ -1,6 +1,7 @@
 // The bnn example end to end: build bnn.est as `npm run example:bnn` does, run train.js with
 // --smoke on the synthetic task and on a tiny MNIST-format data set written here, and check the
-// outputs: exit code, results.json (keys, finite numbers, accuracies in [0, 1]), the SVG charts.
+// outputs: exit code, results.json (keys, finite numbers, accuracies in [0, 1]), the SVG charts;
+// and run it with --device webgpu (Mesa llvmpipe here) against the CPU back end's numbers.
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -34,6 +35,12 @@ interface Result {
   trainLoss: number;
   seconds: number;
   epochs: Epoch[];
+}
+
+interface DeviceReport {
+  config: { device: string; testSize: number; adapter?: { backend: string } };
+  results: Result[];
+  deviceStats?: { bytesAllocatedAtEnd: number; readbacks: number };
 }
 
 function checkOutputs(out: string, epochs: number) {
@@ -106,6 +113,36 @@ describe("examples/bnn", () => {
     expect(readFileSync(join(out, "results.md"), "utf8")).toContain("MNIST from");
   }, 300_000);
 
+  it("trains on --device webgpu as on the cpu back end", () => {
+    const args = ["--smoke", "--estimators", "ReSTE,ClippedSTE"];
+    const runs = (["cpu", "webgpu"] as const).map((device) => {
+      const out = join(root, `device-${device}`);
+      const r = runExample("bnn", [...args, "--device", device, "--out", out]);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as DeviceReport;
+    });
+    const [cpu, gpu] = runs as [DeviceReport, DeviceReport];
+    expect(cpu.config.device).toBe("cpu");
+    expect(cpu.config.adapter).toBeUndefined();
+    expect(gpu.config.device).toBe("webgpu");
+    expect(gpu.config.adapter?.backend).toBeTruthy();
+    // Every step's results were read and disposed: no buffer is still held when training ends.
+    expect(gpu.deviceStats?.bytesAllocatedAtEnd).toBe(0);
+    expect(gpu.deviceStats?.readbacks).toBeGreaterThan(0);
+    expect(gpu.results.map((r) => r.name)).toEqual(["ReSTE", "ClippedSTE"]);
+    const testSize = cpu.config.testSize;
+    cpu.results.forEach((c, i) => {
+      const g = gpu.results[i]!;
+      expect(g.epochs).toHaveLength(c.epochs.length);
+      c.epochs.forEach((e, k) => {
+        // Measured: at most 2e-7 relative (f32 sums in another order). A binary weight or
+        // activation flipped differently would move the mean loss by ~1e-3, far past 1e-5.
+        expect(Math.abs(g.epochs[k]!.trainLoss - e.trainLoss) / e.trainLoss).toBeLessThan(1e-5);
+        expect(Math.abs(g.epochs[k]!.testAccuracy - e.testAccuracy) * testSize).toBeLessThanOrEqual(1);
+      });
+    });
+  }, 300_000);
+
   it("rejects an unknown option or estimator with exit code 2", () => {
     const bad = runExample("bnn", ["--smoke", "--epoch", "3"]);
     expect(bad.status).toBe(2);
@@ -114,5 +151,9 @@ describe("examples/bnn", () => {
     expect(est.status).toBe(2);
     expect(est.stderr).toContain("unknown estimator 'Bogus'");
     expect(existsSync(join(root, "x", "results.json"))).toBe(false);
+    const dev = runExample("bnn", ["--smoke", "--device", "bogus", "--out", join(root, "y")]);
+    expect(dev.status).toBe(2);
+    expect(dev.stderr).toContain("unknown device 'bogus' (known: cpu, webgpu)");
+    expect(existsSync(join(root, "y", "results.json"))).toBe(false);
   }, 300_000);
 });
