@@ -15,6 +15,9 @@ import { Scope } from "./scope.js";
 import { closest } from "./suggest.js";
 import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy } from "./types.js";
 
+/** The options every generated function takes besides its scalars (runtime/validate.ts); no runtime scalar may take these names. */
+const CALL_OPTIONS: readonly string[] = ["seed", "device", "wrt"];
+
 type FnSym = Extract<ItemSymbol, { kind: "fn" }>;
 type ConstSym = Extract<ItemSymbol, { kind: "const" }>;
 
@@ -177,6 +180,11 @@ export class Checker implements ItemOracle {
       } else if (p.type === undefined) {
         this.report("E3008", p.name.span, `parameter '${p.name.name}' needs a type or a default`, {
           hint: kind === "fn" ? `for example ${p.name.name}: f32[N]` : `for example ${p.name.name}: f32 = 1.0`,
+        });
+      }
+      if (kind === "fn" && p.default !== undefined && CALL_OPTIONS.includes(p.name.name)) {
+        this.report("E2013", p.name.span, `'${p.name.name}' cannot name a runtime scalar: it is an option of every generated function`, {
+          hint: `the options '${CALL_OPTIONS.join("', '")}' are the runtime's; rename the parameter (for example ${p.name.name}_)`,
         });
       }
       if (kind === "estimator" && ty.kind === "tensor" && !isScalar(ty)) {

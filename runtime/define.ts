@@ -10,6 +10,7 @@ import { runPlan } from "./execute.js";
 import type { EntryPlan, FunctionSpec } from "./plan.js";
 import type { Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
+import { prunedPlan } from "./prune.js";
 import { runPlanWebGpu } from "./webgpu/execute.js";
 import { CallErrorCode, checkCall, fail, resultType, withCotangents, type Call } from "./validate.js";
 
@@ -21,15 +22,22 @@ export interface DeviceLike {
 }
 
 /**
- * Per-call options: the device (default the shared `cpu()`, or a `webgpu()` device), the Philox seed (default 0) and
- * the fn's runtime scalars by name (default: the values in the signature).
+ * Per-call options: the device (default the shared `cpu()`, or a `webgpu()` device), the Philox
+ * seed (default 0), the inputs to differentiate with respect to (`wrt`, default every f32 input;
+ * `forward` checks the names and computes no gradient) and the fn's runtime scalars by name
+ * (default: the values in the signature).
  */
-export type CallOptions<S extends string = string> = {
+export type CallOptions<S extends string = string, I extends string = string> = {
   device?: CpuDevice | WebGpuDevice | DeviceLike;
   seed?: number;
+  /**
+   * The f32 inputs whose gradients vjp, valueAndGrad and vjpFn's pullback return (JAX's
+   * `argnums`); the steps only the others need do not run. Default: every f32 input.
+   */
+  wrt?: readonly I[];
 } & (string extends S ? { readonly [scalar: string]: unknown } : { readonly [K in S]?: number });
 
-/** Gradients by input name, one for each of the spec's `gradInputs`. */
+/** Gradients by input name: one for each of the spec's `gradInputs`, or each name of `wrt`. */
 export type Gradients = Record<string, Tensor>;
 
 /** A forward result with the pullback that maps cotangents of it to input gradients. */
@@ -52,20 +60,20 @@ export interface EstFunction<
   /** The plans and kernels the calls run, for tools that inspect them. */
   readonly spec: FunctionSpec;
   /** The fn's result. */
-  forward(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S>): Promise<O>;
+  forward(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, I>): Promise<O>;
   /** Gradients of the f32 inputs given one cotangent per output (shaped like that output). */
   vjp(
     inputs: Readonly<Record<I, Tensor>>,
     cotangent: Tensor | readonly Tensor[],
-    options?: CallOptions<S>,
+    options?: CallOptions<S, I>,
   ): Promise<Gradients>;
   /** For a scalar result: the value and the gradients of the f32 inputs, in one run. */
   valueAndGrad(
     inputs: Readonly<Record<I, Tensor>>,
-    options?: CallOptions<S>,
+    options?: CallOptions<S, I>,
   ): Promise<{ value: Tensor; grads: Gradients }>;
   /** The result and a pullback that computes gradients for any cotangent of it (JAX's vjp). */
-  vjpFn(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S>): Promise<VjpResult<O>>;
+  vjpFn(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, I>): Promise<VjpResult<O>>;
 }
 
 /** Wraps a generated FunctionSpec as the function object its module exports. */
@@ -78,16 +86,18 @@ export function defineFunction<
     call.device.kind === "webgpu"
       ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device)
       : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device);
-  const gradients = (grads: Tensor[]): Gradients =>
-    Object.fromEntries(spec.gradInputs.map((name, i) => [name, grads[i]!]));
+  /** The gradients a plan returned, by name: those `call.wrt` asked for, in that order. */
+  const gradients = (call: Call, grads: Tensor[]): Gradients =>
+    Object.fromEntries(call.wrt.map((g, k) => [spec.gradInputs[g]!, grads[k]!]));
   const result = (outs: Tensor[]): O => (spec.tuple ? outs : outs[0]!) as O;
   const pullback = async (call: Call, cotangent: unknown): Promise<Gradients> =>
-    gradients(await run(spec.vjp, withCotangents(spec, call, cotangent)));
+    gradients(call, await run(prunedPlan(spec.vjp, call.wrt), withCotangents(spec, call, cotangent)));
 
   return {
     name: spec.name,
     spec,
     async forward(inputs, options) {
+      // `wrt` is checked (a typo fails here too) and has nothing to prune in a forward plan.
       return result(await run(spec.forward, checkCall(spec, inputs, options)));
     },
     async vjp(inputs, cotangent, options) {
@@ -101,8 +111,9 @@ export function defineFunction<
           `${spec.name}: valueAndGrad needs a scalar result; ${spec.name} returns ${resultType(spec)} (use vjp with a cotangent instead)`,
         );
       }
-      const [value, ...grads] = await run(plan, checkCall(spec, inputs, options));
-      return { value: value!, grads: gradients(grads) };
+      const call = checkCall(spec, inputs, options);
+      const [value, ...grads] = await run(prunedPlan(plan, [0, ...call.wrt.map((g) => g + 1)]), call);
+      return { value: value!, grads: gradients(call, grads) };
     },
     async vjpFn(inputs, options) {
       const call = checkCall(spec, inputs, options);
@@ -112,8 +123,12 @@ export function defineFunction<
         return { out, pullback: async (cotangent) => pullback(call, cotangent) };
       }
       // The forward also returns the residuals the pullback reads (bit masks for predicates);
-      // they are counted in bytesSavedForBackward until the pullback has run.
-      const all = await run(spec.forwardWithResiduals, call);
+      // they are counted in bytesSavedForBackward until the pullback has run. With `wrt`, only
+      // those the pruned pullback still reads are computed and kept.
+      const back = prunedPlan(spec.pullback, call.wrt);
+      const kept = residualsRead(spec.forwardWithResiduals, back, spec.outputs.length);
+      const keep = [...spec.outputs.keys(), ...kept.map((k) => spec.outputs.length + k)];
+      const all = await run(prunedPlan(spec.forwardWithResiduals, keep), call);
       const outs = all.slice(0, spec.outputs.length);
       const residuals = all.slice(spec.outputs.length);
       const saved = residuals.reduce((n, t) => n + t.size * 4, 0);
@@ -129,9 +144,9 @@ export function defineFunction<
             );
           }
           const tensors = new Map(withCotangents(spec, call, cotangent).tensors);
-          residuals.forEach((r, k) => tensors.set(`$res${k}`, r));
+          residuals.forEach((r, k) => tensors.set(`$res${kept[k]}`, r));
           try {
-            return gradients(await run(spec.pullback!, { ...call, tensors }));
+            return gradients(call, await run(back, { ...call, tensors }));
           } finally {
             held = false;
             call.device.memory.releaseSaved(saved);
@@ -143,3 +158,9 @@ export function defineFunction<
   };
 }
 
+
+/** The residuals (`$res0`… of the full pullback, by number) that `pullback` still reads, ascending. */
+function residualsRead(forward: EntryPlan, pullback: EntryPlan, results: number): number[] {
+  const read = new Set(pullback.inputs.map((i) => i.name));
+  return forward.outputs.slice(results).flatMap((_, k) => (read.has(`$res${k}`) ? [k] : []));
+}

@@ -50,7 +50,7 @@ export const runtimeErrors = {
   unknownInput: { code: "E6011", meaning: "an input the fn does not declare" },
   unknownOption: {
     code: "E6012",
-    meaning: "an option that is not `device`, `seed` or one of the fn's scalars",
+    meaning: "an option that is not `device`, `seed`, `wrt` or one of the fn's scalars",
   },
   badScalar: { code: "E6013", meaning: "a scalar option that is not a finite number of its dtype" },
   cotangentMismatch: {
@@ -76,6 +76,10 @@ export const runtimeErrors = {
   foreignTensor: {
     code: "E6019",
     meaning: "a device tensor passed to a different device than the one holding it",
+  },
+  badWrt: {
+    code: "E6020",
+    meaning: "a `wrt` option that is not a list of the fn's differentiable (f32) inputs",
   },
 } as const satisfies Record<string, RuntimeErrorInfo>;
 

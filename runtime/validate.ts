@@ -1,6 +1,6 @@
 /**
  * Checks one call of a generated function before anything runs: the input tensors against the
- * signature (binding shape symbols input by input), the options (scalars, seed, device) and the
+ * signature (binding shape symbols input by input), the options (scalars, seed, device, wrt) and the
  * cotangents, each mistake an EstcRuntimeError naming the fn, the input, what was expected and
  * what came.
  */
@@ -28,6 +28,7 @@ export const CallErrorCode = runtimeErrorCodes(
   "badScalar",
   "cotangentMismatch",
   "backendUnavailable",
+  "badWrt",
 );
 
 type CallErrorCodeValue = (typeof CallErrorCode)[keyof typeof CallErrorCode];
@@ -39,6 +40,8 @@ export interface Call {
   scalars: Float64Array;
   seed: number;
   device: CpuDevice | WebGpuDevice;
+  /** The places in `spec.gradInputs` of the gradients asked for (`wrt`), in that order; all by default. */
+  wrt: number[];
 }
 
 /** Checks the inputs then the options, and binds the shape symbols. */
@@ -173,7 +176,7 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
   }
   const given = (options ?? {}) as Record<string, unknown>;
   const scalarNames = spec.scalars.map((s) => s.name);
-  const known = ["device", "seed", ...scalarNames];
+  const known = ["device", "seed", "wrt", ...scalarNames];
   for (const key of Object.keys(given)) {
     if (known.includes(key)) continue;
     const scalars =
@@ -182,7 +185,7 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
         : ` and the scalars ${listNames(scalarNames)}`;
     fail(
       CallErrorCode.unknownOption,
-      `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are 'device', 'seed'${scalars}`,
+      `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are 'device', 'seed', 'wrt'${scalars}`,
     );
   }
   const scalars = Float64Array.from(spec.scalars, (s) => checkScalar(spec, s, given[s.name]));
@@ -190,7 +193,37 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
     scalars,
     seed: checkSeed(spec, given["seed"]),
     device: checkDevice(spec, given["device"]),
+    wrt: checkWrt(spec, given["wrt"]),
   };
+}
+
+/**
+ * `wrt`: the inputs to differentiate with respect to, as places in `spec.gradInputs` (kept in that
+ * order, a repeated name once). Every f32 input when absent; `[]` asks for no gradient at all.
+ */
+function checkWrt(spec: FunctionSpec, wrt: unknown): number[] {
+  const all = spec.gradInputs.map((_, i) => i);
+  if (wrt === undefined) return all;
+  const differentiable =
+    spec.gradInputs.length === 0
+      ? `${spec.name} has no f32 input`
+      : `the f32 inputs are ${listNames(spec.gradInputs)}`;
+  if (!Array.isArray(wrt) || !wrt.every((name) => typeof name === "string")) {
+    fail(
+      CallErrorCode.badWrt,
+      `${spec.name}: option 'wrt' must be an array of input names, got ${describe(wrt)}; ${differentiable}`,
+    );
+  }
+  for (const name of wrt as string[]) {
+    if (spec.gradInputs.includes(name)) continue;
+    const input = spec.inputs.find((i) => i.name === name);
+    const why =
+      input !== undefined
+        ? `input '${name}' is ${input.dtype} and has no gradient`
+        : `'${name}' is not an input of ${spec.name}${didYouMean(name, spec.gradInputs)}`;
+    fail(CallErrorCode.badWrt, `${spec.name}: wrt: ${why}; ${differentiable}`);
+  }
+  return all.filter((i) => (wrt as string[]).includes(spec.gradInputs[i]!));
 }
 
 function checkScalar(

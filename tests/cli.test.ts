@@ -255,7 +255,7 @@ describe("malformed programs are diagnostics, never crashes", () => {
     const codes = new Set(cases.flatMap((c) => [...fs.readFileSync(path.join(root, "tests/baselines", path.relative("tests/cases", c).replace(/\.est$/, ".errors.txt")), "utf8").matchAll(/error\[(E\d{4})\]/g)].map((m) => m[1]!)));
     const expected = [
       "E1001", "E1003", "E1004", "E1005", "E1007",
-      "E2001", "E2002", "E2003", "E2004", "E2005", "E2006", "E2007", "E2008", "E2009", "E2010", "E2012",
+      "E2001", "E2002", "E2003", "E2004", "E2005", "E2006", "E2007", "E2008", "E2009", "E2010", "E2012", "E2013",
       "E3001", "E3002", "E3003", "E3004", "E3005", "E3006", "E3007", "E3008", "E3009", "E3010", "E3011", "E3012", "E3013", "E3014", "E3015", "E3016",
       "E3020", "E3021", "E3022", "E3030", "E3031", "E3032", "E3033", "E3034", "E3035", "E3040",
       "E4001", "E4002", "E4007", "E4010", "E4011", "E4012", "E4013", "E4014", "E4015", "E4016", "E4017", "E4018", "E4020", "E4021",

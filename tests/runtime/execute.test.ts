@@ -317,7 +317,7 @@ describe("sum(x * x)", () => {
     await rejects(
       () => f.forward({ x }, { s: 1 } as never),
       "E6012",
-      "sum_squares: unknown option 's'; the options are 'device', 'seed'; it has no scalars",
+      "sum_squares: unknown option 's'; the options are 'device', 'seed', 'wrt'; it has no scalars",
     );
   });
 });
@@ -622,7 +622,7 @@ describe("call validation", () => {
     await rejects(
       call({ x, w }, { sed: 1 }),
       "E6012",
-      "binary_dense: unknown option 'sed' (did you mean 'seed'?); the options are 'device', 'seed' and the scalars 'o'",
+      "binary_dense: unknown option 'sed' (did you mean 'seed'?); the options are 'device', 'seed', 'wrt' and the scalars 'o'",
     );
     await rejects(
       call({ x, w }, { temperature: 1 }),
