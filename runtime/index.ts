@@ -59,6 +59,7 @@ export {
   transpose,
 } from "./kernels.js";
 export { runPlan } from "./execute.js";
+export { prunedPlan } from "./prune.js";
 export {
   CallErrorCode,
   defineFunction,

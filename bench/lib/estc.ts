@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { tensor, type EstFunction, type Tensor } from "estc/runtime";
 import { P, type Inputs, type Runner, type Workload } from "./workloads.js";
-import type { MlpData, MlpResult, MlpRunner } from "./mlp.js";
+import { MLP, type MlpData, type MlpResult, type MlpRunner } from "./mlp.js";
 
 /** The part of compiler/build.ts the bench calls (host undefined: the default node host). */
 interface BuildApi {
@@ -139,7 +139,7 @@ export function estcMlp(p: EstcPrograms, d: MlpData): MlpRunner {
   return {
     async step() {
       release();
-      last = await p.mlp.valueAndGrad(inputs, { o: P.reste.o });
+      last = await p.mlp.valueAndGrad(inputs, { o: P.reste.o, wrt: MLP.wrt });
     },
     async result(): Promise<MlpResult> {
       const value = (await last!.value.data())[0]!;

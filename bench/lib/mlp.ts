@@ -10,6 +10,8 @@ export const MLP = {
   sizes: [784, 512, 512, 10] as const,
   /** Pre-activations are divided by these (sqrt of the fan-in; 28 = sqrt(784)). */
   scales: [28, 22.627417, 22.627417] as const,
+  /** The inputs every implementation differentiates: the weights, not the data (estc's `wrt`, jax's argnums). */
+  wrt: ["w1", "w2", "w3"],
 };
 
 /** Inputs of one step: x, the latent weights and integer labels. */
