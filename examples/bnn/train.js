@@ -146,14 +146,14 @@ async function train(estimator, bar) {
       const inputs = { x: tensor(b.x, [b.n, task.features]), labels: tensor(b.y, [b.n]), ...paramTensors(params) };
       // Host tensors are uploaded by the runtime itself (into buffers the call frees); only the
       // results live on the device, so each is disposed once read.
-      const { value, grads } = await lossFn.valueAndGrad(inputs, { ...(estimator.annealed ? { o } : {}), ...onDevice });
+      const { value, grads } = await lossFn.valueAndGrad(inputs, { ...(estimator.annealed ? { o } : {}), ...onDevice, wrt: Object.keys(params) });
       lossSum += (await value.data())[0];
       value.dispose();
       steps++;
       /** @type {Record<string, Float32Array>} */
       const g = {};
       for (const name of Object.keys(params)) g[name] = /** @type {Float32Array} */ (await grads[name].data());
-      for (const t of Object.values(grads)) t.dispose(); // the input's gradient (x) too, though unread
+      for (const t of Object.values(grads)) t.dispose();
       const before = BINARY.map((name) => params[name].data.slice());
       optimiser.step(g);
       flips += flipRatio(before, BINARY.map((name) => params[name].data));

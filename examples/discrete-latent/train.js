@@ -93,7 +93,7 @@ function inputs(est, idx, params) {
 }
 
 async function gradient(est, idx, params, seed, base) {
-  const { value, grads } = await est.fn.valueAndGrad(inputs(est, idx, params), { seed, ...est.scalars, ...(est.ma ? { base } : {}) });
+  const { value, grads } = await est.fn.valueAndGrad(inputs(est, idx, params), { seed, wrt: Object.keys(SHAPES), ...est.scalars, ...(est.ma ? { base } : {}) });
   const g = {};
   for (const k of Object.keys(SHAPES)) g[k] = await grads[k].data();
   return { value: (await value.data())[0], grads: g };

@@ -55,7 +55,7 @@ async function train(method, bar) {
   let sftShare = 0;
   const started = performance.now();
   const adamStep = async (loss, inputs, scalars) => {
-    const { grads } = await loss.valueAndGrad({ ...inputs, w }, scalars);
+    const { grads } = await loss.valueAndGrad({ ...inputs, w }, { ...scalars, wrt: ["w"] });
     t += 1;
     [w, m, v] = await pol.step.forward({ w, g: grads.w, m, v }, { t, lr: opts.lr });
   };

@@ -51,7 +51,7 @@ for (let epoch = 0; epoch <= epochs; epoch++) {
   const steps = 10;
   for (let s = 0; s < steps; s++) {
     const { x, labels } = batch();
-    const { value, grads } = await loss.valueAndGrad({ x, w: tensor(w, [I, K]), labels }, { o });
+    const { value, grads } = await loss.valueAndGrad({ x, w: tensor(w, [I, K]), labels }, { o, wrt: ["w"] }); // no gradient for the data
     total += (await value.data())[0];
     const g = await grads.w.data();
     for (let j = 0; j < w.length; j++) {

@@ -14,6 +14,8 @@ import { progress } from "../lib/progress.js";
 import { markdownTable } from "../lib/table.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+/** The parameters trained (and differentiated: the data gets no gradient). */
+const PARAMS = ["w1", "b1", "w2", "b2"];
 const opts = parseArgs(process.argv.slice(2), { epochs: 30, hidden: 128, batch: 128, lr: 0.05, momentum: 0.9, lambda: 2e-4, lambdaHigh: 2e-2, seed: 1 });
 const smoke = opts.smoke;
 const epochs = smoke ? 2 : opts.epochs;
@@ -72,10 +74,10 @@ async function train(method, bar) {
     for (const idx of order) {
       const b = gather(task.train, idx);
       const inputs = { x: tensor(b.x, [b.n, I]), labels: tensor(b.y, [b.n]), ...params };
-      const { value, grads } = await method.loss.valueAndGrad(inputs, method.scalars);
+      const { value, grads } = await method.loss.valueAndGrad(inputs, { ...method.scalars, wrt: PARAMS });
       total += (await value.data())[0];
       const next = {};
-      for (const name of ["w1", "b1", "w2", "b2"]) {
+      for (const name of PARAMS) {
         const step = name.startsWith("w") ? net.step_w : net.step_b;
         const [w, v] = await step.forward({ w: params[name], g: grads[name], v: velocity[name] }, { lr: opts.lr, momentum: opts.momentum });
         next[name] = w;

@@ -86,7 +86,7 @@ async function train(method, bar) {
     const order = batches(trainSet.n, opts.batch, rng, { dropLast: true });
     for (const idx of order) {
       const b = gather(trainSet, idx);
-      const { value, grads } = await method.loss.valueAndGrad({ x: tensor(b.x, [b.n, I]), ...params }, { beta: opts.beta });
+      const { value, grads } = await method.loss.valueAndGrad({ x: tensor(b.x, [b.n, I]), ...params }, { beta: opts.beta, wrt: Object.keys(params) });
       total += (await value.data())[0];
       t += 1;
       const next = {};
