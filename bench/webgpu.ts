@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { webgpu, type WebGpuDevice } from "estc/runtime";
 import { buildPrograms, estcRunner } from "./lib/estc.js";
 import { jaxRunner } from "./lib/jax.js";
-import { collect, repoRoot, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
+import { collect, pairedRatio, repoRoot, sig, table, timeInterleaved, type Timing, type TimingPlan } from "./lib/measure.js";
 import { copyKernel, estcFn, estcWebgpuRunner, planCost, tfjsKernelsPerStep, tfjsWebgpuRunner, type PlanCost } from "./lib/webgpu-runners.js";
 import { benchMlpWebgpu } from "./lib/webgpu-mlp.js";
 import { installNavigator, loadJaxWebgpu, loadTfjsWebgpu } from "./lib/webgpu-setup.js";
@@ -28,7 +28,8 @@ const GPU_TOL = 1e-5;
 /** Peers against the f64 oracle, as in the CPU bench (a few clamp-edge elements allowed). */
 const PEER_TOL = 1e-5;
 const peerMismatches = (n: number) => Math.max(1, Math.ceil(n * 1e-6));
-const plan: TimingPlan = { reps: quick ? 7 : 15, minReps: 5, budgetMs: quick ? 800 : 1500, warmup: 3, minRepMs: 10 };
+/** Per workload and size: copy, estc, tfjs and jax-js timed in interleaved rounds within one budget. */
+const plan: TimingPlan = { reps: quick ? 7 : 15, minReps: 5, budgetMs: quick ? 3200 : 6000, warmup: 3, minRepMs: 10 };
 
 
 interface Measured {
@@ -36,6 +37,8 @@ interface Measured {
   maxError?: number;
   mismatches?: number;
   timing?: Timing;
+  /** ms of each interleaved round (the ratios are taken round by round). */
+  samples?: number[];
   /** The workload's bytes (estc's plan bytes per step) over the time, and that over copy GB/s. */
   gbPerS?: number;
   fractionOfCopy?: number;
@@ -54,10 +57,15 @@ interface Row {
 }
 
 const ms = (m: Measured) => m.timing?.medianMs;
-const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
 
-/** Checks one step's result, then times steps if it passed; always disposes the runner. */
-async function measure(make: () => Runner, want: Result, tol: number, allowed: number, bytes: number, copyGbPerS: number): Promise<Measured> {
+/** A runner that passed its check, kept open for the interleaved timing. */
+interface Checked {
+  runner: Runner;
+  measured: Measured;
+}
+
+/** Checks one step's result against `want`; a runner that fails (or throws) is disposed. */
+async function check(make: () => Runner, want: Result, tol: number, allowed: number): Promise<Checked | Measured> {
   collect();
   let runner: Runner | undefined;
   try {
@@ -65,18 +73,45 @@ async function measure(make: () => Runner, want: Result, tol: number, allowed: n
     await runner.step();
     const c = compare(await runner.result(), want, tol);
     if (c.mismatches > allowed) {
+      runner.dispose();
       return { ok: false, maxError: c.maxError, mismatches: c.mismatches, note: `${c.mismatches} elements off by more than ${tol} (max ${c.maxError}): not timed` };
     }
-    const r = runner;
-    const timing = await time(() => r.step(), plan);
-    const gbPerS = bytes / (timing.medianMs * 1e6);
-    return { ok: true, maxError: c.maxError, mismatches: c.mismatches, timing, gbPerS, fractionOfCopy: gbPerS / copyGbPerS };
+    return { runner, measured: { ok: true, maxError: c.maxError, mismatches: c.mismatches } };
   } catch (e) {
-    return { ok: false, note: `failed: ${(e as Error).message.split("\n")[0]}` };
-  } finally {
     runner?.dispose();
+    return { ok: false, note: `failed: ${(e as Error).message.split("\n")[0]}` };
   }
 }
+
+/**
+ * Times the copy kernel and the checked runners side by side (measure.ts `timeInterleaved`) and
+ * fills each one's timing, GB/s (`bytes` per step) and fraction of copy bandwidth, the latter
+ * taken round by round against the copy kernel's step in the same round.
+ */
+async function timeRow(copy: ReturnType<typeof copyKernel>, checked: (Checked | Measured)[], bytes: number): Promise<Row["copy"]> {
+  const open = checked.filter((c): c is Checked => "runner" in c);
+  try {
+    const { timings, samples } = await timeInterleaved([copy.step, ...open.map((c) => () => c.runner.step())], plan);
+    const copyMs = timings[0]!.medianMs;
+    open.forEach((c, k) => {
+      const timing = timings[k + 1]!;
+      Object.assign(c.measured, {
+        timing,
+        samples: samples[k + 1],
+        gbPerS: bytes / (timing.medianMs * 1e6),
+        fractionOfCopy: (bytes / copy.bytesPerStep) * pairedRatio(samples[0]!, samples[k + 1]!),
+      });
+    });
+    return { msPerPass: copyMs / 2, gbPerS: copy.bytesPerStep / (copyMs * 1e6) };
+  } catch (e) {
+    for (const c of open) Object.assign(c.measured, { ok: false, note: `failed while timing: ${(e as Error).message.split("\n")[0]}` });
+    return { msPerPass: NaN, gbPerS: NaN };
+  } finally {
+    for (const c of open) c.runner.dispose();
+  }
+}
+
+const measuredOf = (c: Checked | Measured): Measured => ("runner" in c ? c.measured : c);
 
 async function main(): Promise<void> {
   const root = repoRoot();
@@ -98,74 +133,69 @@ async function main(): Promise<void> {
   const jx = await loadJaxWebgpu();
   const versions = (name: string) => {
     try {
-      return JSON.parse(fs.readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version as string;
-    } catch {
-      return "not installed";
-    }
-  };
-  const machine = {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpu: os.cpus()[0]?.model ?? "unknown",
-    cores: os.cpus().length,
-    platform: `${os.platform()} ${os.release()}`,
-    loadAverageAtStart: os.loadavg(),
-    adapter: { path: a.path, vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, backend: a.backend, featureLevel: a.featureLevel, isFallbackAdapter: a.isFallbackAdapter },
-    cpuRasterizer,
-    peersNavigator: navigatorText,
-    tfjs: versions("@tensorflow/tfjs"),
-    tfjsBackendWebgpu: versions("@tensorflow/tfjs-backend-webgpu"),
-    tfjsDevice: tf.ok ? tf.on : `unavailable: ${tf.error}`,
-    jaxJs: versions("@jax-js/jax"),
-    jaxDevice: jx.ok ? jx.on : `unavailable: ${jx.error}`,
-  };
-  const warning = cpuRasterizer
-    ? `NOTE: ${a.device || a.description} is a CPU rasterizer (Mesa llvmpipe runs the WGSL on this machine's CPU cores), so these times and ratios are not GPU numbers.`
-    : undefined;
-  console.log(`estc WebGPU bench — ${adapterText}`);
-  console.log(`host: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.date}`);
-  console.log(`peers on the same Dawn adapter (${navigatorText}): tfjs ${machine.tfjs} + tfjs-backend-webgpu ${machine.tfjsBackendWebgpu} (${machine.tfjsDevice}); jax-js ${machine.jaxJs} (${machine.jaxDevice})`);
-  if (warning) console.log(warning);
-  console.log("");
+        return JSON.parse(fs.readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version as string;
+      } catch {
+        return "not installed";
+      }
+    };
+    const machine = {
+      date: new Date().toISOString(),
+      node: process.version,
+      cpu: os.cpus()[0]?.model ?? "unknown",
+      cores: os.cpus().length,
+      platform: `${os.platform()} ${os.release()}`,
+      loadAverageAtStart: os.loadavg(),
+      adapter: { path: a.path, vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, backend: a.backend, featureLevel: a.featureLevel, isFallbackAdapter: a.isFallbackAdapter },
+      cpuRasterizer,
+      peersNavigator: navigatorText,
+      tfjs: versions("@tensorflow/tfjs"),
+      tfjsBackendWebgpu: versions("@tensorflow/tfjs-backend-webgpu"),
+      tfjsDevice: tf.ok ? tf.on : `unavailable: ${tf.error}`,
+      jaxJs: versions("@jax-js/jax"),
+      jaxDevice: jx.ok ? jx.on : `unavailable: ${jx.error}`,
+    };
+    const warning = cpuRasterizer
+      ? `NOTE: ${a.device || a.description} is a CPU rasterizer (Mesa llvmpipe runs the WGSL on this machine's CPU cores), so these times and ratios are not GPU numbers.`
+      : undefined;
+    console.log(`estc WebGPU bench — ${adapterText}`);
+    console.log(`host: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.date}`);
+    console.log(`peers on the same Dawn adapter (${navigatorText}): tfjs ${machine.tfjs} + tfjs-backend-webgpu ${machine.tfjsBackendWebgpu} (${machine.tfjsDevice}); jax-js ${machine.jaxJs} (${machine.jaxDevice})`);
+    if (warning) console.log(warning);
+    console.log("");
 
-  const rows: Row[] = [];
-  const sizes = mlpOnly ? [] : [2 ** 16, 2 ** 20];
-  let skipped22: string | undefined;
-  for (let k = 0; k < sizes.length; k++) {
-    const n = sizes[k]!;
-    const roundStart = performance.now();
-    const inp = makeInputs(n);
-    const copy = await copyKernel(device, n, plan);
-    for (const w of workloads) {
-      const cost = planCost(estcFn(programs, w), n);
-      // estc's CPU back end is the reference for estc on the device.
-      const cpuRunner = estcRunner(programs, w, inp);
-      await cpuRunner.step();
-      const onCpu = await cpuRunner.result();
-      cpuRunner.dispose();
-      const want = oracle(w, inp);
-      const estc: Row["estc"] = await measure(() => estcWebgpuRunner(programs, w, inp, device), onCpu, GPU_TOL, 0, cost.bytes, copy.gbPerS);
-      if (estc.ok) {
-        const r = estcWebgpuRunner(programs, w, inp, device);
-        try {
-          await r.step();
-          estc.maxErrorVsOracle = compare(await r.result(), want, GPU_TOL).maxError;
-        } finally {
-          r.dispose();
-        }
+    const rows: Row[] = [];
+    const sizes = mlpOnly ? [] : [2 ** 16, 2 ** 20];
+    let skipped22: string | undefined;
+    for (let k = 0; k < sizes.length; k++) {
+      const n = sizes[k]!;
+      const roundStart = performance.now();
+      const inp = makeInputs(n);
+      const copy = copyKernel(device, n);
+      try {
+      for (const w of workloads) {
+        const cost = planCost(estcFn(programs, w), n);
+        // estc's CPU back end is the reference for estc on the device.
+        const cpuRunner = estcRunner(programs, w, inp);
+        await cpuRunner.step();
+        const onCpu = await cpuRunner.result();
+        cpuRunner.dispose();
+        const want = oracle(w, inp);
+        const estcC = await check(() => estcWebgpuRunner(programs, w, inp, device), onCpu, GPU_TOL, 0);
+        if ("runner" in estcC) (estcC.measured as Row["estc"]).maxErrorVsOracle = compare(await estcC.runner.result(), want, GPU_TOL).maxError;
+        const tfC = tf.ok ? await check(() => tfjsWebgpuRunner(tf.lib, w, inp), want, PEER_TOL, peerMismatches(n)) : { ok: false, note: tf.error };
+        const tfKernels = tf.ok && "runner" in tfC ? await tfjsKernelsPerStep(tf.lib, tfC.runner) : undefined;
+        const jxC = jx.ok ? await check(() => jaxRunner(jx.lib, w, inp), want, PEER_TOL, peerMismatches(n)) : { ok: false, note: jx.error };
+        const copyRow = await timeRow(copy, [estcC, tfC, jxC], cost.bytes);
+        const [estc, tfm, jxm] = [measuredOf(estcC) as Row["estc"], { ...measuredOf(tfC), kernelsPerStep: tfKernels } as Row["tfjs"], measuredOf(jxC)];
+        const paired = (a: Measured) => (a.samples && estc.samples ? pairedRatio(a.samples, estc.samples) : undefined);
+        const row: Row = { workload: w, n, copy: copyRow, estcPlan: cost, estc, tfjs: tfm, jax: jxm, ratios: { tfjsOverEstc: paired(tfm), jaxOverEstc: paired(jxm) } };
+        rows.push(row);
+        const fails = Object.entries({ estc, tfjs: tfm, jax: jxm }).filter(([, m]) => !m.ok);
+        const failText = fails.map(([k2, m]) => `${k2}: ${(m.note ?? "failed").split("\n")[0]}`).join("; ");
+        console.log(`  ${w} n=2^${Math.log2(n)}: estc ${sig(ms(estc))} ms, tfjs ${sig(ms(tfm))} ms, jax-js ${sig(ms(jxm))} ms${fails.length ? ` [${failText}]` : ""}`);
       }
-      const tfm: Row["tfjs"] = tf.ok ? await measure(() => tfjsWebgpuRunner(tf.lib, w, inp), want, PEER_TOL, peerMismatches(n), cost.bytes, copy.gbPerS) : { ok: false, note: tf.error };
-      if (tf.ok && tfm.ok) {
-        const r = tfjsWebgpuRunner(tf.lib, w, inp);
-        tfm.kernelsPerStep = await tfjsKernelsPerStep(tf.lib, r);
-        r.dispose();
-      }
-      const jxm: Measured = jx.ok ? await measure(() => jaxRunner(jx.lib, w, inp), want, PEER_TOL, peerMismatches(n), cost.bytes, copy.gbPerS) : { ok: false, note: jx.error };
-      const row: Row = { workload: w, n, copy, estcPlan: cost, estc, tfjs: tfm, jax: jxm, ratios: { tfjsOverEstc: ratio(ms(tfm), ms(estc)), jaxOverEstc: ratio(ms(jxm), ms(estc)) } };
-      rows.push(row);
-      const fails = Object.entries({ estc, tfjs: tfm, jax: jxm }).filter(([, m]) => !m.ok);
-      const failText = fails.map(([k2, m]) => `${k2}: ${(m.note ?? "failed").split("\n")[0]}`).join("; ");
-      console.log(`  ${w} n=2^${Math.log2(n)}: estc ${sig(ms(estc))} ms, tfjs ${sig(ms(tfm))} ms, jax-js ${sig(ms(jxm))} ms${fails.length ? ` [${failText}]` : ""}`);
+    } finally {
+      copy.dispose();
     }
     const roundS = (performance.now() - roundStart) / 1000;
     if (n === 2 ** 20) {
@@ -229,6 +259,7 @@ function printElementwise(rows: Row[]): void {
     "\ndisp/step: estc's compute dispatches per step (kernel steps of the forward and vjp plans); MB/step: the bytes those dispatches bind" +
       " (buffers read + written); +clear MB: pool buffers the executor zeroes with clearBuffer before a library step writes them (not in GB/s)." +
       " GB/s for every implementation = estc's MB/step / its time; 'of copy' = that over the copy kernel's GB/s (8 B/element, same device)." +
+      " The copy kernel and the three implementations are timed in interleaved rounds; 'of copy' and the ratios are medians of the per-round values." +
       " tfjs kern: tfjs kernels per step (tf.profile).",
   );
   const errText = (m: Measured) => (m.maxError === undefined ? "n/a" : `${m.maxError.toExponential(1)}${m.mismatches ? ` (+${m.mismatches} over tol)` : ""}`);

@@ -57,6 +57,56 @@ export async function time(step: () => unknown, plan: TimingPlan, knownMs = 0): 
   return { medianMs, minMs: samples[0]!, reps, callsPerRep };
 }
 
+/** The median of `xs` (not modified). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Interleaved timings: one per step, and each step's per-round samples (ms per call). */
+export interface Interleaved {
+  timings: Timing[];
+  samples: number[][];
+}
+
+/**
+ * Times several implementations side by side: after warming each up, every round times one
+ * repetition of each (a repetition runs enough calls to last `plan.minRepMs`), the first in the
+ * round rotating, so a change in the shared machine's load falls on all of them alike. Timing
+ * them one after another let a ratio swing 2x between runs on the 2-core VM. Rounds: as many as
+ * `plan.budgetMs` allows for one round's duration, within [minReps, reps].
+ */
+export async function timeInterleaved(steps: readonly (() => unknown)[], plan: TimingPlan): Promise<Interleaved> {
+  const single = steps.map(() => 0);
+  for (const [k, step] of steps.entries()) {
+    for (let i = 0; i < plan.warmup; i++) {
+      const t0 = performance.now();
+      await step();
+      single[k] = performance.now() - t0;
+    }
+  }
+  const calls = single.map((ms) => Math.max(1, Math.ceil(plan.minRepMs / Math.max(ms, 1e-3))));
+  const roundMs = single.reduce((sum, ms, k) => sum + ms * calls[k]!, 0);
+  const rounds = Math.max(plan.minReps, Math.min(plan.reps, Math.floor(plan.budgetMs / Math.max(roundMs, 1e-3))));
+  const samples = steps.map((): number[] => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let j = 0; j < steps.length; j++) {
+      const k = (r + j) % steps.length;
+      const t0 = performance.now();
+      for (let c = 0; c < calls[k]!; c++) await steps[k]!();
+      samples[k]!.push((performance.now() - t0) / calls[k]!);
+    }
+  }
+  const timings = samples.map((xs, k) => ({ medianMs: median(xs), minMs: Math.min(...xs), reps: rounds, callsPerRep: calls[k]! }));
+  return { timings, samples };
+}
+
+/** The median over rounds of a[r] / b[r]: a ratio of two interleaved implementations. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, r) => x / b[r]!));
+}
+
 /** Formats a number with `digits` significant digits (no exponent for the usual ranges). */
 export function sig(v: number | undefined, digits = 3): string {
   if (v === undefined || !Number.isFinite(v)) return "-";

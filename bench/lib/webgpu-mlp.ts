@@ -9,7 +9,7 @@
 import { prunedPlan, tensor, toDevice, type EntryPlan, type EstFunction, type FunctionSpec, type Tensor, type WebGpuDevice } from "estc/runtime";
 import { buildMlpUnfused, estcMlp, type EstcPrograms } from "./estc.js";
 import { jaxMlp } from "./jax.js";
-import { collect, sig, table, type Timing, type TimingPlan } from "./measure.js";
+import { collect, pairedRatio, sig, table, timeInterleaved, type Timing, type TimingPlan } from "./measure.js";
 import { MLP, mlpAgreement, mlpData, mlpFlops, type MlpData, type MlpResult, type MlpRunner } from "./mlp.js";
 import { tfjsMlp } from "./tfjs.js";
 import { tfjsSync, type Loaded } from "./webgpu-setup.js";
@@ -32,6 +32,8 @@ export interface MlpMeasured {
   planDispatches?: number;
   /** dispatchWorkgroups calls seen during one step (after the check), for every implementation. */
   countedDispatches?: number;
+  /** ms of each interleaved round, for ratios taken round by round. */
+  samples?: number[];
   note?: string;
 }
 
@@ -163,34 +165,6 @@ async function checkMlp(make: () => MlpRunner, want: MlpResult): Promise<Checked
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
-
-/**
- * Times the checked runners in rounds, one step of each per round, so a change in the shared
- * machine's load falls on every implementation alike (timing them one after another let the
- * first one's median swing 2x between runs on the 2-core VM).
- */
-async function timeInterleaved(checked: Checked[], plan: TimingPlan): Promise<Timing[]> {
-  const once = async (c: Checked) => {
-    const t0 = performance.now();
-    await c.runner.step();
-    return performance.now() - t0;
-  };
-  let roundMs = 0;
-  for (let w = 0; w < plan.warmup; w++) {
-    roundMs = 0;
-    for (const c of checked) roundMs += await once(c);
-  }
-  const rounds = Math.max(plan.minReps, Math.min(plan.reps, Math.floor(plan.budgetMs / Math.max(roundMs, 1e-3))));
-  const samples = checked.map((): number[] => []);
-  for (let r = 0; r < rounds; r++) for (const [k, c] of checked.entries()) samples[k]!.push(await once(c));
-  return samples.map((xs) => ({ medianMs: median(xs), minMs: Math.min(...xs), reps: rounds, callsPerRep: 1 }));
-}
-
 /** estc's CPU back end: the reference every WebGPU implementation is checked against. */
 async function cpuReference(programs: EstcPrograms, d: MlpData): Promise<MlpResult> {
   const r = estcMlp(programs, d);
@@ -202,8 +176,8 @@ async function cpuReference(programs: EstcPrograms, d: MlpData): Promise<MlpResu
   }
 }
 
-const ms = (m?: MlpMeasured) => m?.timing?.medianMs;
-const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
+/** a's time over b's, as the median over the interleaved rounds of the per-round ratio. */
+const ratio = (a?: MlpMeasured, b?: MlpMeasured) => (a?.samples && b?.samples ? pairedRatio(a.samples, b.samples) : undefined);
 
 /** Checks every implementation, then times those that passed, interleaved; always disposes them. */
 async function checkAndTime(makers: Record<string, (() => MlpRunner) | string>, want: MlpResult, plan: TimingPlan, flops: number): Promise<Record<string, MlpMeasured>> {
@@ -215,8 +189,8 @@ async function checkAndTime(makers: Record<string, (() => MlpRunner) | string>, 
     results[name] = "runner" in c ? c.row : c;
   }
   try {
-    const timings = await timeInterleaved(checked, plan);
-    checked.forEach((c, k) => Object.assign(c.row, { timing: timings[k], gflops: flops / (timings[k]!.medianMs * 1e6) }));
+    const { timings, samples } = await timeInterleaved(checked.map((c) => () => c.runner.step()), plan);
+    checked.forEach((c, k) => Object.assign(c.row, { timing: timings[k], gflops: flops / (timings[k]!.medianMs * 1e6), samples: samples[k] }));
   } catch (e) {
     checked.forEach((c) => (c.row.note = `failed while timing: ${(e as Error).message.split("\n")[0]}`));
   } finally {
@@ -254,24 +228,24 @@ export async function benchMlpWebgpu(root: string, programs: EstcPrograms, devic
   );
   results["estc fused"]!.planDispatches = planDispatches(stepPlan(programs.mlp.spec));
   if (typeof unfused !== "string") results["estc unfused"]!.planDispatches = planDispatches(stepPlan(unfused.fn.spec));
-  const fused = ms(results["estc fused"]);
-  const ratios = { unfusedOverFused: ratio(ms(results["estc unfused"]), fused), tfjsOverEstc: ratio(ms(results.tfjs), fused), jaxOverEstc: ratio(ms(results["jax-js"]), fused) };
+  const fused = results["estc fused"];
+  const ratios = { unfusedOverFused: ratio(results["estc unfused"], fused), tfjsOverEstc: ratio(results.tfjs, fused), jaxOverEstc: ratio(results["jax-js"], fused) };
   printMlp(results, ratios, data, flops, want.loss);
   const unfusedBuildMs = typeof unfused === "string" ? undefined : unfused.ms;
   return { shape: [data.batch, ...data.sizes], flopsPerStep: flops, timing: plan, tolerance: { loss: LOSS_TOL, grads: GRAD_TOL }, referenceLoss: want.loss, unfusedBuildMs, results, ratios };
 }
 
 function printMlp(results: Record<string, MlpMeasured>, ratios: MlpSection["ratios"], d: MlpData, flops: number, refLoss: number): void {
-  const fused = ms(results["estc fused"]);
+  const fused = results["estc fused"];
   console.log(`\nBinary MLP step ${d.sizes.join("-")}, batch ${d.batch}: valueAndGrad of the loss, inputs on the device, each step waited for (${(flops / 1e9).toFixed(2)} GFLOP)\n`);
   console.log(
     table(
       ["impl", "median ms", "GFLOP/s", "vs estc fused", "plan disp", "counted disp", "loss", "grad rel err (w1, w2, w3)", "note"],
       Object.entries(results).map(([name, o]) => [
         name,
-        sig(ms(o)),
+        sig(o.timing?.medianMs),
         sig(o.gflops),
-        sig(ratio(ms(o), fused)),
+        sig(ratio(o, fused)),
         o.planDispatches === undefined ? "-" : String(o.planDispatches),
         o.countedDispatches === undefined ? "-" : String(o.countedDispatches),
         o.loss === undefined ? "-" : o.loss.toFixed(5),
@@ -280,7 +254,7 @@ function printMlp(results: Record<string, MlpMeasured>, ratios: MlpSection["rati
       ]),
     ),
   );
-  console.log(`\nunfused/fused ${sig(ratios.unfusedOverFused)}, tfjs/estc ${sig(ratios.tfjsOverEstc)}, jax/estc ${sig(ratios.jaxOverEstc)} (estc = fused).`);
+  console.log(`\nunfused/fused ${sig(ratios.unfusedOverFused)}, tfjs/estc ${sig(ratios.tfjsOverEstc)}, jax/estc ${sig(ratios.jaxOverEstc)} (estc = fused; each the median over the interleaved rounds of that round's ratio).`);
   console.log(
     `Checked before timing against estc's CPU back end (loss ${refLoss.toFixed(5)}): loss within ${LOSS_TOL} relative, each gradient within ${GRAD_TOL} relative L2.` +
       " plan disp: kernel steps of estc's valueAndGrad plan; counted disp: dispatchWorkgroups calls in one step.",

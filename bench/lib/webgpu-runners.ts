@@ -6,7 +6,6 @@
  */
 import { GENERATED_WORKGROUP, linearWorkgroupGrid, toDevice, tensor, vec4Coverage, type EstFunction, type EntryPlan, type Tensor, type WebGpuDevice } from "estc/runtime";
 import type { EstcPrograms } from "./estc.js";
-import { time, type TimingPlan } from "./measure.js";
 import { tfjsRunner } from "./tfjs.js";
 import { tfjsSync } from "./webgpu-setup.js";
 import { P, type Inputs, type Runner, type Workload } from "./workloads.js";
@@ -150,10 +149,10 @@ export async function tfjsKernelsPerStep(tf: TF, runner: Runner): Promise<number
  * A plain WGSL copy kernel shaped as estc's best elementwise kernel: one vec4 in, one out per
  * invocation, GENERATED_WORKGROUP invocations per workgroup, plan.ts `linearWorkgroupGrid`, and
  * no bounds check (both buffers padded to `vec4Coverage(n)`, as the runtime's pool pads them for
- * its guard-free kernels). Timed as gpu-check.sh does: two dispatches, one submit each, per timed
- * step, then onSubmittedWorkDone. Returns ms per pass and GB/s (8 bytes per element of n).
+ * its guard-free kernels). One step is two dispatches, one submit each, then onSubmittedWorkDone
+ * (as gpu-check.sh times it), moving `bytesPerStep` = 2 passes x 8 bytes per element of n.
  */
-export async function copyKernel(device: WebGpuDevice, n: number, plan: TimingPlan): Promise<{ msPerPass: number; gbPerS: number }> {
+export function copyKernel(device: WebGpuDevice, n: number): { step: () => Promise<void>; bytesPerStep: number; dispose: () => void } {
   const gpu = device.gpu;
   const max = device.limits.maxComputeWorkgroupsPerDimension;
   const [gx, gy] = linearWorkgroupGrid(Math.ceil(n / 4 / GENERATED_WORKGROUP), max);
@@ -172,18 +171,18 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST;
   const src = gpu.createBuffer({ size: 4 * covered, usage });
   const dst = gpu.createBuffer({ size: 4 * covered, usage });
-  try {
-    gpu.queue.writeBuffer(src, 0, new Float32Array(n).fill(1));
-    const bind = gpu.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: { buffer: src } },
-        { binding: 1, resource: { buffer: dst } },
-      ],
-    });
-    const perStep = 2;
-    const t = await time(async () => {
-      for (let k = 0; k < perStep; k++) {
+  gpu.queue.writeBuffer(src, 0, new Float32Array(n).fill(1));
+  const bind = gpu.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: src } },
+      { binding: 1, resource: { buffer: dst } },
+    ],
+  });
+  const passes = 2;
+  return {
+    async step() {
+      for (let k = 0; k < passes; k++) {
         const enc = gpu.createCommandEncoder();
         const pass = enc.beginComputePass();
         pass.setPipeline(pipeline);
@@ -193,11 +192,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         gpu.queue.submit([enc.finish()]);
       }
       await gpu.queue.onSubmittedWorkDone();
-    }, plan);
-    const msPerPass = t.medianMs / perStep;
-    return { msPerPass, gbPerS: (8 * n) / (msPerPass * 1e6) };
-  } finally {
-    src.destroy();
-    dst.destroy();
-  }
+    },
+    bytesPerStep: passes * 8 * n,
+    dispose() {
+      src.destroy();
+      dst.destroy();
+    },
+  };
 }
