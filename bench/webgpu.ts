@@ -133,45 +133,45 @@ async function main(): Promise<void> {
   const jx = await loadJaxWebgpu();
   const versions = (name: string) => {
     try {
-        return JSON.parse(fs.readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version as string;
-      } catch {
-        return "not installed";
-      }
-    };
-    const machine = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpu: os.cpus()[0]?.model ?? "unknown",
-      cores: os.cpus().length,
-      platform: `${os.platform()} ${os.release()}`,
-      loadAverageAtStart: os.loadavg(),
-      adapter: { path: a.path, vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, backend: a.backend, featureLevel: a.featureLevel, isFallbackAdapter: a.isFallbackAdapter },
-      cpuRasterizer,
-      peersNavigator: navigatorText,
-      tfjs: versions("@tensorflow/tfjs"),
-      tfjsBackendWebgpu: versions("@tensorflow/tfjs-backend-webgpu"),
-      tfjsDevice: tf.ok ? tf.on : `unavailable: ${tf.error}`,
-      jaxJs: versions("@jax-js/jax"),
-      jaxDevice: jx.ok ? jx.on : `unavailable: ${jx.error}`,
-    };
-    const warning = cpuRasterizer
-      ? `NOTE: ${a.device || a.description} is a CPU rasterizer (Mesa llvmpipe runs the WGSL on this machine's CPU cores), so these times and ratios are not GPU numbers.`
-      : undefined;
-    console.log(`estc WebGPU bench — ${adapterText}`);
-    console.log(`host: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.date}`);
-    console.log(`peers on the same Dawn adapter (${navigatorText}): tfjs ${machine.tfjs} + tfjs-backend-webgpu ${machine.tfjsBackendWebgpu} (${machine.tfjsDevice}); jax-js ${machine.jaxJs} (${machine.jaxDevice})`);
-    if (warning) console.log(warning);
-    console.log("");
+      return JSON.parse(fs.readFileSync(path.join(root, "node_modules", name, "package.json"), "utf8")).version as string;
+    } catch {
+      return "not installed";
+    }
+  };
+  const machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    platform: `${os.platform()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg(),
+    adapter: { path: a.path, vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, backend: a.backend, featureLevel: a.featureLevel, isFallbackAdapter: a.isFallbackAdapter },
+    cpuRasterizer,
+    peersNavigator: navigatorText,
+    tfjs: versions("@tensorflow/tfjs"),
+    tfjsBackendWebgpu: versions("@tensorflow/tfjs-backend-webgpu"),
+    tfjsDevice: tf.ok ? tf.on : `unavailable: ${tf.error}`,
+    jaxJs: versions("@jax-js/jax"),
+    jaxDevice: jx.ok ? jx.on : `unavailable: ${jx.error}`,
+  };
+  const warning = cpuRasterizer
+    ? `NOTE: ${a.device || a.description} is a CPU rasterizer (Mesa llvmpipe runs the WGSL on this machine's CPU cores), so these times and ratios are not GPU numbers.`
+    : undefined;
+  console.log(`estc WebGPU bench — ${adapterText}`);
+  console.log(`host: ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, ${machine.date}`);
+  console.log(`peers on the same Dawn adapter (${navigatorText}): tfjs ${machine.tfjs} + tfjs-backend-webgpu ${machine.tfjsBackendWebgpu} (${machine.tfjsDevice}); jax-js ${machine.jaxJs} (${machine.jaxDevice})`);
+  if (warning) console.log(warning);
+  console.log("");
 
-    const rows: Row[] = [];
-    const sizes = mlpOnly ? [] : [2 ** 16, 2 ** 20];
-    let skipped22: string | undefined;
-    for (let k = 0; k < sizes.length; k++) {
-      const n = sizes[k]!;
-      const roundStart = performance.now();
-      const inp = makeInputs(n);
-      const copy = copyKernel(device, n);
-      try {
+  const rows: Row[] = [];
+  const sizes = mlpOnly ? [] : [2 ** 16, 2 ** 20];
+  let skipped22: string | undefined;
+  for (let k = 0; k < sizes.length; k++) {
+    const n = sizes[k]!;
+    const roundStart = performance.now();
+    const inp = makeInputs(n);
+    const copy = copyKernel(device, n);
+    try {
       for (const w of workloads) {
         const cost = planCost(estcFn(programs, w), n);
         // estc's CPU back end is the reference for estc on the device.
