@@ -38,42 +38,44 @@ export type CallOptions<S extends string = string, I extends string = string> = 
 } & (string extends S ? { readonly [scalar: string]: unknown } : { readonly [K in S]?: number });
 
 /** Gradients by input name: one for each of the spec's `gradInputs`, or each name of `wrt`. */
-export type Gradients = Record<string, Tensor>;
+export type Gradients<G extends string = string> = Record<G, Tensor>;
 
 /** A forward result with the pullback that maps cotangents of it to input gradients. */
-export interface VjpResult<O> {
+export interface VjpResult<O, G extends string = string> {
   out: O;
-  pullback(cotangent: Tensor | readonly Tensor[]): Promise<Gradients>;
+  pullback(cotangent: Tensor | readonly Tensor[]): Promise<Gradients<G>>;
 }
 
 /**
- * A generated function. `I` names its tensor inputs, `S` its scalar options and `O` its
- * result: a Tensor, or a Tensor[] for a fn that returns a tuple.
+ * A generated function. `I` names its tensor inputs, `S` its scalar options, `O` its result (a
+ * Tensor, or a Tensor[] for a fn that returns a tuple) and `G` the inputs that have gradients
+ * (its f32 inputs). The gradient methods return a record of `G`, or of the names given as `wrt`.
  */
 export interface EstFunction<
   I extends string = string,
   S extends string = string,
   O extends Tensor | Tensor[] = Tensor | Tensor[],
+  G extends string = string,
 > {
   /** The fn's name in its `.est` file. */
   readonly name: string;
   /** The plans and kernels the calls run, for tools that inspect them. */
   readonly spec: FunctionSpec;
   /** The fn's result. */
-  forward(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, I>): Promise<O>;
-  /** Gradients of the f32 inputs given one cotangent per output (shaped like that output). */
-  vjp(
+  forward(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, G>): Promise<O>;
+  /** Gradients of the f32 inputs (or those in `wrt`) given one cotangent per output (shaped like it). */
+  vjp<W extends G = G>(
     inputs: Readonly<Record<I, Tensor>>,
     cotangent: Tensor | readonly Tensor[],
-    options?: CallOptions<S, I>,
-  ): Promise<Gradients>;
-  /** For a scalar result: the value and the gradients of the f32 inputs, in one run. */
-  valueAndGrad(
+    options?: CallOptions<S, W>,
+  ): Promise<Gradients<W>>;
+  /** For a scalar result: the value and the gradients of the f32 inputs (or those in `wrt`), in one run. */
+  valueAndGrad<W extends G = G>(
     inputs: Readonly<Record<I, Tensor>>,
-    options?: CallOptions<S, I>,
-  ): Promise<{ value: Tensor; grads: Gradients }>;
+    options?: CallOptions<S, W>,
+  ): Promise<{ value: Tensor; grads: Gradients<W> }>;
   /** The result and a pullback that computes gradients for any cotangent of it (JAX's vjp). */
-  vjpFn(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, I>): Promise<VjpResult<O>>;
+  vjpFn<W extends G = G>(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, W>): Promise<VjpResult<O, W>>;
 }
 
 /** Wraps a generated FunctionSpec as the function object its module exports. */
@@ -81,7 +83,8 @@ export function defineFunction<
   I extends string = string,
   S extends string = string,
   O extends Tensor | Tensor[] = Tensor | Tensor[],
->(spec: FunctionSpec): EstFunction<I, S, O> {
+  G extends string = string,
+>(spec: FunctionSpec): EstFunction<I, S, O, G> {
   const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> =>
     call.device.kind === "webgpu"
       ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device)

@@ -46,4 +46,41 @@ console.log(JSON.stringify({ y: Array.from(await y.data()), gx: Array.from(await
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("types each export by its inputs, scalars, result and gradient names, wrt included (tsc --strict)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "estc-types-"));
+    try {
+      fs.mkdirSync(path.join(dir, "node_modules"));
+      fs.symlinkSync(root, path.join(dir, "node_modules", "estc"), "dir");
+      execFileSync("node", [path.join(root, "bin/estc.js"), "build", path.join(root, "examples/quickstart/binary.est"), "--out-dir", path.join(dir, "out"), "--emit", "js"]);
+      fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
+      fs.writeFileSync(
+        path.join(dir, "main.ts"),
+        `import type { Tensor } from "estc/runtime";
+import { binary_dense, loss } from "./out/binary.js";
+declare const x: Tensor, w: Tensor, labels: Tensor;
+export async function step(): Promise<Tensor[]> {
+  const y: Tensor = await binary_dense.forward({ x, w }, { o: 2 }); // one result: a Tensor, no cast
+  const all = await loss.valueAndGrad({ x, w, labels });
+  const some = await loss.valueAndGrad({ x, w, labels }, { o: 2, wrt: ["w"] });
+  // @ts-expect-error only w was asked for
+  void some.grads.x;
+  // @ts-expect-error labels is i32 and has no gradient
+  await loss.vjp({ x, w, labels }, y, { wrt: ["labels"] });
+  // @ts-expect-error not an option
+  await binary_dense.forward({ x, w }, { oo: 2 });
+  const { pullback } = await binary_dense.vjpFn({ x, w }, { wrt: ["x"] });
+  const gx: Tensor = (await pullback(y)).x;
+  return [all.grads.x, all.grads.w, some.grads.w, gx];
+}
+`,
+      );
+      const tsc = path.join(root, "node_modules/typescript/bin/tsc");
+      const flags = ["--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "main.ts"];
+      // Exit status 0: every line type-checks and every @ts-expect-error meets its error.
+      execFileSync("node", [tsc, ...flags], { cwd: dir, encoding: "utf8" });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
