@@ -115,7 +115,7 @@ function loadTask() {
 async function testAccuracy(params) {
   const x = tensor(task.test.x, [task.test.n, task.features]);
   const inputs = /** @type {Parameters<typeof bnn.logits.forward>[0]} */ ({ x, ...paramTensors(params) });
-  const out = /** @type {import("estc/runtime").Tensor} */ (await bnn.logits.forward(inputs, onDevice));
+  const out = await bnn.logits.forward(inputs, onDevice);
   const logits = await out.data();
   out.dispose(); // on webgpu the logits hold a pooled buffer until disposed
   return accuracy(logits, task.test.y, task.classes);
