@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { buildPrograms, estcMlp, estcRunner } from "./lib/estc.js";
 import { handRunner, handVariants } from "./lib/hand.js";
 import { jaxMlp, jaxRunner, loadJax } from "./lib/jax.js";
-import { collect, repoRoot, sig, table, time, type Timing, type TimingPlan } from "./lib/measure.js";
+import { collect, pairedRatio, repoRoot, sig, table, time, timeInterleaved, type Timing, type TimingPlan } from "./lib/measure.js";
 import { mlpAgreement, mlpData, mlpFlops, type MlpResult, type MlpRunner } from "./lib/mlp.js";
 import { loadTfjs, tfjsMlp, tfjsRunner } from "./lib/tfjs.js";
 import { compare, makeInputs, oracle, workloads, type Inputs, type Result, type Runner, type Workload } from "./lib/workloads.js";
@@ -42,6 +42,8 @@ interface Measured {
   maxErrorElsewhere?: number;
   ok: boolean;
   timing?: Timing;
+  /** ms of each interleaved round (the headline ratios are taken round by round). */
+  samples?: number[];
   gelemPerS?: number;
   note?: string;
 }
@@ -62,6 +64,54 @@ async function measure(make: () => Runner, want: Result, tol: number, n: number,
     runner.dispose();
   }
 }
+
+/** A runner that passed its check, kept open for the interleaved timing. */
+interface Checked {
+  runner: Runner;
+  measured: Measured;
+}
+
+/** Checks one call against `want`; a runner that fails or throws is disposed. */
+async function check(make: () => Runner, want: Result, tol: number, allowed = 0): Promise<Checked | Measured> {
+  collect();
+  let runner: Runner | undefined;
+  try {
+    runner = make();
+    await runner.step();
+    const c = compare(await runner.result(), want, tol);
+    const checked = { maxError: c.maxError, mismatches: c.mismatches, maxErrorElsewhere: c.maxErrorElsewhere };
+    if (c.mismatches > allowed) {
+      runner.dispose();
+      return { ...checked, ok: false, note: `${c.mismatches} elements off by more than ${tol} (max ${c.maxError}): not timed` };
+    }
+    return { runner, measured: { ...checked, ok: true } };
+  } catch (e) {
+    runner?.dispose();
+    return { maxError: NaN, ok: false, note: `failed: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
+
+/**
+ * Times the checked runners side by side (measure.ts `timeInterleaved`, within the budget of one
+ * sequential timing per runner) and fills their timings; always disposes them. Returns each
+ * one's Measured, in order.
+ */
+async function timeSideBySide(checked: (Checked | Measured)[], n: number): Promise<Measured[]> {
+  const open = checked.filter((c): c is Checked => "runner" in c);
+  const base = planFor(n);
+  try {
+    const { timings, samples } = await timeInterleaved(open.map((c) => () => c.runner.step()), { ...base, budgetMs: base.budgetMs * Math.max(1, open.length) });
+    open.forEach((c, k) => Object.assign(c.measured, { timing: timings[k], samples: samples[k], gelemPerS: n / (timings[k]!.medianMs * 1e6) }));
+  } catch (e) {
+    for (const c of open) Object.assign(c.measured, { ok: false, note: `failed while timing: ${(e as Error).message.split("\n")[0]}` });
+  } finally {
+    for (const c of open) c.runner.dispose();
+  }
+  return checked.map((c) => ("runner" in c ? c.measured : c));
+}
+
+/** a's time over b's as the median of per-round ratios, when both were timed side by side. */
+const paired = (a: Measured, b: Measured) => (a.samples && b.samples ? pairedRatio(a.samples, b.samples) : undefined);
 
 /** TypedArray.set from one f32 array into another: the memory-bandwidth yardstick. */
 async function copyRate(n: number): Promise<number> {
@@ -128,7 +178,6 @@ async function breakdown(programs: Awaited<ReturnType<typeof buildPrograms>>, ro
 
 const unavailable = (why: string): Measured => ({ maxError: NaN, ok: false, note: why });
 const ms = (m: Measured) => m.timing?.medianMs;
-const ratio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? a / b : undefined);
 
 async function main(): Promise<void> {
   const root = repoRoot();
@@ -173,31 +222,38 @@ async function main(): Promise<void> {
         .filter(([, m]) => m.ok)
         .sort(([, a], [, b]) => ms(a)! - ms(b)!)[0]!;
       const handAllocating = await measure(() => handRunner(w, bestName, inp, true), want, TOL, n);
-      const estc = await measure(() => estcRunner(programs, w, inp), want, TOL, n);
       const estcVjpFn = await measure(() => estcRunner(programs, w, inp, "vjpFn"), want, TOL, n);
-      const tfm = typeof tf === "string" ? unavailable(tf) : await measure(() => tfjsRunner(tf, w, inp), want, PEER_TOL, n, peerMismatches(n));
-      const jxm = typeof jx === "string" ? unavailable(jx) : await measure(() => jaxRunner(jx, w, inp), want, PEER_TOL, n, peerMismatches(n));
+      // The headline four (the best hand variant again, estc and the peers) are timed side by side.
+      const [hand, estc, tfm, jxm] = await timeSideBySide(
+        [
+          await check(() => handRunner(w, bestName, inp), want, TOL),
+          await check(() => estcRunner(programs, w, inp), want, TOL),
+          typeof tf === "string" ? unavailable(tf) : await check(() => tfjsRunner(tf, w, inp), want, PEER_TOL, peerMismatches(n)),
+          typeof jx === "string" ? unavailable(jx) : await check(() => jaxRunner(jx, w, inp), want, PEER_TOL, peerMismatches(n)),
+        ],
+        n,
+      );
       const row: ElementwiseRow = {
         workload: w,
         n,
         copyGelemPerS,
-        hand: { ...best, variant: bestName },
+        hand: { ...hand!, variant: bestName },
         handVariants: variants,
         handAllocating,
-        estc,
+        estc: estc!,
         estcVjpFn,
-        tfjs: tfm,
-        jax: jxm,
+        tfjs: tfm!,
+        jax: jxm!,
         ratios: {
-          estcOverHand: ratio(ms(estc), ms(best)),
-          tfjsOverEstc: ratio(ms(tfm), ms(estc)),
-          jaxOverEstc: ratio(ms(jxm), ms(estc)),
+          estcOverHand: paired(estc!, hand!),
+          tfjsOverEstc: paired(tfm!, estc!),
+          jaxOverEstc: paired(jxm!, estc!),
         },
       };
       rows.push(row);
-      const fails = Object.entries({ estc, estcVjpFn, tfjs: tfm, jax: jxm, ...variants }).filter(([, m]) => !m.ok);
+      const fails = Object.entries({ estc: estc!, estcVjpFn, tfjs: tfm!, jax: jxm!, ...variants }).filter(([, m]) => !m.ok);
       const failText = fails.map(([k, m]) => `${k}: ${m.note ?? "failed"}`).join("; ");
-      console.log(`  ${w} n=2^${Math.log2(n)}: estc ${sig(ms(estc))} ms, hand ${sig(ms(best))} ms (${bestName})${fails.length ? ` [${failText}]` : ""}`);
+      console.log(`  ${w} n=2^${Math.log2(n)}: estc ${sig(ms(estc!))} ms, hand ${sig(ms(hand!))} ms (${bestName}; ${sig(ms(best))} alone)${fails.length ? ` [${failText}]` : ""}`);
     }
   }
 
@@ -279,34 +335,42 @@ async function benchMlp(programs: Awaited<ReturnType<typeof buildPrograms>>, tf:
     "jax-js": typeof jx === "string" ? jx : () => jaxMlp(jx, data),
   };
   let reference: MlpResult | undefined;
-  const out: Record<string, { loss?: number; agreement?: ReturnType<typeof mlpAgreement>; timing?: Timing; gflops?: number; note?: string }> = {};
+  type MlpRow = { loss?: number; agreement?: ReturnType<typeof mlpAgreement>; timing?: Timing; samples?: number[]; gflops?: number; note?: string };
+  const out: Record<string, MlpRow> = {};
+  const open: { runner: MlpRunner; row: MlpRow }[] = [];
   for (const [name, make] of Object.entries(makers)) {
     if (typeof make === "string") {
       out[name] = { note: make };
       continue;
     }
     collect();
-    const runner = make();
+    let runner: MlpRunner | undefined;
     try {
+      runner = make();
       await runner.step();
       const r = await runner.result();
       reference ??= r;
       const agreement = mlpAgreement(r, reference);
       // Sign flips from summation order move a few activations, so agreement is to 1e-3, not 1e-6.
       const ok = Number.isFinite(r.loss) && agreement.loss <= 1e-4 && agreement.grads.every((e) => e <= 1e-3);
-      if (!ok) {
-        out[name] = { loss: r.loss, agreement, note: "disagrees with estc: not timed" };
-        continue;
-      }
-      const timing = await time(() => runner.step(), plan);
-      out[name] = { loss: r.loss, agreement, timing, gflops: flops / (timing.medianMs * 1e6) };
+      out[name] = ok ? { loss: r.loss, agreement } : { loss: r.loss, agreement, note: "disagrees with estc: not timed" };
+      if (ok) open.push({ runner, row: out[name]! });
+      else runner.dispose();
     } catch (e) {
+      runner?.dispose();
       out[name] = { note: `failed: ${(e as Error).message}` };
-    } finally {
-      runner.dispose();
     }
   }
-  const estcMs = out.estc?.timing?.medianMs;
+  // Timed side by side, one step of each per round (measure.ts timeInterleaved).
+  try {
+    const { timings, samples } = await timeInterleaved(open.map((o) => () => o.runner.step()), { ...plan, budgetMs: plan.budgetMs * Math.max(1, open.length) });
+    open.forEach((o, k) => Object.assign(o.row, { timing: timings[k], samples: samples[k], gflops: flops / (timings[k]!.medianMs * 1e6) }));
+  } catch (e) {
+    for (const o of open) o.row.note = `failed while timing: ${(e as Error).message}`;
+  } finally {
+    for (const o of open) o.runner.dispose();
+  }
+  const vsEstc = (o: MlpRow) => (o.samples && out.estc?.samples ? pairedRatio(o.samples, out.estc.samples) : undefined);
   console.log(`\nBinary MLP step 784-512-512-10, batch ${data.batch}: valueAndGrad of the loss (${(flops / 1e9).toFixed(2)} GFLOP)\n`);
   console.log(
     table(
@@ -315,7 +379,7 @@ async function benchMlp(programs: Awaited<ReturnType<typeof buildPrograms>>, tf:
         name,
         sig(o.timing?.medianMs),
         sig(o.gflops),
-        sig(ratio(o.timing?.medianMs, estcMs)),
+        sig(vsEstc(o)),
         o.loss === undefined ? "-" : o.loss.toFixed(5),
         o.agreement ? o.agreement.grads.map((e) => e.toExponential(1)).join(", ") : "-",
         o.note ?? "",
