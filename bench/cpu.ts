@@ -14,7 +14,7 @@ import { jaxMlp, jaxRunner, loadJax } from "./lib/jax.js";
 import { collect, pairedRatio, repoRoot, sig, table, time, timeInterleaved, type Timing, type TimingPlan } from "./lib/measure.js";
 import { mlpAgreement, mlpData, mlpFlops, type MlpResult, type MlpRunner } from "./lib/mlp.js";
 import { loadTfjs, tfjsMlp, tfjsRunner } from "./lib/tfjs.js";
-import { compare, makeInputs, oracle, workloads, type Inputs, type Result, type Runner, type Workload } from "./lib/workloads.js";
+import { checkRunner, compare, makeInputs, oracle, workloads, type Inputs, type Result, type Runner, type Workload } from "./lib/workloads.js";
 
 const quick = process.argv.includes("--quick");
 const sizes = quick ? [2 ** 16, 2 ** 20] : [2 ** 16, 2 ** 20, 2 ** 24];
@@ -74,21 +74,9 @@ interface Checked {
 /** Checks one call against `want`; a runner that fails or throws is disposed. */
 async function check(make: () => Runner, want: Result, tol: number, allowed = 0): Promise<Checked | Measured> {
   collect();
-  let runner: Runner | undefined;
-  try {
-    runner = make();
-    await runner.step();
-    const c = compare(await runner.result(), want, tol);
-    const checked = { maxError: c.maxError, mismatches: c.mismatches, maxErrorElsewhere: c.maxErrorElsewhere };
-    if (c.mismatches > allowed) {
-      runner.dispose();
-      return { ...checked, ok: false, note: `${c.mismatches} elements off by more than ${tol} (max ${c.maxError}): not timed` };
-    }
-    return { runner, measured: { ...checked, ok: true } };
-  } catch (e) {
-    runner?.dispose();
-    return { maxError: NaN, ok: false, note: `failed: ${(e as Error).message.split("\n")[0]}` };
-  }
+  const c = await checkRunner(make, want, tol, allowed);
+  const compared = c.comparison === undefined ? { maxError: NaN } : { maxError: c.comparison.maxError, mismatches: c.comparison.mismatches, maxErrorElsewhere: c.comparison.maxErrorElsewhere };
+  return c.ok ? { runner: c.runner, measured: { ...compared, ok: true } } : { ...compared, ok: false, note: c.note };
 }
 
 /**

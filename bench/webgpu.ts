@@ -18,7 +18,7 @@ import { collect, pairedRatio, repoRoot, sig, table, timeInterleaved, type Timin
 import { copyKernel, estcFn, estcWebgpuRunner, planCost, tfjsKernelsPerStep, tfjsWebgpuRunner, type PlanCost } from "./lib/webgpu-runners.js";
 import { benchMlpWebgpu } from "./lib/webgpu-mlp.js";
 import { installNavigator, loadJaxWebgpu, loadTfjsWebgpu } from "./lib/webgpu-setup.js";
-import { compare, makeInputs, oracle, workloads, type Result, type Runner, type Workload } from "./lib/workloads.js";
+import { checkRunner, compare, makeInputs, oracle, workloads, type Result, type Runner, type Workload } from "./lib/workloads.js";
 
 const quick = process.argv.includes("--quick");
 const large = process.argv.includes("--large");
@@ -67,20 +67,9 @@ interface Checked {
 /** Checks one step's result against `want`; a runner that fails (or throws) is disposed. */
 async function check(make: () => Runner, want: Result, tol: number, allowed: number): Promise<Checked | Measured> {
   collect();
-  let runner: Runner | undefined;
-  try {
-    runner = make();
-    await runner.step();
-    const c = compare(await runner.result(), want, tol);
-    if (c.mismatches > allowed) {
-      runner.dispose();
-      return { ok: false, maxError: c.maxError, mismatches: c.mismatches, note: `${c.mismatches} elements off by more than ${tol} (max ${c.maxError}): not timed` };
-    }
-    return { runner, measured: { ok: true, maxError: c.maxError, mismatches: c.mismatches } };
-  } catch (e) {
-    runner?.dispose();
-    return { ok: false, note: `failed: ${(e as Error).message.split("\n")[0]}` };
-  }
+  const c = await checkRunner(make, want, tol, allowed);
+  const compared = c.comparison === undefined ? {} : { maxError: c.comparison.maxError, mismatches: c.comparison.mismatches };
+  return c.ok ? { runner: c.runner, measured: { ok: true, ...compared } } : { ok: false, ...compared, note: c.note };
 }
 
 /**

@@ -129,3 +129,25 @@ export function compare(got: Result, want: Result, tol: number): Comparison {
   }
   return { maxError, mismatches, maxErrorElsewhere };
 }
+
+/** One check of a runner's first result: passed (the runner kept open for timing) or not (disposed). */
+export type CheckOutcome = { ok: true; runner: Runner; comparison: Comparison } | { ok: false; comparison?: Comparison; note: string };
+
+/**
+ * Makes a runner, runs one step and compares its result with `want` (`tol`, at most `allowed`
+ * elements beyond it). A runner that fails the comparison, or throws, is disposed.
+ */
+export async function checkRunner(make: () => Runner, want: Result, tol: number, allowed: number): Promise<CheckOutcome> {
+  let runner: Runner | undefined;
+  try {
+    runner = make();
+    await runner.step();
+    const comparison = compare(await runner.result(), want, tol);
+    if (comparison.mismatches <= allowed) return { ok: true, runner, comparison };
+    runner.dispose();
+    return { ok: false, comparison, note: `${comparison.mismatches} elements off by more than ${tol} (max ${comparison.maxError}): not timed` };
+  } catch (e) {
+    runner?.dispose();
+    return { ok: false, note: `failed: ${(e as Error).message.split("\n")[0]}` };
+  }
+}
