@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gather, gatherGrad, matmul, matmulShape, nmMask, transpose } from "../../runtime/index.js";
+import { gather, gatherGrad, gemm, matmul, matmulShape, nmMask, transpose } from "../../runtime/index.js";
 import { mulberry32 } from "../helpers/random.js";
 
 const withCode = (code: string) => expect.objectContaining({ code });
@@ -82,6 +82,26 @@ describe("matmul", () => {
     const want = naiveMatmul(a, aShape, b, bShape);
     // Sums run in f64 and round once, so the result is the f64 one rounded to f32.
     want.forEach((v, i) => expect(out[i]).toBe(Math.fround(v)));
+  });
+
+  it("gemm reads transposed operands in place: each of the four layouts is the product of the explicit transposes", () => {
+    // [2, 5, 7] @ [7, 3] with a batch, odd and even sizes around the 4 x 2 register block.
+    const [B, M, K, N] = [2, 5, 7, 3];
+    const a = randomArray(B * M * K, 5);
+    const b = randomArray(K * N, 6);
+    const want = naiveMatmul(a, [B, M, K], b, [K, N]);
+    const swap = (x: Float32Array, shape: number[]) => {
+      const out = new Float32Array(x.length);
+      transpose(x, shape, shape.length === 3 ? [0, 2, 1] : [1, 0], out);
+      return out;
+    };
+    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const [aStored, aShape] = transA ? [swap(a, [B, M, K]), [B, K, M]] : [a, [B, M, K]];
+      const [bStored, bShape] = transB ? [swap(b, [K, N]), [N, K]] : [b, [K, N]];
+      const out = new Float32Array(B * M * N).fill(NaN);
+      gemm(aStored, aShape, transA, bStored, bShape, transB, out);
+      want.forEach((v, i) => expect(out[i], `transA ${transA}, transB ${transB}, element ${i}`).toBe(Math.fround(v)));
+    }
   });
 
   it("rejects operands that cannot be multiplied with E6007", () => {
