@@ -1,0 +1,73 @@
+/**
+ * `npm run bench` (first part): how long estc takes to compile the whole stdlib — every fn of
+ * every `std/` module — in one process, split into the compiler proper (parse, check, lower,
+ * differentiate: DESIGN.md's "under 2 s on one core") and code generation (schedule, TS and
+ * WGSL kernels, prettier over the kernels, the spec literals). Medians of 3 rounds after one
+ * warm-up round, which is reported too (cold), as is loading the compiler. Writes
+ * bench/results/compile.json.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { pathToFileURL } from "node:url";
+import { repoRoot, sig, table } from "./lib/measure.js";
+
+const started = performance.now();
+const root = repoRoot();
+// The built compiler (dist/), as bench/lib/estc.ts loads it.
+const load = (file: string) => import(pathToFileURL(path.join(root, "dist/compiler", file)).href);
+const { differentiateFile } = await load("build.js");
+const { generateModule } = await load("codegen/ts.js");
+const loadMs = performance.now() - started;
+const stdDir = path.join(root, "stdlib/std");
+const files = fs.readdirSync(stdDir).filter((f) => f.endsWith(".est")).sort();
+
+interface FileTiming {
+  file: string;
+  fns: number;
+  frontMs: number;
+  codegenMs: number;
+  bytes: number;
+}
+
+/** One round over every module: front end then code generation, per file. */
+async function round(): Promise<FileTiming[]> {
+  const out: FileTiming[] = [];
+  for (const f of files) {
+    const t0 = performance.now();
+    const d = differentiateFile(path.join(stdDir, f));
+    const t1 = performance.now();
+    if (d.diagnostics.some((x: { severity: string }) => x.severity === "error")) throw new Error(`bench:compile: ${f} does not compile`);
+    const mod = await generateModule(d.file, d.fns, d.sources, false, true);
+    out.push({ file: f, fns: d.fns.length, frontMs: t1 - t0, codegenMs: performance.now() - t1, bytes: mod.ts.length + mod.wgsl.length });
+  }
+  return out;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const cold = await round(); // also the warm-up: the JIT and prettier's plugins
+const coldMs = cold.reduce((s, x) => s + x.frontMs + x.codegenMs, 0);
+const rounds = [await round(), await round(), await round()];
+const perFile = files.map((f, i) => ({
+  file: f,
+  fns: rounds[0]![i]!.fns,
+  frontMs: median(rounds.map((r) => r[i]!.frontMs)),
+  codegenMs: median(rounds.map((r) => r[i]!.codegenMs)),
+  bytes: rounds[0]![i]!.bytes,
+}));
+const totals = rounds.map((r) => ({ front: r.reduce((s, x) => s + x.frontMs, 0), codegen: r.reduce((s, x) => s + x.codegenMs, 0) }));
+const front = median(totals.map((t) => t.front));
+const codegen = median(totals.map((t) => t.codegen));
+const fns = perFile.reduce((s, x) => s + x.fns, 0);
+
+console.log(`estc compile bench — ${os.cpus()[0]?.model ?? "cpu"}, node ${process.version}: the whole stdlib (${files.length} modules, ${fns} fns), one process\n`);
+console.log(table(["module", "fns", "front end ms", "codegen ms", "output KB"], perFile.map((x) => [x.file, String(x.fns), sig(x.frontMs), sig(x.codegenMs), sig(x.bytes / 1024)])));
+console.log(`\nfront end (parse, check, lower, differentiate) ${sig(front)} ms; code generation ${sig(codegen)} ms (medians of 3 warm rounds).`);
+console.log(`cold, as one \`estc\` process sees it: loading the compiler ${sig(loadMs)} ms, then the first round ${sig(coldMs)} ms.`);
+
+const result = { machine: { cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString() }, modules: files.length, fns, loadMs, coldRoundMs: coldMs, frontMs: front, codegenMs: codegen, perFile };
+const out = path.join(root, "bench/results/compile.json");
+fs.mkdirSync(path.dirname(out), { recursive: true });
+fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+console.log(`wrote ${path.relative(process.cwd(), out)}`);
