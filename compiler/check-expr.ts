@@ -1,17 +1,18 @@
 /**
  * Types one expression: names, operators with NumPy broadcasting, primitive and fn calls
- * (argument binding, shape rules, dim unification), `backward`, `detach`, tuples and lists.
- * Every error becomes a diagnostic and an ErrorTy, which silences follow-on errors.
+ * (shape rules; argument binding and dim unification are in check-args.ts), `backward`,
+ * `detach`, tuples and lists. Every error becomes a diagnostic and an ErrorTy, which silences
+ * follow-on errors.
  */
 import type * as A from "../grammar/ast.js";
 import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
-import { pickOverload, primitives, type ArgValue, type PrimParam, type Primitive } from "./primitives.js";
+import { argValue, bindArgs, unifyArg, type ArgContext } from "./check-args.js";
+import { pickOverload, primitives, type ArgValue, type Primitive } from "./primitives.js";
 import type { ItemSymbol, ModuleInfo } from "./resolve.js";
 import type { Scope } from "./scope.js";
 import { closest } from "./suggest.js";
 import {
   broadcastShapes,
-  dtypeAssignable,
   errorTy,
   isScalar,
   promote,
@@ -46,13 +47,7 @@ export interface EstimatorFrame {
   inputNames: Set<string>;
 }
 
-/** One argument as bound to a parameter. */
-interface BoundArg {
-  expr: A.Expr;
-  span: Span;
-}
-
-export class ExprChecker {
+export class ExprChecker implements ArgContext {
   constructor(
     readonly module: ModuleInfo,
     readonly oracle: ItemOracle,
@@ -60,7 +55,7 @@ export class ExprChecker {
     readonly estimator?: EstimatorFrame,
   ) {}
 
-  private report(code: string, span: Span, message: string, extra: { hint?: string; related?: RelatedInfo[] } = {}): Ty {
+  report(code: string, span: Span, message: string, extra: { hint?: string; related?: RelatedInfo[] } = {}): Ty {
     this.diagnostics.push(error(code, span, message, extra));
     return errorTy;
   }
@@ -137,7 +132,7 @@ export class ExprChecker {
   }
 
   /** The value of a const item named `name` in this module, if it is one. */
-  private constOf(name: string): number | boolean | undefined {
+  constOf(name: string): number | boolean | undefined {
     const sym = this.module.scope.get(name)?.symbol;
     return sym?.kind === "const" ? this.oracle.constValue(sym) : undefined;
   }
@@ -173,7 +168,7 @@ export class ExprChecker {
 
   // ---------------------------------------------------------------- operators
 
-  private tensorOperand(e: A.Expr, scope: Scope, what: string): TensorTy | undefined {
+  tensorOperand(e: A.Expr, scope: Scope, what: string): TensorTy | undefined {
     const t = this.typeOf(e, scope);
     if (t.kind === "tensor") return t;
     if (t.kind === "tuple") {
@@ -277,63 +272,8 @@ export class ExprChecker {
     });
   }
 
-  /** Binds call arguments to parameters by position, then by name. */
-  bindArgs(
-    args: A.Arg[],
-    params: { name: string; required: boolean }[],
-    callee: string,
-    at: Span,
-  ): Map<string, BoundArg> | undefined {
-    const bound = new Map<string, BoundArg>();
-    let ok = true;
-    let next = 0;
-    let named: A.Arg | undefined;
-    let misplaced = false;
-    for (const a of args) {
-      if (a.name === undefined && named !== undefined) {
-        this.report("E3035", a.span, "a positional argument cannot follow a named one", {
-          hint: `name it too, or move it before '${named.name!.name} = …'`,
-        });
-        ok = false;
-        misplaced = true;
-        continue;
-      }
-      if (a.name !== undefined) named = a;
-      if (a.name === undefined) {
-        const p = params[next++];
-        if (p === undefined) {
-          this.report("E3030", a.span, `too many arguments: ${callee} takes ${params.length}`);
-          ok = false;
-          continue;
-        }
-        bound.set(p.name, { expr: a.value, span: a.span });
-        continue;
-      }
-      const p = params.find((q) => q.name === a.name!.name);
-      if (p === undefined) {
-        const guess = closest(a.name.name, params.map((q) => q.name));
-        this.report("E3031", a.name.span, `${callee} has no parameter '${a.name.name}'`, {
-          hint: guess !== undefined ? `did you mean '${guess}'?` : `its parameters: ${params.map((q) => q.name).join(", ") || "none"}`,
-        });
-        ok = false;
-      } else if (bound.has(p.name)) {
-        this.report("E3032", a.span, `'${p.name}' is given twice`, { related: [{ span: bound.get(p.name)!.span, message: "first given here" }] });
-        ok = false;
-      } else {
-        bound.set(p.name, { expr: a.value, span: a.span });
-      }
-    }
-    const missing = params.filter((p) => p.required && !bound.has(p.name));
-    // A misplaced positional argument was meant for one of the missing parameters.
-    if (missing.length > 0 && !misplaced) {
-      this.report("E3033", at, `missing argument${missing.length > 1 ? "s" : ""} ${missing.map((m) => `'${m.name}'`).join(", ")} for ${callee}`);
-      ok = false;
-    }
-    return ok ? bound : undefined;
-  }
-
   private primCall(e: A.CallExpr, prim: Primitive, scope: Scope): Ty {
-    const bound = this.bindArgs(e.args, prim.params.map((p) => ({ name: p.name, required: !p.optional })), `${prim.name}`, e.span);
+    const bound = bindArgs(this, e.args, prim.params.map((p) => ({ name: p.name, required: !p.optional })), `${prim.name}`, e.span);
     if (bound === undefined) {
       for (const a of e.args) this.typeOf(a.value, scope);
       return errorTy;
@@ -345,7 +285,7 @@ export class ExprChecker {
       const b = bound.get(p.name);
       if (b === undefined) continue;
       spans[p.name] = b.span;
-      const v = this.argValue(p, b.expr, scope, prim.name);
+      const v = argValue(this, p, b.expr, scope, prim.name);
       if (v === undefined) ok = false;
       else values[p.name] = v;
     }
@@ -359,78 +299,12 @@ export class ExprChecker {
     return r;
   }
 
-  /** Evaluates one primitive argument according to its parameter kind. */
-  private argValue(p: PrimParam, e: A.Expr, scope: Scope, callee: string): ArgValue | undefined {
-    switch (p.kind) {
-      case "tensor": {
-        const t = this.tensorOperand(e, scope, callee);
-        if (t === undefined) return undefined;
-        if (p.dtype === "i32" && t.dtype !== "i32") {
-          this.report("E3005", e.span, `${callee}: '${p.name}' must be an i32 tensor, got ${showTy(t)}`, { hint: "indices and labels are i32" });
-          return undefined;
-        }
-        return { ty: t };
-      }
-      case "int":
-      case "axis": {
-        const ints = e.kind === "List" && p.kind === "axis" ? e.elements.map((x) => this.intOf(x)) : undefined;
-        if (ints !== undefined && ints.every((i) => i !== undefined)) return { ty: { kind: "list", dims: ints as number[] }, ints: ints as number[] };
-        const v = this.intOf(e);
-        if (v === undefined && e.kind === "Name" && scope.lookup(e.name)?.compileTime === true) return { ty: tensor("i32", [], true), symbolic: true };
-        if (v === undefined) {
-          this.report("E3034", e.span, `${callee}: '${p.name}' must be a compile-time integer`, { hint: "write a literal such as 1 or -1, or a const" });
-          return undefined;
-        }
-        return { ty: tensor("i32", [], true), int: v };
-      }
-      case "dim": {
-        const d = this.dimOf(e, scope);
-        if (typeof d === "number" && d < 0) {
-          this.report("E3034", e.span, `${callee}: '${p.name}' must not be negative, got ${d}`);
-          return undefined;
-        }
-        if (d === undefined) {
-          this.report("E3034", e.span, `${callee}: '${p.name}' must be a size or a shape symbol such as K`);
-          return undefined;
-        }
-        return typeof d === "number" ? { ty: tensor("i32", [], true), dim: d, int: d } : { ty: tensor("i32", []), dim: d };
-      }
-      case "shape":
-      case "perm": {
-        if (e.kind !== "List") {
-          this.report("E3034", e.span, `${callee}: '${p.name}' must be a list such as [B, K]`);
-          return undefined;
-        }
-        const ty = this.typeOf(e, scope);
-        const ints = e.elements.map((x) => this.intOf(x));
-        if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d) => typeof d === "number" && d < 0)) {
-          this.report("E3034", e.span, `${callee}: a size in '${p.name}' is negative`);
-          return undefined;
-        }
-        if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d, i) => d === "?" && this.dimOf(e.elements[i]!, scope) === undefined)) {
-          this.report("E3034", e.span, `${callee}: every dim of '${p.name}' must be a size, a shape symbol or an i32 scalar`);
-          return undefined;
-        }
-        return ints.every((i) => i !== undefined) ? { ty, ints: ints as number[] } : { ty };
-      }
-      case "flag": {
-        const folded = e.kind === "Name" ? this.constOf(e.name) : undefined;
-        if (typeof folded === "boolean") return { ty: tensor("bool", []), bool: folded };
-        if (e.kind !== "Bool") {
-          this.report("E3034", e.span, `${callee}: '${p.name}' must be true or false`);
-          return undefined;
-        }
-        return { ty: tensor("bool", []), bool: e.value };
-      }
-    }
-  }
-
   private fnCall(e: A.CallExpr, sym: Extract<ItemSymbol, { kind: "fn" }>, scope: Scope): Ty {
     this.oracle.recordUse(sym, e.callee.span);
     const sig = this.oracle.fnSignature(sym);
     const name = sym.decl.name.name;
     const params = sym.decl.params.map((p) => ({ name: p.name.name, required: p.default === undefined }));
-    const bound = this.bindArgs(e.args, params, name, e.span);
+    const bound = bindArgs(this, e.args, params, name, e.span);
     if (sig === undefined || bound === undefined) {
       for (const a of e.args) this.typeOf(a.value, scope);
       return errorTy;
@@ -445,43 +319,9 @@ export class ExprChecker {
         ok = false;
         continue;
       }
-      if (!this.unifyArg(p.name, p.ty, t, b.span, dims, name)) ok = false;
+      if (!unifyArg(this, p.name, p.ty, t, b.span, dims, name)) ok = false;
     }
     return ok ? substitute(sig.result, dims) : errorTy;
-  }
-
-  /** Checks one argument against a declared parameter type, binding its shape symbols. */
-  private unifyArg(param: string, want: TensorTy, got: TensorTy, span: Span, dims: Map<string, { dim: DimT; span: Span }>, callee: string): boolean {
-    if (!dtypeAssignable(got, want.dtype)) {
-      this.report("E3005", span, `${callee}: '${param}' expects ${showTy(want)}, got ${showTy(got)}`);
-      return false;
-    }
-    if (want.shape === null || got.shape === null) return true;
-    if (want.shape.length !== got.shape.length) {
-      this.report("E3002", span, `${callee}: '${param}' expects ${showTy(want)} (rank ${want.shape.length}), got ${showTy(got)} (rank ${got.shape.length})`);
-      return false;
-    }
-    for (let i = 0; i < want.shape.length; i++) {
-      const w = want.shape[i]!;
-      const g = got.shape[i]!;
-      if (typeof w === "number") {
-        if (g !== w && g !== "?") {
-          this.report("E3002", span, `${callee}: '${param}' expects ${showTy(want)}, got ${showTy(got)} (dim ${i}: ${g} vs ${w})`);
-          return false;
-        }
-        continue;
-      }
-      const prev = dims.get(w);
-      if (prev === undefined) dims.set(w, { dim: g, span });
-      else if (prev.dim !== g && prev.dim !== "?" && g !== "?") {
-        this.report("E3002", span, `${callee}: dim ${w} is bound twice and disagrees: ${w} = ${g} for '${param}' (${showTy(got)}), but ${w} = ${prev.dim} before`, {
-          hint: `every use of ${w} in ${callee}'s parameter types must have the same size`,
-          related: [{ span: prev.span, message: `${w} = ${prev.dim} here` }],
-        });
-        return false;
-      }
-    }
-    return true;
   }
 
   // ---------------------------------------------------------------- estimators
@@ -516,7 +356,7 @@ export class ExprChecker {
       });
     }
     const params = est.params.map((p) => ({ name: p.name.name, required: p.default === undefined }));
-    const bound = this.bindArgs(e.args, params, `estimator ${estName}`, e.span);
+    const bound = bindArgs(this, e.args, params, `estimator ${estName}`, e.span);
     for (const [pname, b] of bound ?? []) {
       const t = this.typeOf(b.expr, scope);
       if (t.kind !== "error" && !isScalar(t)) {
