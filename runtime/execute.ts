@@ -5,7 +5,8 @@
  */
 import type { CpuArray, CpuDevice } from "./cpu.js";
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
-import { gather, gatherGrad, matmul, nmMask, product, transpose } from "./kernels.js";
+import { gather, gatherGrad, nmMask, product, transpose } from "./kernels.js";
+import { matmul } from "./matmul.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";

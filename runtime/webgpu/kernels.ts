@@ -5,7 +5,8 @@
  * Sizes travel in a uniform; only ranks and element types are baked into the source, so the
  * pipeline cache holds one pipeline per rank, not per size (STYLE.md §5).
  */
-import { matmulShape, product, rowMajorStrides } from "../kernels.js";
+import { product, rowMajorStrides } from "../kernels.js";
+import { matmulShape } from "../matmul.js";
 
 /** Invocations per workgroup of the 1-D library kernels. */
 export const LIBRARY_WORKGROUP = 64;

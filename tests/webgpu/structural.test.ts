@@ -51,7 +51,7 @@ describe("webgpu matmul (16x16 tiles in workgroup memory)", () => {
     const random = rng(aShape.length * 100 + bShape[bShape.length - 1]!);
     const a = randomTensor(aShape, random);
     const b = randomTensor(bShape, random);
-    const { matmulShape } = await import("../../runtime/kernels.js");
+    const { matmulShape } = await import("../../runtime/matmul.js");
     const outShape = matmulShape(aShape, bShape);
     const { cpu, gpu } = await both({ a, b }, { dtype: "f32", shape: outShape }, (o) => ({ op: "matmul", a: 0, b: 1, out: o }));
     // The cpu sums in f64, the gpu in f32: 1e-5 relative, with values below 1 compared absolutely.
