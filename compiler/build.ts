@@ -5,7 +5,6 @@
  */
 import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
-import { generateModule } from "./codegen/ts.js";
 import { differentiate, type DifferentiatedFn } from "./differentiate.js";
 import { error, type Diagnostic } from "./diagnostics.js";
 import { writeAtomically } from "./emit.js";
@@ -58,6 +57,9 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
     const span = { file: d.file, start: 0, end: 0 };
     return { diagnostics: [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })], sources: d.sources, written: [] };
   }
+  // Loaded here, not at the top: code generation pulls in ts-morph (with TypeScript) and prettier,
+  // which `estc check` and `explain` never need (they started 0.3 s slower with them).
+  const { generateModule } = await import("./codegen/ts.js");
   const mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true);
   const base = path.join(path.resolve(host.cwd, outDir), path.basename(entry).replace(/\.est$/, ""));
   const files: Record<string, string> = emit === "js" ? { [`${base}.js`]: mod.js ?? "", [`${base}.d.ts`]: mod.dts ?? "" } : { [`${base}.ts`]: mod.ts };
