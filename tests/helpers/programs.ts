@@ -4,6 +4,9 @@
  * and the WebGPU functions against the CPU functions (tests/webgpu/parity). One list, so a
  * program added here is checked on every back end.
  */
+import { tensor, type Tensor } from "estc/runtime";
+import type { DifferentiatedFn } from "../../compiler/differentiate.js";
+import { rng } from "./gradcheck.js";
 export interface Program {
   name: string;
   src: string;
@@ -46,3 +49,24 @@ export const programs: Program[] = [
       return (col + iota([B, K]) * 10, x * (col < 2), sum(x * iota([B, K], axis = -1)))
     }` },
 ];
+
+/** Random inputs for a fn's signature: f32 in [-2, 2), i32 in {0, 1} (valid labels / indices). */
+export function inputsFor(fn: DifferentiatedFn, dims: Record<string, number>, seed: number): Record<string, Tensor> {
+  const r = rng(seed);
+  const inputs: Record<string, Tensor> = {};
+  for (const i of fn.lowered.inputs) {
+    const shape = i.shape.map((d) => (typeof d === "number" ? d : dims[d]!));
+    const n = shape.reduce((a, b) => a * b, 1);
+    inputs[i.name] =
+      i.dtype === "i32"
+        ? tensor(Int32Array.from({ length: n }, () => Math.floor(r() * 2)), shape)
+        : tensor(Float32Array.from({ length: n }, () => r() * 4 - 2), shape);
+  }
+  return inputs;
+}
+
+/** Random cotangents shaped like the cpu outputs. */
+export function cotangentsFor(outs: Tensor[], seed: number): Tensor[] {
+  const r = rng(seed);
+  return outs.map((o) => tensor(Float32Array.from({ length: o.size }, () => r() * 2 - 1), [...o.shape]));
+}

@@ -10,7 +10,7 @@ import { cpu, tensor, type EntryPlan, type FunctionSpec, type Tensor } from "est
 import { firstTouches, prunedPlan, stepWrites } from "../../runtime/prune.js";
 import { sharedDevice } from "../helpers/backends.js";
 import { buildModule } from "../helpers/build.js";
-import { programs } from "../helpers/programs.js";
+import { cotangentsFor, inputsFor, programs } from "../helpers/programs.js";
 import { mulberry32 } from "../helpers/random.js";
 
 const MLP = `import { ClippedSTE } from "std/binary"
@@ -98,6 +98,32 @@ describe("wrt", () => {
       // The full pullback needs relu's mask (for w1 and x); w2's gradient needs only relu(x @ w1).
       expect(savedLast).toBeLessThan(savedAll);
       expect(memory.bytesSavedForBackward).toBe(before);
+    });
+  }
+
+  for (const backend of ["cpu", "webgpu"] as const) {
+    it(`${backend}: every test program's vjp with one input in wrt gives that input's full gradient, bit for bit`, async () => {
+      const opts = backend === "cpu" ? {} : { device: await sharedDevice() };
+      let checked = 0;
+      for (const p of programs) {
+        const { fns, mod } = await buildModule(p.src);
+        const f = mod[p.fn];
+        const spec: FunctionSpec = f.spec;
+        const inputs = inputsFor(fns[p.fn]!, p.dims, 7);
+        const call = { ...opts, ...(p.scalars ?? {}) };
+        const outs = [await f.forward(inputs, call)].flat() as Tensor[];
+        const cts = cotangentsFor(await Promise.all(outs.map(async (o) => tensor(await o.data(), [...o.shape]))), 8);
+        const ct = spec.tuple ? cts : cts[0]!;
+        const full = await arrays(await f.vjp(inputs, ct, call));
+        for (const name of spec.gradInputs) {
+          const one = await arrays(await f.vjp(inputs, ct, { ...call, wrt: [name] }));
+          expect(Object.keys(one), `${p.name}: wrt [${name}]`).toEqual([name]);
+          expect(one[name], `${p.name}: wrt [${name}]`).toEqual(full[name]);
+          checked++;
+        }
+        expect(await f.vjp(inputs, ct, { ...call, wrt: [] }), `${p.name}: wrt []`).toEqual({});
+      }
+      expect(checked).toBeGreaterThan(15);
     });
   }
 

@@ -17,7 +17,7 @@ import { cpu, tensor, webgpu, type Tensor, type WebGpuDevice } from "estc/runtim
 import type { DifferentiatedFn } from "../../compiler/differentiate.js";
 import { buildModule } from "../helpers/build.js";
 import { rng } from "../helpers/gradcheck.js";
-import { programs } from "../helpers/programs.js";
+import { cotangentsFor, inputsFor, programs } from "../helpers/programs.js";
 
 let device: WebGpuDevice;
 beforeAll(async () => {
@@ -55,27 +55,6 @@ async function expectClose(what: string, gpu: Tensor, ref: Tensor): Promise<void
 const list = (o: Tensor | Tensor[]): Tensor[] => (Array.isArray(o) ? o : [o]);
 
 const cases = programs;
-
-/** Random inputs for a fn's signature: f32 in [-2, 2), i32 in {0, 1} (valid labels / indices). */
-function inputsFor(fn: DifferentiatedFn, dims: Record<string, number>, seed: number): Record<string, Tensor> {
-  const r = rng(seed);
-  const inputs: Record<string, Tensor> = {};
-  for (const i of fn.lowered.inputs) {
-    const shape = i.shape.map((d) => (typeof d === "number" ? d : dims[d]!));
-    const n = shape.reduce((a, b) => a * b, 1);
-    inputs[i.name] =
-      i.dtype === "i32"
-        ? tensor(Int32Array.from({ length: n }, () => Math.floor(r() * 2)), shape)
-        : tensor(Float32Array.from({ length: n }, () => r() * 4 - 2), shape);
-  }
-  return inputs;
-}
-
-/** Random cotangents shaped like the cpu outputs. */
-function cotangentsFor(outs: Tensor[], seed: number): Tensor[] {
-  const r = rng(seed);
-  return outs.map((o) => tensor(Float32Array.from({ length: o.size }, () => r() * 2 - 1), [...o.shape]));
-}
 
 /** forward, vjp and (for a scalar result) valueAndGrad on both back ends, compared. */
 async function parity(mod: Record<string, any>, fnName: string, inputs: Record<string, Tensor>, opts: Record<string, number>, seed: number, gradients = true) {
