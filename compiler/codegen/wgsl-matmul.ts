@@ -4,9 +4,9 @@
  * element before anything is stored.
  *
  * A workgroup of 64 invocations owns a 64 x 64 block of one output matrix; each invocation
- * accumulates an 8 x 8 register block (8 rows of two vec4s, in sixteen named variables so no
- * compiler has to promote an array to registers): per inner step it reads 8 values of `a` and 2
- * vec4s of `b` for 64 multiply-adds. (On llvmpipe the MLP bench's step took 357 ms with 128
+ * accumulates an 8 x 8 register block (8 rows of two vec4s 32 columns apart, in sixteen named
+ * variables so no compiler has to promote an array to registers): per inner step it reads 8
+ * values of `a` and 2 vec4s of `b` for 64 multiply-adds. (On llvmpipe the MLP bench's step took 357 ms with 128
  * invocations of 8 x 4, 227 ms with 64 of 8 x 8 and 179 ms with 32 of 8 x 16 in one sitting;
  * 32-wide workgroups would leave half of a 64-wide GPU wave idle, so 8 x 8 it is. The depth of
  * the staged slices, 8, 16 or 32, made no difference there.) Per step of 16 along the
@@ -65,7 +65,9 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     "  }",
     "  workgroupBarrier();",
     `  for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {`,
-    ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[kk * 16u + tx${VEC === 1 ? "" : ` * ${VEC}u`}${v === 0 ? "" : ` + ${v}u`}];`),
+    // An invocation's columns are VEC vec4s TX vec4s apart, so consecutive invocations read
+    // consecutive vec4s of `tb` (no bank conflicts on a GPU) and write neighbouring columns.
+    ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[kk * 16u + tx${v === 0 ? "" : ` + ${v * TX}u`}];`),
     `    let ab = kk * ${T}u + ty * ${ROWS}u;`,
     ...Array.from({ length: ROWS }, (_, i) => [
       `    let a${i} = ta[ab${i === 0 ? "" : ` + ${i}u`}];`,
@@ -79,7 +81,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     `  let row = r0 + ty * ${ROWS}u + i;`,
     "  if (row >= m) { break; }",
     `  for (var j = 0u; j < ${COLS}u; j = j + 1u) {`,
-    `    let col = c0 + tx * ${COLS}u + j;`,
+    `    let col = c0 + ${VEC === 1 ? "" : `(j / 4u) * ${TX * 4}u + `}tx * 4u + j % 4u;`,
     "    if (col < n) {",
     ...indent(epilogueLines(w, k, rb), "      "),
     "    }",
