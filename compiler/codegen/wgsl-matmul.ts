@@ -26,6 +26,12 @@ const TILE_K = 16;
 /** Rows and columns of the output each invocation accumulates (COLS a multiple of 4: vec4s). */
 const ROWS = 8;
 const COLS = 8;
+/**
+ * The staged slice of `a` is stored one inner index per row of MATMUL_TILE + 1 floats: loading
+ * `a` row-major, consecutive invocations write consecutive rows, which a stride of 64 would put
+ * in one memory bank on a GPU and 65 spreads over all of them.
+ */
+const TA_ROW = MATMUL_TILE + 1;
 /** vec4 accumulators per row of an invocation's block. */
 const VEC = COLS / 4;
 /** Invocations across a tile's columns, and in all. */
@@ -68,7 +74,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     // An invocation's columns are VEC vec4s TX vec4s apart, so consecutive invocations read
     // consecutive vec4s of `tb` (no bank conflicts on a GPU) and write neighbouring columns.
     ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[kk * 16u + tx${v === 0 ? "" : ` + ${v * TX}u`}];`),
-    `    let ab = kk * ${T}u + ty * ${ROWS}u;`,
+    `    let ab = kk * ${TA_ROW}u + ty * ${ROWS}u;`,
     ...Array.from({ length: ROWS }, (_, i) => [
       `    let a${i} = ta[ab${i === 0 ? "" : ` + ${i}u`}];`,
       ...Array.from({ length: VEC }, (_, v) => `    ${acc(i, v)} = ${acc(i, v)} + a${i} * bv${v};`),
@@ -88,7 +94,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     "  }",
     "}",
   ];
-  const extra = [`var<workgroup> ta: array<f32, ${T * TILE_K}>;`, `var<workgroup> tb: array<vec4<f32>, ${(T * TILE_K) / 4}>;`];
+  const extra = [`var<workgroup> ta: array<f32, ${TA_ROW * TILE_K}>;`, `var<workgroup> tb: array<vec4<f32>, ${(T * TILE_K) / 4}>;`];
   const code = w.shader(["@builtin(local_invocation_index) lid: u32", "@builtin(workgroup_id) wid: vec3<u32>"], [...w.hoisted, ...body], THREADS, extra);
   return {
     name,
@@ -122,7 +128,7 @@ function loadLines(w: WgslWriter, op: MatMulOperand, which: "a" | "b", rb: numbe
     return d === 1 ? "0u" : `cb${ob}`;
   });
   const { lines, value } = elementAt(w, op, coords);
-  const store = which === "a" ? `ta[${p}y * ${T}u + ${p}x] = ${p}v;` : `tb[${p}y * 16u + ${p}x / 4u][${p}x % 4u] = ${p}v;`;
+  const store = which === "a" ? `ta[${p}y * ${TA_ROW}u + ${p}x] = ${p}v;` : `tb[${p}y * 16u + ${p}x / 4u][${p}x % 4u] = ${p}v;`;
   return [
     `{`,
     `  let ${p}x = ${x};`,
