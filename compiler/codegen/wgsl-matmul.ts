@@ -32,6 +32,8 @@ const COLS = 8;
  * in one memory bank on a GPU and 65 spreads over all of them.
  */
 const TA_ROW = MATMUL_TILE + 1;
+/** The same for `b`'s slice, in vec4s (17 rather than 16): loaded through a transpose, consecutive invocations write consecutive rows. */
+const TB_ROW = MATMUL_TILE / 4 + 1;
 /** vec4 accumulators per row of an invocation's block. */
 const VEC = COLS / 4;
 /** Invocations across a tile's columns, and in all. */
@@ -73,7 +75,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     `  for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {`,
     // An invocation's columns are VEC vec4s TX vec4s apart, so consecutive invocations read
     // consecutive vec4s of `tb` (no bank conflicts on a GPU) and write neighbouring columns.
-    ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[kk * 16u + tx${v === 0 ? "" : ` + ${v * TX}u`}];`),
+    ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[kk * ${TB_ROW}u + tx${v === 0 ? "" : ` + ${v * TX}u`}];`),
     `    let ab = kk * ${TA_ROW}u + ty * ${ROWS}u;`,
     ...Array.from({ length: ROWS }, (_, i) => [
       `    let a${i} = ta[ab${i === 0 ? "" : ` + ${i}u`}];`,
@@ -94,7 +96,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     "  }",
     "}",
   ];
-  const extra = [`var<workgroup> ta: array<f32, ${TA_ROW * TILE_K}>;`, `var<workgroup> tb: array<vec4<f32>, ${(T * TILE_K) / 4}>;`];
+  const extra = [`var<workgroup> ta: array<f32, ${TA_ROW * TILE_K}>;`, `var<workgroup> tb: array<vec4<f32>, ${TB_ROW * TILE_K}>;`];
   const code = w.shader(["@builtin(local_invocation_index) lid: u32", "@builtin(workgroup_id) wid: vec3<u32>"], [...w.hoisted, ...body], THREADS, extra);
   return {
     name,
@@ -128,7 +130,7 @@ function loadLines(w: WgslWriter, op: MatMulOperand, which: "a" | "b", rb: numbe
     return d === 1 ? "0u" : `cb${ob}`;
   });
   const { lines, value } = elementAt(w, op, coords);
-  const store = which === "a" ? `ta[${p}y * ${TA_ROW}u + ${p}x] = ${p}v;` : `tb[${p}y * 16u + ${p}x / 4u][${p}x % 4u] = ${p}v;`;
+  const store = which === "a" ? `ta[${p}y * ${TA_ROW}u + ${p}x] = ${p}v;` : `tb[${p}y * ${TB_ROW}u + ${p}x / 4u][${p}x % 4u] = ${p}v;`;
   return [
     `{`,
     `  let ${p}x = ${x};`,
