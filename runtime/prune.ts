@@ -1,8 +1,8 @@
 /**
  * Plan pruning for the `wrt` option: a gradient plan cut down to the outputs a caller asked for,
  * without the steps that only feed the others. In a training loop the data's gradient (`x` of
- * `loss(x, w)`) is usually never read; dropping it removes a whole matrix product per layer that
- * reads `x` (`ctᵀ`-times-weights), the same cut JAX's `argnums` gets from XLA's dead-code pass.
+ * `loss(x, w1, w2)`) is usually never read; dropping it removes the first layer's `ct @ w1ᵀ`, a
+ * whole matrix product, the same cut JAX's `argnums` gets from XLA's dead-code pass.
  *
  * Plans are in single-assignment form: every buffer is written by exactly one step — the first
  * step that touches it — or filled from the caller (a plan input). So a step is needed when a
