@@ -4,7 +4,7 @@
  * call validation), and the helpers those tests share.
  */
 import { expect } from "vitest";
-import type { CpuKernel, FunctionSpec, Tensor } from "../../runtime/index.js";
+import { runPlan, type CpuDevice, type CpuKernel, type FunctionSpec, type Tensor } from "../../runtime/index.js";
 
 export const withCode = (code: string) => expect.objectContaining({ code });
 
@@ -19,6 +19,11 @@ export async function rejects(call: () => Promise<unknown>, code: string, messag
 }
 
 export const values = (t: Tensor) => [...t.dataSync()];
+
+/** `runPlan` of a spec's forward plan with one named input and no dims, scalars or seed. */
+export function runForward(spec: FunctionSpec, name: string, input: Tensor, device: CpuDevice): Tensor[] {
+  return runPlan(spec, spec.forward, new Map([[name, input]]), new Int32Array(0), new Float64Array(0), 0, device);
+}
 
 // ---------------------------------------------------------------------------------------------
 // y = relu(x) * s, x: f32[B, N], s: f32 = 2.0

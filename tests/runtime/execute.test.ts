@@ -3,8 +3,8 @@
  * vjp and valueAndGrad, reductions and the structural steps, without the compiler.
  */
 import { describe, expect, it } from "vitest";
-import { type FunctionSpec, type Tensor, createCpuDevice, defineFunction, runPlan, tensor } from "../../runtime/index.js";
-import { rejects, values, seen, reluScale, sumSquares, binaryDense, embed } from "../helpers/specs.js";
+import { type FunctionSpec, type Tensor, createCpuDevice, defineFunction, tensor } from "../../runtime/index.js";
+import { rejects, values, seen, reluScale, sumSquares, binaryDense, embed, runForward } from "../helpers/specs.js";
 
 describe("forward, vjp and valueAndGrad of relu(x) * s", () => {
   const f = defineFunction<"x", "s", Tensor>(reluScale);
@@ -136,15 +136,7 @@ describe("plans of structural steps", () => {
     };
     const device = createCpuDevice();
     const w = tensor([1, -3, 2, 0, 0, 0, 5, 5], [2, 4]);
-    const [mask] = runPlan(
-      spec,
-      spec.forward,
-      new Map([["w", w]]),
-      new Int32Array(0),
-      new Float64Array(0),
-      0,
-      device,
-    );
+    const [mask] = runForward(spec, "w", w, device);
     expect(mask!.shape).toEqual([8]);
     expect(values(mask!)).toEqual([0, 1, 0, 0, 0, 0, 1, 0]);
     expect(device.memory.bytesAllocated).toBe(32);

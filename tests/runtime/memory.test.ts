@@ -3,8 +3,8 @@
  * intermediates released after their last use and on errors, outputs handed over, byte counters.
  */
 import { describe, expect, it } from "vitest";
-import { type FunctionSpec, type Tensor, createCpuDevice, defineFunction, runPlan, tensor } from "../../runtime/index.js";
-import { rejects, values, reluScale, binaryDense, embed } from "../helpers/specs.js";
+import { type FunctionSpec, type Tensor, createCpuDevice, defineFunction, tensor } from "../../runtime/index.js";
+import { rejects, values, reluScale, binaryDense, embed, runForward } from "../helpers/specs.js";
 
 describe("memory", () => {
   const f = defineFunction(reluScale);
@@ -97,15 +97,7 @@ describe("memory", () => {
     };
     const device = createCpuDevice();
     const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
-    const [y] = runPlan(
-      spec,
-      spec.forward,
-      new Map([["x", x]]),
-      new Int32Array(0),
-      new Float64Array(0),
-      0,
-      device,
-    );
+    const [y] = runForward(spec, "x", x, device);
     expect(arrays[0]).toBe(arrays[1]);
     expect(values(y!)).toEqual([3, 5, 7, 9, 11, 13]);
     // t and its alias are one 24-byte array, never two, and it is released after its last reader.
@@ -133,15 +125,7 @@ describe("memory", () => {
     };
     const device = createCpuDevice();
     const x = tensor([1, 2, 3, 4, 5, 6], [2, 3]);
-    const [a, b] = runPlan(
-      spec,
-      spec.forward,
-      new Map([["x", x]]),
-      new Int32Array(0),
-      new Float64Array(0),
-      0,
-      device,
-    );
+    const [a, b] = runForward(spec, "x", x, device);
     const storage = (t: Tensor) => (t.storage.kind === "cpu" ? t.storage.array : undefined);
     expect(storage(a!)).not.toBe(storage(x));
     expect(storage(b!)).not.toBe(storage(a!));
