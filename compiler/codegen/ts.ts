@@ -88,9 +88,13 @@ const PRINT_WIDTH = 110;
 
 /** `/** doc *\/ export const name: EstFunction<…> = defineFunction({...});`, laid out as prettier would. */
 function exportStatement(e: { name: string; spec: Literal; doc: string } & TypeArguments): string {
-  const doc = ["/**", ...e.doc.split("\n").map((l) => ` * ${l.replaceAll("*/", "*\\/")}`.trimEnd()), " */"].join("\n");
   const head = `export const ${e.name}: ${estFunctionType(e)} = defineFunction(`;
-  return `\n${doc}\n${head}${printLiteral(e.spec, 0, head.length, PRINT_WIDTH)});\n`;
+  return `\n${docComment(e.doc)}\n${head}${printLiteral(e.spec, 0, head.length, PRINT_WIDTH)});\n`;
+}
+
+/** `doc` as a JSDoc block (a `*\/` inside it escaped), for the module and its .d.ts. */
+function docComment(doc: string): string {
+  return ["/**", ...doc.split("\n").map((l) => ` * ${l.replaceAll("*/", "*\\/")}`.trimEnd()), " */"].join("\n");
 }
 
 /** What an export's `EstFunction` type is made of: input, scalar and gradient names, tuple or not. */
@@ -114,10 +118,7 @@ function estFunctionType(e: TypeArguments): string {
 /** The `.d.ts` of a generated module: each fn an `EstFunction` over its input, scalar and gradient names. */
 function declarations(exports: ({ name: string; doc: string } & TypeArguments)[]): string {
   const lines = ['import type { EstFunction, Tensor } from "estc/runtime";'];
-  for (const e of exports) {
-    lines.push("/**", ...e.doc.split("\n").map((l) => ` * ${l.replaceAll("*/", "*\\/")}`.trimEnd()), " */");
-    lines.push(`export declare const ${e.name}: ${estFunctionType(e)};`);
-  }
+  for (const e of exports) lines.push(docComment(e.doc), `export declare const ${e.name}: ${estFunctionType(e)};`);
   return lines.join("\n") + "\n";
 }
 
@@ -154,24 +155,23 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
   const pullback = buildEntryPlan(computedRoots(fn, split.pullback), table, fuseMatMuls);
   const vag = fn.valueAndGrad === undefined ? undefined : buildEntryPlan(computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]), table, fuseMatMuls);
   const start = sources.get(L.module.file)?.position(L.decl.span.start);
-  const data = (v: unknown) => JSON.parse(JSON.stringify(v)) as Literal;
   const wgsl = table.kernels.map((k) => wgslEntry(k, kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`));
   const spec: Literal = {
     name: L.name,
     source: `${L.module.file}:${start?.line ?? 1}`,
-    inputs: data(L.inputs),
-    scalars: data(L.scalars),
+    inputs: plain(L.inputs),
+    scalars: plain(L.scalars),
     dims,
-    outputs: data(L.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape }))),
+    outputs: plain(L.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape }))),
     tuple: L.tuple,
     gradInputs,
     kernels: table.kernels.map((k) => new Code(k.name)),
     wgsl: wgsl.map((w) => w.literal),
-    forward: data(forward),
-    vjp: data(vjp),
-    valueAndGrad: vag === undefined ? undefined : data(vag),
-    forwardWithResiduals: data(forwardWithResiduals),
-    pullback: data(pullback),
+    forward: plain(forward),
+    vjp: plain(vjp),
+    valueAndGrad: vag === undefined ? undefined : plain(vag),
+    forwardWithResiduals: plain(forwardWithResiduals),
+    pullback: plain(pullback),
   };
   const helpers = new Set<string>();
   const kernels = table.kernels.map((k, i) => {
@@ -191,7 +191,12 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
  */
 function wgslEntry(k: EmittedKernel, where: string): { literal: Literal; text: string } {
   const note = wgslBindingNote(k.wgsl, where);
-  return { literal: JSON.parse(JSON.stringify(k.wgsl)) as Literal, text: note === undefined ? k.wgsl.code : `// ${note}\n${k.wgsl.code}` };
+  return { literal: plain(k.wgsl), text: note === undefined ? k.wgsl.code : `// ${note}\n${k.wgsl.code}` };
+}
+
+/** JSON data as a spec literal: what `JSON.stringify` would write (undefined entries dropped). */
+function plain(v: unknown): Literal {
+  return JSON.parse(JSON.stringify(v)) as Literal;
 }
 
 /** `file.est:12` of a span. */
