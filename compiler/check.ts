@@ -12,11 +12,10 @@ import { primitives, requiredParams, type PrimParam } from "./primitives.js";
 import type { ItemSymbol, ModuleInfo, Program, Resolver } from "./resolve.js";
 import { stdlibModuleIds } from "./resolve.js";
 import { Scope } from "./scope.js";
+import { CALL_OPTIONS } from "../runtime/plan.js";
 import { closest } from "./suggest.js";
 import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy } from "./types.js";
 
-/** The options every generated function takes besides its scalars (runtime/validate.ts); no runtime scalar may take these names. */
-const CALL_OPTIONS: readonly string[] = ["seed", "device", "wrt"];
 
 type FnSym = Extract<ItemSymbol, { kind: "fn" }>;
 type ConstSym = Extract<ItemSymbol, { kind: "const" }>;
@@ -182,7 +181,7 @@ export class Checker implements ItemOracle {
           hint: kind === "fn" ? `for example ${p.name.name}: f32[N]` : `for example ${p.name.name}: f32 = 1.0`,
         });
       }
-      if (kind === "fn" && p.default !== undefined && CALL_OPTIONS.includes(p.name.name)) {
+      if (kind === "fn" && p.default !== undefined && (CALL_OPTIONS as readonly string[]).includes(p.name.name)) {
         this.report("E2013", p.name.span, `'${p.name.name}' cannot name a runtime scalar: it is an option of every generated function`, {
           hint: `the options '${CALL_OPTIONS.join("', '")}' are the runtime's; rename the parameter (for example ${p.name.name}_)`,
         });

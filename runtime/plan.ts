@@ -184,6 +184,12 @@ export function wgslDispatch(kernel: WgslKernel, size: (d: Dim) => number, seria
   return { units, perGroup: kernel.workgroupSize / reduceThreads(count(kernel.reduce.extent), kernel.workgroupSize) };
 }
 
+/**
+ * The options every generated function takes besides its runtime scalars (runtime/validate.ts
+ * checks them); the checker rejects a runtime scalar named like one (E2013).
+ */
+export const CALL_OPTIONS = ["device", "seed", "wrt"] as const;
+
 /** Everything the runtime needs to run one generated function. */
 export interface FunctionSpec {
   name: string;

@@ -12,7 +12,7 @@ import {
   runtimeErrorCodes,
   type RuntimeErrorCodeValue,
 } from "./errors.js";
-import type { Dim, FunctionSpec } from "./plan.js";
+import { CALL_OPTIONS, type Dim, type FunctionSpec } from "./plan.js";
 import type { DType, Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
 
@@ -176,7 +176,7 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
   }
   const given = (options ?? {}) as Record<string, unknown>;
   const scalarNames = spec.scalars.map((s) => s.name);
-  const known = ["device", "seed", "wrt", ...scalarNames];
+  const known = [...CALL_OPTIONS, ...scalarNames];
   for (const key of Object.keys(given)) {
     if (known.includes(key)) continue;
     const scalars =
@@ -185,7 +185,7 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
         : ` and the scalars ${listNames(scalarNames)}`;
     fail(
       CallErrorCode.unknownOption,
-      `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are 'device', 'seed', 'wrt'${scalars}`,
+      `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are ${listNames(CALL_OPTIONS)}${scalars}`,
     );
   }
   const scalars = Float64Array.from(spec.scalars, (s) => checkScalar(spec, s, given[s.name]));
