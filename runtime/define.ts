@@ -161,7 +161,6 @@ export function defineFunction<
   };
 }
 
-
 /** The residuals (`$res0`… of the full pullback, by number) that `pullback` still reads, ascending. */
 function residualsRead(forward: EntryPlan, pullback: EntryPlan, results: number): number[] {
   const read = new Set(pullback.inputs.map((i) => i.name));

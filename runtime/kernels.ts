@@ -1,8 +1,8 @@
 /**
  * CPU routines for the structural steps of a plan (runtime/plan.ts): transpose, gather and its
- * scatter-add gradient, and the N:M sparsity mask (the batched matmul is in ./matmul.ts). Each works on row-major typed
- * arrays with concrete shapes and writes into a caller-allocated `out`, so the plan runner owns
- * every allocation and the memory counters see it. Semantics follow compiler/interpret.ts, the
+ * scatter-add gradient, and the N:M sparsity mask (the batched matmul is in ./matmul.ts). Each
+ * works on row-major typed arrays with concrete shapes and writes into a caller-allocated `out`,
+ * so the plan runner owns every allocation and the memory counters see it. Semantics follow compiler/interpret.ts, the
  * f64 oracle both back ends are compared against.
  */
 import type { CpuArray } from "./cpu.js";

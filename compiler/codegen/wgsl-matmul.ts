@@ -6,11 +6,11 @@
  * A workgroup of 64 invocations owns a 64 x 64 block of one output matrix; each invocation
  * accumulates an 8 x 8 register block (8 rows of two vec4s 32 columns apart, in sixteen named
  * variables so no compiler has to promote an array to registers): per inner step it reads 8
- * values of `a` and 2 vec4s of `b` for 64 multiply-adds. (On llvmpipe the MLP bench's step took 357 ms with 128
- * invocations of 8 x 4, 227 ms with 64 of 8 x 8 and 179 ms with 32 of 8 x 16 in one sitting;
- * 32-wide workgroups would leave half of a 64-wide GPU wave idle, so 8 x 8 it is. The depth of
- * the staged slices, 8, 16 or 32, made no difference there.) Per step of 16 along the
- * inner dimension the workgroup stages a 64 x 16 slice of `a` and a 16 x 64 slice of `b` in
+ * values of `a` and 2 vec4s of `b` for 64 multiply-adds. (On llvmpipe the MLP bench's step took
+ * 357 ms with 128 invocations of 8 x 4, 227 ms with 64 of 8 x 8 and 179 ms with 32 of 8 x 16 in
+ * one sitting; 32-wide workgroups would leave half of a 64-wide GPU wave idle, so 8 x 8 it is.
+ * The depth of the staged slices, 8, 16 or 32, made no difference there.) Per step of 16 along
+ * the inner dimension the workgroup stages a 64 x 16 slice of `a` and a 16 x 64 slice of `b` in
  * workgroup memory, each invocation loading 16 elements of each; consecutive invocations load
  * consecutive addresses of the operand as it is stored (which differs when it is read through a
  * transpose). Elements past the matrix edges load as 0, so any M, K, N work; K = 0 gives zeros.
@@ -32,7 +32,10 @@ const COLS = 8;
  * in one memory bank on a GPU and 65 spreads over all of them.
  */
 const TA_ROW = MATMUL_TILE + 1;
-/** The same for `b`'s slice, in vec4s (17 rather than 16): loaded through a transpose, consecutive invocations write consecutive rows. */
+/**
+ * The same for `b`'s slice, in vec4s (17 rather than 16): loaded through a transpose,
+ * consecutive invocations write consecutive rows.
+ */
 const TB_ROW = MATMUL_TILE / 4 + 1;
 /** vec4 accumulators per row of an invocation's block. */
 const VEC = COLS / 4;
@@ -52,7 +55,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
   const K = w.dim(k.a.transposed ? av[av.length - 2]! : av[av.length - 1]!);
   const batch = coordLines(w, out, [...Array(rb).keys()], "t").map((l) => l.replace(/\bc(\d+)\b/g, "cb$1").replace(/\bq(\d+)\b/g, "qb$1"));
   const T = MATMUL_TILE;
-  const acc = (i: number, v: number) => (VEC === 1 ? `acc${i}` : `acc${i}_${v}`);
+  const acc = (i: number, v: number) => `acc${i}_${v}`;
   const accs = Array.from({ length: ROWS }, (_, i) => Array.from({ length: VEC }, (_, v) => acc(i, v))).flat();
   const body = [
     `let m = ${M};`,
@@ -89,7 +92,7 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     `  let row = r0 + ty * ${ROWS}u + i;`,
     "  if (row >= m) { break; }",
     `  for (var j = 0u; j < ${COLS}u; j = j + 1u) {`,
-    `    let col = c0 + ${VEC === 1 ? "" : `(j / 4u) * ${TX * 4}u + `}tx * 4u + j % 4u;`,
+    `    let col = c0 + (j / 4u) * ${TX * 4}u + tx * 4u + j % 4u;`,
     "    if (col < n) {",
     ...indent(epilogueLines(w, k, rb), "      "),
     "    }",
@@ -167,7 +170,7 @@ function linear(w: WgslWriter, n: Node, shape: readonly DimT[], coords: string[]
 function epilogueLines(w: WgslWriter, k: MatMulKernel, rb: number): string[] {
   const out = k.node.shape;
   const coords = out.map((_, axis) => (axis === rb ? "row" : axis === rb + 1 ? "col" : `cb${axis}`));
-  const lines = ["let o = (t * m + row) * n + col;", `let v${k.node.id} = ${VEC === 1 ? "acc[i][j]" : `acc[i * ${VEC}u + j / 4u][j % 4u]`};`];
+  const lines = ["let o = (t * m + row) * n + col;", `let v${k.node.id} = acc[i * ${VEC}u + j / 4u][j % 4u];`];
   const read = (n: Node) => (n.id === k.node.id ? `v${n.id}` : w.read(n, isScalarLike(n) ? "0u" : linear(w, n, out, coords)));
   const c = computeLines(w, k.epilogue, read, (axis) => coords[axis]!, "o");
   lines.push(...c.lines);
