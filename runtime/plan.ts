@@ -50,7 +50,11 @@ export interface EntryPlan {
  * A generated kernel. `dims` holds the runtime sizes of `FunctionSpec.dims` in order, `scalars`
  * the runtime scalar options in `FunctionSpec.scalars` order, `seed` the Philox seed.
  */
-export type CpuKernel = (dims: Int32Array, scalars: Float64Array, seed: number, ...buffers: (Float32Array | Int32Array | Uint8Array)[]) => void;
+export type CpuKernel = {
+  // A method signature, so parameters compare bivariantly: a generated kernel types each buffer
+  // exactly (`b0: Float32Array`) and is still a CpuKernel under strictFunctionTypes.
+  kernel(dims: Int32Array, scalars: Float64Array, seed: number, ...buffers: (Float32Array | Int32Array | Uint8Array)[]): void;
+}["kernel"];
 
 /**
  * A generated WGSL kernel, one per CPU kernel (same index). Bindings, all in group 0:

@@ -4,6 +4,9 @@
  * DESIGN.md "Running WGSL without a GPU"), opens a device with the adapter's own limits and
  * turns device loss and uncaptured GPU errors into E6018 so a call never hangs on a dead device.
  */
+// preserve="true" keeps this line in the shipped .d.ts (TS >= 5.5 drops it otherwise), so a
+// user's tsc finds GPUDevice & co. without skipLibCheck; pool.ts and transfer.ts say the same.
+/// <reference types="@webgpu/types" preserve="true" />
 import { MemoryStats } from "../memory.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { BufferPool, PipelineCache } from "./pool.js";

@@ -3,6 +3,7 @@
  * released buffers out again instead of creating new ones, with byte counters a user can read,
  * and a pipeline cache keyed by WGSL source, so a kernel compiles once per device.
  */
+/// <reference types="@webgpu/types" preserve="true" />
 import { vec4Coverage } from "../plan.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 

@@ -3,6 +3,7 @@
  * `free()`), uploads from the JS heap and `read()` by mapAsync readback. Bool elements live on
  * the device as packed bits (32 per u32 word), the layout WGSL kernels read (runtime/plan.ts).
  */
+/// <reference types="@webgpu/types" preserve="true" />
 import type { CpuArray } from "../cpu.js";
 import { EstcRuntimeError } from "../errors.js";
 import { unpackBits } from "../plan-buffers.js";
