@@ -17,6 +17,7 @@ import { differentiate, type DifferentiatedFn } from "../compiler/differentiate.
 import type { Diagnostic } from "../compiler/diagnostics.js";
 import { writeAtomically } from "../compiler/emit.js";
 import { evaluate } from "../compiler/interpret.js";
+import { isModulePathError, parseModulePath } from "../compiler/module-path.js";
 import { checkFiles } from "../compiler/pipeline.js";
 import { pickOverload, primitives } from "../compiler/primitives.js";
 import { renderDiagnostics } from "../compiler/render.js";
@@ -162,7 +163,10 @@ type Located = { std: true; id: string; importPath: string } | { std: false; abs
 /** Where a module spec points, or a message saying why it points nowhere. */
 function locate(module: string, host: CompilerHost): Located | { message: string } {
   if (module.startsWith("std/")) {
-    const id = module.replace(/\.est$/, "");
+    // The import rule (compiler/module-path.ts) keeps `std/…` inside the stdlib here too.
+    const parsed = parseModulePath(module);
+    if (isModulePathError(parsed)) return { message: `${parsed.message}; ${parsed.hint}` };
+    const id = parsed.kind === "std" ? parsed.id : module;
     if (host.readFile(path.join(host.stdlibDir, `${id}.est`)) === undefined) {
       return { message: `cannot find module "${module}"; the stdlib has: ${stdlibModuleIds(host).join(", ")}` };
     }

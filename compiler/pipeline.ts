@@ -42,12 +42,16 @@ export function checkFiles(entries: string[], host: CompilerHost = nodeHost()): 
   let items = 0;
   for (const entry of entries) {
     const resolver = new Resolver(host, sources);
+    const span = { file: entry, start: 0, end: 0 };
+    if (!entry.endsWith(".est")) {
+      diagnostics.push(error("E2000", span, `${JSON.stringify(entry)} is not a .est file`, { hint: "estc reads .est source files; rename the file or pass the .est one" }));
+      continue;
+    }
     const abs = path.resolve(host.cwd, entry);
     const mod = resolver.loadEntry(abs);
     if (mod === undefined) {
-      diagnostics.push(
-        error("E2000", { file: entry, start: 0, end: 0 }, `cannot read ${entry}`, { hint: "check the path; estc check takes .est files" }),
-      );
+      const why = host.whyUnreadable?.(abs) ?? "no such file";
+      diagnostics.push(error("E2000", span, `cannot read ${entry}: ${why}`, { hint: "check the path; estc check takes .est files" }));
       continue;
     }
     items += countItems(mod);

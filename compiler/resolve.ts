@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import type { ConstDecl, EstimatorDecl, FnDecl, Ident, ImportDecl, Module } from "../grammar/ast.js";
 import { parse } from "../grammar/index.js";
 import { error, type Diagnostic, type Span } from "./diagnostics.js";
+import { ioReason } from "./io-reason.js";
+import { isModulePathError, parseModulePath, quote, type ModulePathError } from "./module-path.js";
 import type { SourceMap } from "./source.js";
 import { closest } from "./suggest.js";
 
@@ -49,6 +51,8 @@ export interface Program {
 /** How the compiler reads files; tests substitute an in-memory host. */
 export interface CompilerHost {
   readFile(absPath: string): string | undefined;
+  /** Why `absPath` could not be read, in words (for the E2000 of an entry file); optional. */
+  whyUnreadable?(absPath: string): string;
   /** The folder holding `std/*.est`. */
   stdlibDir: string;
   /** Diagnostics name files relative to this folder. */
@@ -66,14 +70,29 @@ export function defaultStdlibDir(): string {
   return path.join(dir, "stdlib");
 }
 
-/** Reads from the real file system. */
+/**
+ * Reads from the real file system: only regular files whose real path (symbolic links followed)
+ * ends in `.est`, so an import can never be pointed at another kind of file through a link.
+ */
 export function nodeHost(cwd = process.cwd()): CompilerHost {
   return {
     readFile: (p) => {
       try {
-        return fs.statSync(p).isFile() ? fs.readFileSync(p, "utf8") : undefined;
+        const real = fs.realpathSync(p);
+        return real.endsWith(".est") && fs.statSync(real).isFile() ? fs.readFileSync(real, "utf8") : undefined;
       } catch {
         return undefined;
+      }
+    },
+    whyUnreadable: (p) => {
+      try {
+        const real = fs.realpathSync(p);
+        if (!real.endsWith(".est")) return `it is a link to ${real}, which is not a .est file`;
+        if (!fs.statSync(real).isFile()) return "it is not a file";
+        fs.accessSync(real, fs.constants.R_OK);
+        return "it could not be read";
+      } catch (e) {
+        return ioReason(e);
       }
     },
     stdlibDir: defaultStdlibDir(),
@@ -113,7 +132,10 @@ export class Resolver {
   }
 
   /** Loads a stdlib module by id (for suggestions and the stdlib check). */
-  loadStd(id: string): ModuleInfo | undefined {
+  loadStd(spec: string): ModuleInfo | undefined {
+    const parsed = parseModulePath(spec);
+    if (isModulePathError(parsed) || parsed.kind !== "std") return undefined;
+    const id = parsed.id;
     const existing = this.modules.get(id);
     if (existing !== undefined) return existing;
     const abs = path.join(this.host.stdlibDir, `${id}.est`);
@@ -190,26 +212,14 @@ export class Resolver {
 
   private loadImported(info: ModuleInfo, decl: ImportDecl): ModuleInfo | undefined {
     const spec = decl.from;
-    if (spec === "") return undefined;
-    let id: string;
-    let abs: string;
-    if (spec.startsWith("std/")) {
-      id = spec.replace(/\.est$/, "");
-      abs = path.join(this.host.stdlibDir, `${id}.est`);
-    } else if (spec.startsWith("./") || spec.startsWith("../")) {
-      const base = info.id.startsWith("std/") ? path.join(this.host.stdlibDir, info.id) : info.id;
-      abs = path.resolve(path.dirname(base), spec.endsWith(".est") ? spec : `${spec}.est`);
-      id = info.id.startsWith("std/") ? `std/${path.relative(path.join(this.host.stdlibDir, "std"), abs).replace(/\.est$/, "")}` : abs;
-    } else {
-      this.diagnostics.push(
-        error("E2006", decl.fromSpan, `module path "${spec}" must start with "std/", "./" or "../"`, {
-          hint: path.isAbsolute(spec)
-            ? "module paths are relative to the importing file: write \"./…\" or \"../…\""
-            : `for a file beside this one write "./${spec}"`,
-        }),
-      );
+    // A path the parser had to invent (`from` with no string) was reported as a syntax error.
+    if (spec === "" && this.sources.get(info.file)?.text.slice(decl.fromSpan.start, decl.fromSpan.end) !== '""') return undefined;
+    const target = this.locate(info, spec);
+    if ("message" in target) {
+      this.diagnostics.push(error("E2006", decl.fromSpan, target.message, { hint: target.hint }));
       return undefined;
     }
+    const { id, abs } = target;
     if (this.loading.includes(id)) {
       const cycle = [...this.loading.slice(this.loading.indexOf(id)), id].map((m) => this.shortName(m));
       this.diagnostics.push(
@@ -238,6 +248,26 @@ export class Resolver {
       return undefined;
     }
     return this.loadText(id, this.displayName(abs), text);
+  }
+
+  /**
+   * The module id and file of an import, by the rule of module-path.ts: `std/…` inside the
+   * stdlib folder, `./…`/`../…` beside the importing file (inside the stdlib for a stdlib module).
+   */
+  private locate(info: ModuleInfo, spec: string): { id: string; abs: string } | ModulePathError {
+    const parsed = parseModulePath(spec);
+    if (isModulePathError(parsed)) return parsed;
+    const stdRoot = path.join(this.host.stdlibDir, "std");
+    if (parsed.kind === "std") return { id: parsed.id, abs: path.join(this.host.stdlibDir, `${parsed.id}.est`) };
+    const fromStd = info.id.startsWith("std/");
+    const base = fromStd ? path.join(this.host.stdlibDir, info.id) : info.id;
+    const abs = path.join(path.dirname(base), ...Array<string>(parsed.up).fill(".."), ...parsed.names) + ".est";
+    if (!fromStd) return { id: abs, abs };
+    const rel = path.relative(stdRoot, abs);
+    if (rel.startsWith("..") || path.isAbsolute(rel)) {
+      return { message: `module path ${quote(spec)} leaves the stdlib`, hint: "a stdlib module imports only other stdlib modules" };
+    }
+    return { id: `std/${rel.split(path.sep).join("/").slice(0, -4)}`, abs };
   }
 
   private shortName(id: string): string {

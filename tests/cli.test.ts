@@ -159,7 +159,7 @@ describe("estc (the built binary)", () => {
   it("a missing file: E2000, exit 1", () => {
     const r = estc("check", "no/such/file.est");
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^no\/such\/file\.est: error\[E2000\]: cannot read no\/such\/file\.est$/m);
+    expect(r.stderr).toMatch(/^no\/such\/file\.est: error\[E2000\]: cannot read no\/such\/file\.est: no such file or folder \(ENOENT\)$/m);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
