@@ -134,7 +134,10 @@ function computeLines(
 ): { lines: string[]; value: (n: Node) => string } {
   const own = new Set(nodes.map((n) => n.id));
   const value = (n: Node): string => (own.has(n.id) ? `v${n.id}` : isInlineValue(n) ? leafValue(w, n) : read(n));
-  const lines = nodes.map((n) => `const v${n.id} = ${nodeExpr(n, n.inputs.map(value), index, flat)};`);
+  // A select of two equal literals (`c !== 0 ? 1 : 1`) has a literal type, and comparing it with
+  // 0 later is TS2367 in a user's tsc: a select's value is declared a number.
+  const typed = (n: Node) => (n.op === Op.Select ? `v${n.id}: number` : `v${n.id}`);
+  const lines = nodes.map((n) => `const ${typed(n)} = ${nodeExpr(n, n.inputs.map(value), index, flat)};`);
   return { lines, value };
 }
 

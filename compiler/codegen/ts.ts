@@ -48,9 +48,9 @@ export async function generateModule(file: string, fns: DifferentiatedFn[], sour
         name: k.name,
         leadingTrivia: (w) => w.write(k.comment),
         parameters: [
-          { name: "dims", type: "Int32Array" },
-          { name: "scalars", type: "Float64Array" },
-          { name: "seed", type: "number" },
+          { name: unusedMark("dims", k.body), type: "Int32Array" },
+          { name: unusedMark("scalars", k.body), type: "Float64Array" },
+          { name: unusedMark("seed", k.body), type: "number" },
           ...k.params,
         ],
         returnType: "void",
@@ -85,6 +85,14 @@ export async function generateModule(file: string, fns: DifferentiatedFn[], sour
 }
 
 const PRINT_WIDTH = 110;
+
+/**
+ * `_name` when a kernel's body never reads the parameter: the module is compiled inside users'
+ * projects, and `noUnusedParameters` (on in Vite's templates) exempts only `_`-prefixed names.
+ */
+function unusedMark(name: string, body: string): string {
+  return new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`;
+}
 
 /** `/** doc *\/ export const name: EstFunction<…> = defineFunction({...});`, laid out as prettier would. */
 function exportStatement(e: { name: string; spec: Literal; doc: string } & TypeArguments): string {
