@@ -7,6 +7,7 @@ import type { Diagnostic } from "../compiler/diagnostics.js";
 import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
 import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
 import type { SourceMap } from "../compiler/source.js";
+import { fmt, fmtUsage } from "./fmt.js";
 import { plot } from "./plot.js";
 
 const usage = `estc — a compiler for gradient estimators
@@ -20,6 +21,7 @@ usage:
                                                  print the IR after a stage
   estc doctor                                    which WebGPU adapter the runtime finds, and why
   estc plot std/NAME|FILE.est --out-dir DIR      SVG plots of each estimator's forward and surrogate gradient
+  estc fmt [--check] FILE.est...                 rewrite files in the canonical layout, keeping comments
   estc --version | --help
 
 exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
@@ -46,7 +48,9 @@ function dispatch(argv: string[]): CliOutcome {
     return { stdout: usage + "\n", stderr: "", code: command === undefined ? 1 : 0 };
   }
   if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
+  if (command === "fmt" && wantsHelp(rest)) return { stdout: fmtUsage + "\n", stderr: "", code: 0 };
   if (wantsHelp(rest)) return { stdout: usage + "\n", stderr: "", code: 0 };
+  if (command === "fmt") return fmt(rest);
   if (command === "check") return check(rest);
   if (command === "explain") return explain(rest);
   if (command === "plot") return plot(rest);

@@ -14,6 +14,20 @@ export interface Ident {
   span: Span;
 }
 
+/**
+ * A `//` line comment or a `///` doc comment as written, without its line break. The parser
+ * ignores comments (a doc comment reaches the AST only as its item's `doc`); `estc fmt` and the
+ * editor read them from `ParseResult.comments`.
+ */
+export interface Comment {
+  kind: "Comment";
+  /** The comment's text from its slashes to the end of its line, trailing blanks removed. */
+  text: string;
+  /** True for a `///` doc comment. */
+  doc: boolean;
+  span: Span;
+}
+
 // ---------------------------------------------------------------- modules and items
 
 /** One `.est` file. */

@@ -5,18 +5,20 @@
  */
 import type { IRecognitionException } from "chevrotain";
 import { error, type Diagnostic } from "../compiler/diagnostics.js";
-import type { Module } from "./ast.js";
+import type { Comment, Module } from "./ast.js";
 import { decodeMessage } from "./messages.js";
 import { parser } from "./parser.js";
 import { AstBuilder } from "./to-ast.js";
-import { lexer } from "./tokens.js";
+import { DocComment, lexer } from "./tokens.js";
 
 export type * from "./ast.js";
 
-/** What `parse` returns: an AST (possibly partial) and every syntax error found. */
+/** What `parse` returns: an AST (possibly partial), every syntax error found, and the comments. */
 export interface ParseResult {
   ast: Module;
   diagnostics: Diagnostic[];
+  /** Every `//` and `///` comment, in source order. */
+  comments: Comment[];
 }
 
 /** Parses one `.est` file. Never throws. */
@@ -30,10 +32,10 @@ export function parse(text: string, file: string): ParseResult {
       const d = error("E1002", { file, start: 0, end: Math.min(1, text.length) }, "this file nests too deeply to parse", {
         hint: "split deeply nested expressions with let bindings",
       });
-      return { ast: empty, diagnostics: [d] };
+      return { ast: empty, diagnostics: [d], comments: [] };
     }
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
-    return { ast: empty, diagnostics: [error("E0001", { file, start: 0, end: 0 }, `internal error in the parser: ${msg}`)] };
+    return { ast: empty, diagnostics: [error("E0001", { file, start: 0, end: 0 }, `internal error in the parser: ${msg}`)], comments: [] };
   }
 }
 
@@ -60,7 +62,13 @@ function parseUnguarded(text: string, file: string, empty: Module): ParseResult 
   const builder = new AstBuilder(file, docs);
   const ast = (builder.visit(cst) as Module | undefined) ?? empty;
   ast.span = { file, start: 0, end: text.length };
-  return { ast, diagnostics };
+  const comments = [...docs, ...(lexed.groups["comments"] ?? [])]
+    .sort((a, b) => a.startOffset - b.startOffset)
+    .map((t): Comment => {
+      const text = t.image.trimEnd();
+      return { kind: "Comment", text, doc: t.tokenType === DocComment, span: { file, start: t.startOffset, end: t.startOffset + text.length } };
+    });
+  return { ast, diagnostics, comments };
 }
 
 function syntaxDiagnostic(e: IRecognitionException, file: string, length: number): Diagnostic {

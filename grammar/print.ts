@@ -49,7 +49,8 @@ const juxtapositionStart = /^[A-Za-z_0-9.]/;
 
 const indentUnit = "  ";
 
-function precOf(e: A.Expr): Prec {
+/** The level of every expression but a call (whose level depends on how it prints). */
+function precOfKind(e: A.Expr): Prec {
   switch (e.kind) {
     case "Ternary":
       return Prec.Ternary;
@@ -60,8 +61,6 @@ function precOf(e: A.Expr): Prec {
     case "Backward":
     case "Detach":
       return Prec.Suffixed;
-    case "Call":
-      return juxtaposedArgument(e) === undefined ? Prec.Postfix : Prec.Application;
     case "Index":
       return Prec.Postfix;
     default:
@@ -69,79 +68,99 @@ function precOf(e: A.Expr): Prec {
   }
 }
 
-/** The argument's text when `e` prints as `f x`; undefined when it prints as `f(…)`. */
-function juxtaposedArgument(e: A.CallExpr): string | undefined {
-  const only = e.args[0];
-  if (!e.juxtaposed || e.args.length !== 1 || only === undefined || only.name !== undefined) return undefined;
-  const text = expr(only.value, Prec.Application);
-  return juxtapositionStart.test(text) ? text : undefined;
-}
+/**
+ * Says whether the author wrote parentheses around `e` (estc fmt keeps those around compound
+ * operands, `(a && b) || c`, though precedence does not need them).
+ */
+export type WrittenParens = (e: A.Expr) => boolean;
 
-// ---------------------------------------------------------------- expressions
+/** Expressions that `WrittenParens` may keep parenthesised: operators and suffixes, not names. */
+const compound = new Set<A.Expr["kind"]>(["Binary", "Unary", "Ternary", "Backward", "Detach"]);
 
-/** `e` printed for a slot that accepts level `min` or tighter; parenthesised otherwise. */
-function expr(e: A.Expr, min: Prec): string {
-  const text = bare(e);
-  return precOf(e) < min ? `(${text})` : text;
-}
+/** The expression printer; `written` keeps the author's parentheses around operands. */
+class ExprPrinter {
+  constructor(private readonly written?: WrittenParens) {}
 
-function list(es: readonly A.Expr[]): string {
-  return es.map((e) => expr(e, Prec.Ternary)).join(", ");
-}
+  /** The argument's text when `e` prints as `f x`; undefined when it prints as `f(…)`. */
+  private juxtaposedArgument(e: A.CallExpr): string | undefined {
+    const only = e.args[0];
+    if (!e.juxtaposed || e.args.length !== 1 || only === undefined || only.name !== undefined) return undefined;
+    const text = this.expr(only.value, Prec.Application, false);
+    return juxtapositionStart.test(text) ? text : undefined;
+  }
 
-function args(as: readonly A.Arg[]): string {
-  return as.map((a) => (a.name === undefined ? "" : `${a.name.name} = `) + expr(a.value, Prec.Ternary)).join(", ");
-}
+  private precOf(e: A.Expr): Prec {
+    if (e.kind === "Call") return this.juxtaposedArgument(e) === undefined ? Prec.Postfix : Prec.Application;
+    return precOfKind(e);
+  }
 
-function binary(e: A.BinaryExpr): string {
-  const p = binaryPrec[e.op];
-  // `^` is right-assoc with a suffixed base and a unary exponent (`2 ^ -x`); the rest fold left.
-  const [left, right] = e.op === "^" ? [Prec.Suffixed, Prec.Unary] : [p, p + 1];
-  return `${expr(e.left, left)} ${e.op} ${expr(e.right, right)}`;
-}
+  /** `e` for a slot that accepts level `min` or tighter; parenthesised otherwise, or as written in an operand slot. */
+  expr(e: A.Expr, min: Prec, operand = true): string {
+    const text = this.bare(e);
+    const keep = operand && this.written !== undefined && (compound.has(e.kind) || (e.kind === "Call" && e.juxtaposed)) && this.written(e);
+    return keep || this.precOf(e) < min ? `(${text})` : text;
+  }
 
-function call(e: A.CallExpr): string {
-  const jux = juxtaposedArgument(e);
-  return jux === undefined ? `${e.callee.name}(${args(e.args)})` : `${e.callee.name} ${jux}`;
-}
+  private list(es: readonly A.Expr[]): string {
+    return es.map((e) => this.expr(e, Prec.Ternary, false)).join(", ");
+  }
 
-/** `e` without parentheses around itself. */
-function bare(e: A.Expr): string {
-  switch (e.kind) {
-    case "Number":
-      return e.text;
-    case "Bool":
-      return e.value ? "true" : "false";
-    case "Name":
-      return e.name;
-    case "Unary":
-      return `${e.op}${expr(e.operand, Prec.Unary)}`;
-    case "Binary":
-      return binary(e);
-    case "Ternary":
-      return `${expr(e.cond, Prec.Or)} ? ${expr(e.then, Prec.Ternary)} : ${expr(e.else, Prec.Ternary)}`;
-    case "Call":
-      return call(e);
-    case "Index":
-      return `${expr(e.target, Prec.Postfix)}[${list(e.indices)}]`;
-    case "Backward": {
-      const params = e.hasParens || e.args.length > 0 ? `(${args(e.args)})` : "";
-      return `${expr(e.call, Prec.Suffixed)} backward ${e.estimator.name}${params}`;
+  args(as: readonly A.Arg[]): string {
+    return as.map((a) => (a.name === undefined ? "" : `${a.name.name} = `) + this.expr(a.value, Prec.Ternary, false)).join(", ");
+  }
+
+  private binary(e: A.BinaryExpr): string {
+    const p = binaryPrec[e.op];
+    // `^` is right-assoc with a suffixed base and a unary exponent (`2 ^ -x`); the rest fold left.
+    const [left, right] = e.op === "^" ? [Prec.Suffixed, Prec.Unary] : [p, p + 1];
+    return `${this.expr(e.left, left)} ${e.op} ${this.expr(e.right, right)}`;
+  }
+
+  private call(e: A.CallExpr): string {
+    const jux = this.juxtaposedArgument(e);
+    return jux === undefined ? `${e.callee.name}(${this.args(e.args)})` : `${e.callee.name} ${jux}`;
+  }
+
+  /** `e` without parentheses around itself. */
+  bare(e: A.Expr): string {
+    switch (e.kind) {
+      case "Number":
+        return e.text;
+      case "Bool":
+        return e.value ? "true" : "false";
+      case "Name":
+        return e.name;
+      case "Unary":
+        return `${e.op}${this.expr(e.operand, Prec.Unary)}`;
+      case "Binary":
+        return this.binary(e);
+      case "Ternary":
+        return `${this.expr(e.cond, Prec.Or)} ? ${this.expr(e.then, Prec.Ternary)} : ${this.expr(e.else, Prec.Ternary)}`;
+      case "Call":
+        return this.call(e);
+      case "Index":
+        return `${this.expr(e.target, Prec.Postfix)}[${this.list(e.indices)}]`;
+      case "Backward": {
+        const params = e.hasParens || e.args.length > 0 ? `(${this.args(e.args)})` : "";
+        return `${this.expr(e.call, Prec.Suffixed)} backward ${e.estimator.name}${params}`;
+      }
+      case "Detach":
+        return `${this.expr(e.operand, Prec.Suffixed)} detach`;
+      case "Tuple":
+        return e.elements.length === 1 ? `(${this.list(e.elements)},)` : `(${this.list(e.elements)})`;
+      case "List":
+        return `[${this.list(e.elements)}]`;
+      case "Error":
+        return "<error>";
     }
-    case "Detach":
-      return `${expr(e.operand, Prec.Suffixed)} detach`;
-    case "Tuple":
-      return e.elements.length === 1 ? `(${list(e.elements)},)` : `(${list(e.elements)})`;
-    case "List":
-      return `[${list(e.elements)}]`;
-    case "Error":
-      return "<error>";
   }
 }
 
+const minimal = new ExprPrinter();
+
 /** Prints one expression with the fewest parentheses that keep its tree (`(a + b) * c`). */
 export function printExpr(e: A.Expr): string {
-  return expr(e, Prec.Ternary);
+  return minimal.expr(e, Prec.Ternary, false);
 }
 
 // ---------------------------------------------------------------- types and parameters
@@ -159,32 +178,35 @@ function resultType(t: A.TypeExpr | A.TupleType): string {
   return t.kind === "Type" ? type(t) : `(${t.elements.map(type).join(", ")})`;
 }
 
-function param(p: A.Param): string {
+function param(p: A.Param, ep: ExprPrinter): string {
   const typed = p.type === undefined ? "" : `: ${type(p.type)}`;
-  const dflt = p.default === undefined ? "" : ` = ${printExpr(p.default)}`;
+  const dflt = p.default === undefined ? "" : ` = ${ep.expr(p.default, Prec.Ternary, false)}`;
   return `${p.name.name}${typed}${dflt}`;
 }
 
 // ---------------------------------------------------------------- statements and items
 
-function stmt(s: A.Stmt): string {
+/** Prints one statement on one line, without indentation; `written`: see WrittenParens. */
+export function printStmt(s: A.Stmt, written?: WrittenParens): string {
+  const ep = written === undefined ? minimal : new ExprPrinter(written);
+  const value = ep.expr(s.value, Prec.Ternary, false);
   switch (s.kind) {
     case "Let": {
       const names = s.names.map((n) => n.name).join(", ");
-      return `let ${s.destructure ? `(${names})` : names} = ${printExpr(s.value)}`;
+      return `let ${s.destructure ? `(${names})` : names} = ${value}`;
     }
     case "Return":
-      return `return ${printExpr(s.value)}`;
+      return `return ${value}`;
     case "Grad":
-      return `grad ${s.name.name} = ${printExpr(s.value)}`;
+      return `grad ${s.name.name} = ${value}`;
     case "Surrogate":
-      return `surrogate ${printExpr(s.value)}`;
+      return `surrogate ${value}`;
   }
 }
 
 function block(body: readonly A.Stmt[]): string {
   if (body.length === 0) return "{}";
-  return `{\n${body.map((s) => indentUnit + stmt(s) + "\n").join("")}}`;
+  return `{\n${body.map((s) => indentUnit + printStmt(s) + "\n").join("")}}`;
 }
 
 function importDecl(d: A.ImportDecl): string {
@@ -192,16 +214,35 @@ function importDecl(d: A.ImportDecl): string {
   return `import { ${names.join(", ")} } from "${d.from}"`;
 }
 
-function estimatorDecl(d: A.EstimatorDecl): string {
-  const params = d.params.length === 0 ? "" : `(${d.params.map(param).join(", ")})`;
+function estimatorHead(d: A.EstimatorDecl, ep: ExprPrinter): string {
+  const params = d.params.length === 0 ? "" : `(${d.params.map((p) => param(p, ep)).join(", ")})`;
   const out = d.outName === undefined ? "" : `${d.outName.name} = `;
   const inputs = d.inputs.map((i) => i.name).join(", ");
-  return `estimator ${d.name.name}${params} for ${out}${d.target.name}(${inputs}) ${block(d.body)}`;
+  return `estimator ${d.name.name}${params} for ${out}${d.target.name}(${inputs})`;
 }
 
-function fnDecl(d: A.FnDecl): string {
+function fnHead(d: A.FnDecl, ep: ExprPrinter): string {
   const result = d.result === undefined ? "" : ` -> ${resultType(d.result)}`;
-  return `fn ${d.name.name}(${d.params.map(param).join(", ")})${result} ${block(d.body)}`;
+  return `fn ${d.name.name}(${d.params.map((p) => param(p, ep)).join(", ")})${result}`;
+}
+
+/**
+ * An item without its doc comment and without its body: the whole of an import or a const,
+ * the header of an fn or estimator up to (not including) ` {` (estc fmt and hover use it);
+ * `written`: see WrittenParens.
+ */
+export function printItemHead(item: A.Item, written?: WrittenParens): string {
+  const ep = written === undefined ? minimal : new ExprPrinter(written);
+  switch (item.kind) {
+    case "Import":
+      return importDecl(item);
+    case "Const":
+      return `const ${item.name.name} = ${ep.expr(item.value, Prec.Ternary, false)}`;
+    case "Estimator":
+      return estimatorHead(item, ep);
+    case "Fn":
+      return fnHead(item, ep);
+  }
 }
 
 /** `///` lines for a doc; to-ast.ts strips `/// ` or `///`, so an empty line prints bare. */
@@ -215,16 +256,8 @@ function docComment(doc: string): string {
 /** Prints one top-level item with its `///` doc comment, without a trailing newline. */
 export function printItem(item: A.Item): string {
   const doc = item.doc === undefined ? "" : docComment(item.doc);
-  switch (item.kind) {
-    case "Import":
-      return doc + importDecl(item);
-    case "Const":
-      return `${doc}const ${item.name.name} = ${printExpr(item.value)}`;
-    case "Estimator":
-      return doc + estimatorDecl(item);
-    case "Fn":
-      return doc + fnDecl(item);
-  }
+  const body = item.kind === "Fn" || item.kind === "Estimator" ? ` ${block(item.body)}` : "";
+  return doc + printItemHead(item) + body;
 }
 
 /**

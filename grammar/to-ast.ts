@@ -103,7 +103,7 @@ export class AstBuilder extends BaseVisitor {
   private docBefore(after: number, start: number): string | undefined {
     const lines = this.docs
       .filter((d) => d.startOffset >= after && d.startOffset < start)
-      .map((d) => d.image.replace(/^\/\/\/ ?/, ""));
+      .map((d) => d.image.replace(/^\/\/\/ ?/, "").trimEnd());
     return lines.length > 0 ? lines.join("\n") : undefined;
   }
 

@@ -10,7 +10,8 @@ import { createToken, Lexer, type TokenType } from "chevrotain";
 export const WhiteSpace = createToken({ name: "WhiteSpace", pattern: /[ \t\r\n\f\v]+/, group: Lexer.SKIPPED });
 /** `///` doc comments are kept in their own group and attached to the next item. */
 export const DocComment = createToken({ name: "DocComment", pattern: /\/\/\/[^\n\r]*/, group: "docs" });
-export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: Lexer.SKIPPED });
+/** `//` comments: ignored by the parser, kept in their own group for `estc fmt` and the editor. */
+export const LineComment = createToken({ name: "LineComment", pattern: /\/\/[^\n\r]*/, group: "comments" });
 
 // ---------------------------------------------------------------- names and literals
 
