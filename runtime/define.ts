@@ -48,8 +48,10 @@ export interface VjpResult<O, G extends string = string> {
 
 /**
  * A generated function. `I` names its tensor inputs, `S` its scalar options, `O` its result (a
- * Tensor, or a Tensor[] for a fn that returns a tuple) and `G` the inputs that have gradients
- * (its f32 inputs). The gradient methods return a record of `G`, or of the names given as `wrt`.
+ * Tensor, or a tuple `[Tensor, Tensor, …]` for a fn that returns one) and `G` the inputs that have
+ * gradients (its f32 inputs). The gradient methods return a record of `G`, or of the names given
+ * as `wrt`. A generated module types a fn whose result is not a scalar as a
+ * {@link NonScalarEstFunction}, which has no `valueAndGrad`.
  */
 export interface EstFunction<
   I extends string = string,
@@ -77,6 +79,18 @@ export interface EstFunction<
   /** The result and a pullback that computes gradients for any cotangent of it (JAX's vjp). */
   vjpFn<W extends G = G>(inputs: Readonly<Record<I, Tensor>>, options?: CallOptions<S, W>): Promise<VjpResult<O, W>>;
 }
+
+/**
+ * A generated function whose result is not a scalar (a vector, a matrix or a tuple): an
+ * {@link EstFunction} without `valueAndGrad`, which needs a scalar to differentiate (E6009 at run
+ * time); its gradients come from `vjp` or `vjpFn` with a cotangent shaped like the result.
+ */
+export interface NonScalarEstFunction<
+  I extends string = string,
+  S extends string = string,
+  O extends Tensor | Tensor[] = Tensor | Tensor[],
+  G extends string = string,
+> extends Omit<EstFunction<I, S, O, G>, "valueAndGrad"> {}
 
 /** Wraps a generated FunctionSpec as the function object its module exports. */
 export function defineFunction<

@@ -59,6 +59,7 @@ export {
   type DeviceLike,
   type EstFunction,
   type Gradients,
+  type NonScalarEstFunction,
   type VjpResult,
 } from "./define.js";
 export { randomUniform, rint } from "./helpers.js";

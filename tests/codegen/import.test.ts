@@ -18,7 +18,7 @@ describe("an emitted .js module imports from a temp dir", () => {
       fs.symlinkSync(root, path.join(dir, "node_modules", "estc"), "dir");
       const build = execFileSync("node", [path.join(root, "bin/estc.js"), "build", path.join(root, "examples/quickstart/binary.est"), "--out-dir", path.join(dir, "out"), "--emit", "js"], { encoding: "utf8" });
       expect(build).toContain("binary.js");
-      expect(fs.readFileSync(path.join(dir, "out/binary.d.ts"), "utf8")).toContain("export declare const binary_dense: EstFunction");
+      expect(fs.readFileSync(path.join(dir, "out/binary.d.ts"), "utf8")).toContain("export declare const binary_dense: NonScalarEstFunction<\"x\" | \"w\", \"o\", Tensor, \"x\" | \"w\">");
       fs.writeFileSync(
         path.join(dir, "main.mjs"),
         `import { tensor } from "estc/runtime";
@@ -52,14 +52,27 @@ console.log(JSON.stringify({ y: Array.from(await y.data()), gx: Array.from(await
     try {
       fs.mkdirSync(path.join(dir, "node_modules"));
       fs.symlinkSync(root, path.join(dir, "node_modules", "estc"), "dir");
-      execFileSync("node", [path.join(root, "bin/estc.js"), "build", path.join(root, "examples/quickstart/binary.est"), "--out-dir", path.join(dir, "out"), "--emit", "js"]);
+      // The quickstart plus a fn with a tuple result, built as the user's own file.
+      const quickstart = fs.readFileSync(path.join(root, "examples/quickstart/binary.est"), "utf8");
+      fs.writeFileSync(path.join(dir, "binary.est"), `${quickstart}\nfn stats(x: f32[N]) -> (f32, f32, f32[N]) { return (mean(x), max(x), x * 2) }\n`);
+      execFileSync("node", [path.join(root, "bin/estc.js"), "build", path.join(dir, "binary.est"), "--out-dir", path.join(dir, "out"), "--emit", "js"]);
       fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ type: "module" }));
       fs.writeFileSync(
         path.join(dir, "main.ts"),
         `import type { Tensor } from "estc/runtime";
-import { binary_dense, loss } from "./out/binary.js";
-declare const x: Tensor, w: Tensor, labels: Tensor;
+import { binary_dense, loss, stats } from "./out/binary.js";
+declare const x: Tensor, w: Tensor, labels: Tensor, v: Tensor;
 export async function step(): Promise<Tensor[]> {
+  // A tuple result is a tuple: each element a Tensor under noUncheckedIndexedAccess.
+  const [mean, top, twice] = await stats.forward({ x: v });
+  const three: [Tensor, Tensor, Tensor] = [mean, top, twice];
+  // @ts-expect-error stats returns three tensors, not four
+  const [, , , fourth] = await stats.forward({ x: v });
+  void fourth;
+  // @ts-expect-error binary_dense's result is a matrix: valueAndGrad needs a scalar result
+  await binary_dense.valueAndGrad({ x, w });
+  // @ts-expect-error nor is a tuple a scalar
+  await stats.valueAndGrad({ x: v });
   const y: Tensor = await binary_dense.forward({ x, w }, { o: 2 }); // one result: a Tensor, no cast
   const all = await loss.valueAndGrad({ x, w, labels });
   const some = await loss.valueAndGrad({ x, w, labels }, { o: 2, wrt: ["w"] });
@@ -71,12 +84,13 @@ export async function step(): Promise<Tensor[]> {
   await binary_dense.forward({ x, w }, { oo: 2 });
   const { pullback } = await binary_dense.vjpFn({ x, w }, { wrt: ["x"] });
   const gx: Tensor = (await pullback(y)).x;
-  return [all.grads.x, all.grads.w, some.grads.w, gx];
+  return [all.grads.x, all.grads.w, some.grads.w, gx, ...three];
 }
 `,
       );
       const tsc = path.join(root, "node_modules/typescript/bin/tsc");
-      const flags = ["--noEmit", "--strict", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "--skipLibCheck", "main.ts"];
+      // No --skipLibCheck: the runtime's shipped .d.ts files are checked as a user's tsc checks them.
+      const flags = ["--noEmit", "--strict", "--noUncheckedIndexedAccess", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", "main.ts"];
       // Exit status 0: every line type-checks and every @ts-expect-error meets its error.
       execFileSync("node", [tsc, ...flags], { cwd: dir, encoding: "utf8" });
     } finally {
