@@ -7,13 +7,13 @@ import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
 import { differentiate, type DifferentiatedFn } from "./differentiate.js";
 import { error, type Diagnostic } from "./diagnostics.js";
-import { writeAtomically } from "./emit.js";
+import { OutputError, writeOutputs } from "./emit.js";
 import { printGraph, type Node } from "./ir.js";
 import { checkFiles } from "./pipeline.js";
 import { nodeHost, type CompilerHost } from "./resolve.js";
 import { schedule } from "./schedule.js";
 import { optimize } from "./optimize.js";
-import type { SourceMap } from "./source.js";
+import { SourceMap } from "./source.js";
 
 /** The result of a build: what was written, or why nothing was. */
 export interface BuildResult {
@@ -51,6 +51,10 @@ export interface BuildOptions {
 
 /** Builds `entry` into `outDir`. Nothing is written unless every stage succeeds. */
 export async function buildFile(entry: string, outDir: string, emit: "ts" | "js", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<BuildResult> {
+  if (outDir.trim() === "") {
+    const span = { file: entry, start: 0, end: 0 };
+    return { diagnostics: [error("E5020", span, "--out-dir is empty", { hint: "give --out-dir a folder name, e.g. --out-dir out (use --out-dir . for the current folder)" })], sources: new SourceMap(), written: [] };
+  }
   const d = differentiateFile(entry, host);
   if (d.diagnostics.some((x) => x.severity === "error")) return { diagnostics: d.diagnostics, sources: d.sources, written: [] };
   if (d.fns.length === 0) {
@@ -61,11 +65,23 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
   // which `estc check` and `explain` never need (they started 0.3 s slower with them).
   const { generateModule } = await import("./codegen/ts.js");
   const mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true);
-  const base = path.join(path.resolve(host.cwd, outDir), path.basename(entry).replace(/\.est$/, ""));
-  const files: Record<string, string> = emit === "js" ? { [`${base}.js`]: mod.js ?? "", [`${base}.d.ts`]: mod.dts ?? "" } : { [`${base}.ts`]: mod.ts };
-  files[`${base}.wgsl`] = mod.wgsl;
-  writeAtomically(files);
-  return { diagnostics: d.diagnostics, sources: d.sources, written: Object.keys(files).map((f) => path.relative(host.cwd, f) || f) };
+  const dir = path.resolve(host.cwd, outDir);
+  const name = path.basename(entry).replace(/\.est$/, "");
+  const files: Record<string, string> = emit === "js" ? { [`${name}.js`]: mod.js ?? "", [`${name}.d.ts`]: mod.dts ?? "" } : { [`${name}.ts`]: mod.ts };
+  files[`${name}.wgsl`] = mod.wgsl;
+  // The other --emit mode's module, left from an earlier build, would no longer match the .wgsl.
+  const stale = emit === "js" ? [`${name}.ts`] : [`${name}.js`, `${name}.d.ts`];
+  try {
+    writeOutputs(dir, name, files, stale);
+  } catch (e) {
+    if (!(e instanceof OutputError)) throw e;
+    const rel = path.relative(host.cwd, e.path);
+    const shown = rel === "" ? "." : rel.startsWith("..") ? e.path : rel;
+    // Located at the path, not in the source: the program is fine, the folder is not.
+    const diagnostic = error("E5020", { file: shown, start: 0, end: 0 }, `${e.action} ${shown}: ${e.reason}`, { hint: "--out-dir must name a folder estc can create and write into; the previous outputs, if any, are unchanged" });
+    return { diagnostics: [...d.diagnostics, diagnostic], sources: d.sources, written: [] };
+  }
+  return { diagnostics: d.diagnostics, sources: d.sources, written: Object.keys(files).map((f) => path.relative(host.cwd, path.join(dir, f)) || f) };
 }
 
 /** The stages `estc explain --after` can print. */

@@ -11,7 +11,7 @@
  *   residuals  residuals.ts       what vjpFn saves (bit masks) versus recomputes
  *   schedule   schedule.ts        fused elementwise loops, reduction prologues, runtime steps
  *   codegen    codegen/ts.ts      ts-morph module + prettier; one function per kernel
- *   emit       emit.ts            all files written atomically (temp + rename)
+ *   emit       emit.ts            all files staged, committed, then renamed into place (E5020)
  *
  * This file runs the front stages (`checkFiles`); build.ts runs the rest for `estc build`.
  * IR invariants (verify.ts) are checked after every stage in the tests.
