@@ -22,6 +22,7 @@ usage:
   estc doctor                                    which WebGPU adapter the runtime finds, and why
   estc plot std/NAME|FILE.est --out-dir DIR      SVG plots of each estimator's forward and surrogate gradient
   estc fmt [--check] FILE.est...                 rewrite files in the canonical layout, keeping comments
+  estc lsp                                       the language server on stdin/stdout, for editors
   estc --version | --help
 
 exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
@@ -54,7 +55,7 @@ function dispatch(argv: string[]): CliOutcome {
   if (command === "check") return check(rest);
   if (command === "explain") return explain(rest);
   if (command === "plot") return plot(rest);
-  if (command === "build" || command === "doctor") {
+  if (command === "build" || command === "doctor" || command === "lsp") {
     return { stdout: "", stderr: `estc ${command} runs asynchronously; use runCliAsync\n`, code: 2 };
   }
   return { stdout: "", stderr: `estc: unknown command '${command}'\n\n${usage}\n`, code: 1 };
@@ -89,6 +90,8 @@ export async function runCliAsync(argv: string[]): Promise<CliOutcome> {
     if (wantsHelp(argv.slice(1))) return dispatch(argv);
     if (argv[0] === "build") return await build(argv.slice(1));
     if (argv[0] === "doctor") return await (await import("./doctor.js")).doctor(argv.slice(1));
+    // The server owns stdin and stdout until the client says exit; loaded lazily like doctor.
+    if (argv[0] === "lsp") return await (await import("../lsp/server.js")).serveStdio(argv.slice(1));
     return dispatch(argv);
   } catch (e) {
     return internalError(e);

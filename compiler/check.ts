@@ -11,7 +11,7 @@ import { ExprChecker, type FnSignature, type ItemOracle } from "./check-expr.js"
 import { primitives, requiredParams, type PrimParam } from "./primitives.js";
 import type { ItemSymbol, ModuleInfo, Program, Resolver } from "./resolve.js";
 import { stdlibModuleIds } from "./resolve.js";
-import { Scope } from "./scope.js";
+import { Scope, type BindObserver } from "./scope.js";
 import { CALL_OPTIONS } from "../runtime/plan.js";
 import { closest } from "./suggest.js";
 import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy } from "./types.js";
@@ -42,6 +42,8 @@ export class Checker implements ItemOracle {
   constructor(
     private readonly program: Program,
     private readonly resolver: Resolver,
+    /** Sees every parameter, let, estimator input and shape symbol bound (for the language server). */
+    private readonly observer?: BindObserver,
   ) {}
 
   run(): CheckedProgram {
@@ -220,7 +222,7 @@ export class Checker implements ItemOracle {
     this.signatures.set(decl, "pending");
     const prev = this.current;
     this.current = decl;
-    const scope = new Scope();
+    const scope = new Scope(undefined, this.observer);
     const params = this.bindParams(m, decl.params, scope, "fn");
     const declared = decl.result === undefined ? undefined : decl.result.kind === "TupleType"
       ? ({ kind: "tuple", elements: decl.result.elements.map((t) => this.typeFromAst(m, t)) } as Ty)
@@ -296,7 +298,7 @@ export class Checker implements ItemOracle {
   // ---------------------------------------------------------------- estimators
 
   private checkEstimator(m: ModuleInfo, decl: A.EstimatorDecl): void {
-    const scope = new Scope();
+    const scope = new Scope(undefined, this.observer);
     const target = this.estimatorTarget(m, decl);
     // Built-ins first, so a parameter or input named g, out or cost is reported where it is written.
     const outName = decl.outName?.name ?? "out";

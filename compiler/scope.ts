@@ -20,11 +20,17 @@ export interface Binding {
   compileTime?: boolean;
 }
 
+/** Told of every name a body binds (the language server types hovers with it). */
+export type BindObserver = (name: string, binding: Binding) => void;
+
 /** A chain of name tables; lookups walk outward. */
 export class Scope {
   private readonly names = new Map<string, Binding>();
 
-  constructor(readonly parent?: Scope) {}
+  constructor(
+    readonly parent?: Scope,
+    private readonly observer?: BindObserver,
+  ) {}
 
   lookup(name: string): Binding | undefined {
     return this.names.get(name) ?? this.parent?.lookup(name);
@@ -35,6 +41,7 @@ export class Scope {
     const prev = this.lookup(name);
     if (prev !== undefined) return prev;
     this.names.set(name, b);
+    this.observer?.(name, b);
     return undefined;
   }
 
