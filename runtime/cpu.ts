@@ -90,12 +90,21 @@ function dtypeOfArray(a: CpuArray): DType {
 
 /** The zero-filled typed array of the type that backs `dtype`. */
 function newCpuArray(dtype: DType, size: number): CpuArray {
-  switch (dtype) {
-    case "f32":
-      return new Float32Array(size);
-    case "i32":
-      return new Int32Array(size);
-    case "bool":
-      return new Uint8Array(size);
+  try {
+    switch (dtype) {
+      case "f32":
+        return new Float32Array(size);
+      case "i32":
+        return new Int32Array(size);
+      case "bool":
+        return new Uint8Array(size);
+    }
+  } catch (e) {
+    // V8 refuses arrays past its length limit, or memory it cannot get, with a RangeError.
+    if (!(e instanceof RangeError)) throw e;
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.limitExceeded,
+      `cannot allocate ${size} ${dtype} elements (${size * bytesPerElement[dtype]} bytes) on the cpu: ${e.message}; the JS heap's largest typed array is about 2^32 elements (less when memory is short)`,
+    );
   }
 }

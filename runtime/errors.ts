@@ -67,7 +67,8 @@ export const runtimeErrors = {
   },
   limitExceeded: {
     code: "E6017",
-    meaning: "a kernel or buffer exceeds an adapter limit (bindings, buffer size, workgroups)",
+    meaning:
+      "a kernel or buffer exceeds a device limit (an adapter's bindings, buffer size, workgroups; the largest array the JS heap allocates)",
   },
   deviceFailure: {
     code: "E6018",
@@ -80,6 +81,11 @@ export const runtimeErrors = {
   badWrt: {
     code: "E6020",
     meaning: "a `wrt` option that is not a list of the fn's differentiable (f32) inputs",
+  },
+  badTensorData: {
+    code: "E6021",
+    meaning:
+      "`tensor()` data that is not a Float32Array, an Int32Array, a Uint8Array of 0/1 or an array of numbers",
   },
 } as const satisfies Record<string, RuntimeErrorInfo>;
 
@@ -158,4 +164,17 @@ export function formatInputMismatch(
 ): string {
   const want = formatTensorType(expected.dtype, expected.dims);
   return `input '${input}': expected ${want}, got ${formatTensorType(got.dtype, got.shape)}`;
+}
+
+/**
+ * How a message names a plan input: the fn's own inputs as `input 'x'`, and the names plans give
+ * the rest (`$ct0`, `$res1`) in the user's words — `the cotangent` (`cotangent 1 (of output 1)`
+ * for a tuple), `a residual vjpFn saved` — so no internal name reaches a user.
+ */
+export function describePlanInput(name: string, outputs = 1): string {
+  const cotangent = /^\$ct(\d+)$/.exec(name);
+  if (cotangent !== null) return outputs === 1 ? "the cotangent" : `cotangent ${cotangent[1]} (of output ${cotangent[1]})`;
+  const residual = /^\$res(\d+)$/.exec(name);
+  if (residual !== null) return `residual ${residual[1]} that vjpFn saved for its pullback`;
+  return `input '${name}'`;
 }

@@ -4,7 +4,7 @@
  * reads it, runs the steps in order and hands the output buffers to the caller as tensors.
  */
 import type { CpuArray, CpuDevice } from "./cpu.js";
-import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
+import { EstcRuntimeError, RuntimeErrorCode, describePlanInput } from "./errors.js";
 import { gather, gatherGrad, nmMask, product, transpose } from "./kernels.js";
 import { matmul } from "./matmul.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
@@ -176,7 +176,7 @@ function inputArray(
   if (storage.kind !== "cpu") {
     throw new EstcRuntimeError(
       RuntimeErrorCode.notCpuResident,
-      `${spec.name}: input '${name}' lives on '${storage.device}'; the cpu back end needs cpu tensors`,
+      `${spec.name}: ${describePlanInput(name, spec.outputs.length)} lives on '${storage.device}'; the cpu back end needs cpu tensors (read it with 'await t.data()', or pass the device in the options)`,
     );
   }
   if (buffer.packed === true) {

@@ -118,18 +118,22 @@ export class Tensor {
 
 /**
  * A cpu tensor holding a copy of `data` (later writes to `data` do not reach it). The dtype
- * follows the array type — Float32Array is f32, Int32Array is i32, Uint8Array is bool — and a
- * plain array is f32 unless `dtype` says otherwise.
+ * follows the array type — Float32Array is f32, Int32Array is i32, a Uint8Array of 0s and 1s is
+ * bool — and a plain array of numbers is f32 unless `dtype` says otherwise; that is the only
+ * conversion made. Any other data (a Float64Array, an Int16Array, strings, a sparse array) is
+ * E6021 with the conversion to write (`Float32Array.from(x)`): a silent reinterpretation would
+ * turn 0.5 into a bool.
  */
 export function tensor(
   data: Float32Array | Int32Array | Uint8Array | readonly number[],
   shape: readonly number[],
   dtype?: DType,
 ): Tensor {
-  const resolved = resolveDType(data, dtype);
   const size = checkedSize(shape);
+  const resolved = resolveDType(data, dtype);
   if (data.length !== size) throw lengthMismatch(data.length, shape);
   if (Array.isArray(data)) checkRepresentable(data, resolved);
+  else if (resolved === "bool") checkBoolBytes(data as Uint8Array);
   const device = cpu();
   const array = device.alloc(resolved, size);
   array.set(data as ArrayLike<number>);
@@ -139,6 +143,7 @@ export function tensor(
 /** A zero-filled cpu tensor; the usual start for an accumulator or an output. */
 export function zeros(shape: readonly number[], dtype: DType = "f32"): Tensor {
   const size = checkedSize(shape);
+  checkDType(dtype);
   const device = cpu();
   return new Tensor(shape, dtype, { kind: "cpu", device, array: device.alloc(dtype, size) });
 }
@@ -148,14 +153,46 @@ export function scalar(value: number, dtype: DType = "f32"): Tensor {
   return tensor([value], [], dtype);
 }
 
+/**
+ * Why `t`, an object with a tensor's fields that has not been disposed, cannot be read as one, or
+ * undefined when it can. Calls recognise tensors by shape (two copies of the runtime may meet), so
+ * a hand-made `{ shape, dtype, storage }` whose array is shorter than its shape, or of another
+ * type, is caught here rather than read past its end as NaN.
+ */
+export function tensorProblem(t: Tensor): string | undefined {
+  const dims: unknown = t.shape;
+  if (!Array.isArray(dims) || !dims.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0)) {
+    return "its shape is not an array of non-negative integers";
+  }
+  const size = dims.reduce((n: number, d: number) => n * d, 1);
+  if (t.dtype !== "f32" && t.dtype !== "i32" && t.dtype !== "bool") return `its dtype ${describeValue(t.dtype)} is not f32, i32 or bool`;
+  if (t.size !== size) return `its size ${describeValue(t.size)} is not the product of its shape (${size})`;
+  const storage: unknown = t.storage;
+  if (typeof storage !== "object" || storage === null) return "it has no storage";
+  const { kind, array, read, free } = storage as { kind?: unknown; array?: CpuArray; read?: unknown; free?: unknown };
+  if (kind === "cpu") {
+    if (array === undefined || dtypeOfArray(array) !== t.dtype) return `its storage is ${describeValue(array)}, not the typed array of a ${t.dtype} tensor`;
+    if (array.length !== size) return `its storage holds ${array.length} elements, its shape ${size}`;
+    return undefined;
+  }
+  if (kind === "device" && typeof read === "function" && typeof free === "function") return undefined;
+  return "its storage is neither a cpu array nor a device buffer";
+}
+
 /** The element count of `shape`, after checking each dim (E6002). */
 function checkedSize(shape: readonly number[]): number {
+  if (!Array.isArray(shape)) {
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.badDim,
+      `a shape must be an array of dims such as [2, 3], got ${describeValue(shape)}`,
+    );
+  }
   let size = 1;
-  shape.forEach((dim, axis) => {
-    if (!Number.isSafeInteger(dim) || dim < 0) {
+  shape.forEach((dim: unknown, axis) => {
+    if (typeof dim !== "number" || !Number.isSafeInteger(dim) || dim < 0) {
       throw new EstcRuntimeError(
         RuntimeErrorCode.badDim,
-        `dim ${axis} of shape [${shape.join(", ")}] is ${dim}; dims must be non-negative integers`,
+        `dim ${axis} of shape [${shape.map(describeValue).join(", ")}] is ${describeValue(dim)}; dims must be non-negative integers`,
       );
     }
     size *= dim;
@@ -174,13 +211,15 @@ function lengthMismatch(length: number, shape: readonly number[]): EstcRuntimeEr
   );
 }
 
-/** The dtype a typed array implies; an explicit dtype may only repeat it (E6005). */
+/** The dtype `data` implies; an explicit dtype may only repeat a typed array's (E6005). */
 function resolveDType(
   data: Float32Array | Int32Array | Uint8Array | readonly number[],
   dtype?: DType,
 ): DType {
+  if (dtype !== undefined) checkDType(dtype);
   if (Array.isArray(data)) return dtype ?? "f32";
-  const implied = dtypeOfArray(data as CpuArray);
+  const implied = ArrayBuffer.isView(data) ? dtypeOfArray(data as CpuArray) : undefined;
+  if (implied === undefined) throw unsupportedData(data);
   if (dtype !== undefined && dtype !== implied) {
     throw new EstcRuntimeError(
       RuntimeErrorCode.dtypeMismatch,
@@ -190,13 +229,85 @@ function resolveDType(
   return implied;
 }
 
-/** The dtype whose cpu storage is `array`'s type. */
-function dtypeOfArray(array: CpuArray): DType {
-  return array instanceof Float32Array ? "f32" : array instanceof Int32Array ? "i32" : "bool";
+/** E6005 for a dtype that is not one of the language's three. */
+function checkDType(dtype: unknown): asserts dtype is DType {
+  if (dtype === "f32" || dtype === "i32" || dtype === "bool") return;
+  throw new EstcRuntimeError(
+    RuntimeErrorCode.dtypeMismatch,
+    `dtype ${describeValue(dtype)} is not one of 'f32', 'i32', 'bool'`,
+  );
 }
 
-/** Plain numbers must fit the dtype exactly; a silent truncation (1.5 → 1 as i32) hides a bug. */
+/**
+ * The dtype whose cpu storage is `array`'s exact type, or undefined for any other array (a
+ * Float64Array or a Uint8ClampedArray is not an instance of the three, so it is not mistaken
+ * for bool).
+ */
+export function dtypeOfArray(array: unknown): DType | undefined {
+  if (array instanceof Float32Array) return "f32";
+  if (array instanceof Int32Array) return "i32";
+  if (array instanceof Uint8Array && !(array instanceof Uint8ClampedArray)) return "bool";
+  return undefined;
+}
+
+/** E6021 for data of a type `tensor()` does not take, naming the conversion that fits it. */
+function unsupportedData(data: unknown): EstcRuntimeError {
+  const name = ArrayBuffer.isView(data) ? data.constructor.name : undefined;
+  const convert =
+    name === undefined
+      ? "pass a Float32Array, an Int32Array, a Uint8Array or an array of numbers"
+      : /^Big/.test(name)
+        ? `convert it with Int32Array.from(x, Number) (i32) or Float32Array.from(x, Number) (f32)`
+        : /^(Float|Uint8Clamped)/.test(name)
+          ? `convert it with Float32Array.from(x) (f32, rounding to the nearest f32)`
+          : `convert it with Int32Array.from(x) (i32) or Float32Array.from(x) (f32)`;
+  return new EstcRuntimeError(
+    RuntimeErrorCode.badTensorData,
+    `tensor() takes a Float32Array (f32), an Int32Array (i32), a Uint8Array of 0/1 (bool) or an array of numbers, got ${name === undefined ? describeValue(data) : `a ${name}`}; ${convert}`,
+  );
+}
+
+/** A Uint8Array is bool storage: a byte other than 0 or 1 is not a bool (E6021). */
+function checkBoolBytes(data: Uint8Array): void {
+  const index = data.findIndex((v) => v > 1);
+  if (index < 0) return;
+  throw new EstcRuntimeError(
+    RuntimeErrorCode.badTensorData,
+    `element ${index} of the Uint8Array is ${data[index]}; a Uint8Array is a bool tensor and holds only 0 and 1 (for flags, Uint8Array.from(x, (v) => (v ? 1 : 0)); for numbers, Float32Array.from(x))`,
+  );
+}
+
+/** A short description of any value, for "got …". */
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  switch (typeof value) {
+    case "number":
+      return String(value);
+    case "string":
+      return JSON.stringify(value);
+    case "undefined":
+      return "undefined";
+    case "object":
+      return `a ${(value as object).constructor?.name ?? "object"}`;
+    default:
+      return `a ${typeof value}`;
+  }
+}
+
+/**
+ * Plain arrays hold numbers (E6021 for anything else, a hole included) that fit the dtype exactly
+ * (E6005): a silent truncation (1.5 → 1 as i32) hides a bug.
+ */
 function checkRepresentable(data: readonly number[], dtype: DType): void {
+  for (let i = 0; i < data.length; i++) {
+    const v: unknown = data[i];
+    if (typeof v === "number") continue;
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.badTensorData,
+      `element ${i} of the array is ${i in data ? describeValue(v) : "a hole"}; tensor() takes numbers (convert with Number(x) or Float32Array.from(x, Number))`,
+    );
+  }
   if (dtype === "f32") return;
   const fits =
     dtype === "i32"

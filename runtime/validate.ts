@@ -8,12 +8,13 @@ import { cpu, type CpuDevice } from "./cpu.js";
 import {
   EstcRuntimeError,
   RuntimeErrorCode,
+  describePlanInput,
   formatTensorType,
   runtimeErrorCodes,
   type RuntimeErrorCodeValue,
 } from "./errors.js";
 import { CALL_OPTIONS, type Dim, type FunctionSpec } from "./plan.js";
-import type { DType, Tensor } from "./tensor.js";
+import { tensorProblem, type DType, type Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
 
 /**
@@ -125,6 +126,8 @@ function bindInput(
       `${spec.name}: input '${decl.name}' was used after dispose()`,
     );
   }
+  const problem = tensorProblem(value);
+  if (problem !== undefined) mismatch(RuntimeErrorCode.inputMismatch, "an object that is not a usable tensor", ` — ${problem}; make tensors with tensor() or zeros()`);
   const got = formatTensorType(value.dtype, value.shape);
   if (value.dtype !== decl.dtype) mismatch(RuntimeErrorCode.dtypeMismatch, got);
   if (value.shape.length !== decl.shape.length) {
@@ -262,9 +265,21 @@ function checkDevice(spec: FunctionSpec, device: unknown): CpuDevice | WebGpuDev
   if (device === undefined) return cpu();
   const kind =
     typeof device === "object" && device !== null ? (device as { kind?: unknown }).kind : undefined;
-  if (kind === "cpu") return device as CpuDevice;
-  if (kind === "webgpu" && typeof (device as Partial<WebGpuDevice>).gpu === "object") {
+  // A device is recognised by what the back end calls on it, so `{ kind: "cpu" }` is refused here
+  // rather than failing inside a kernel with a TypeError.
+  const cpuLike = device as Partial<CpuDevice>;
+  if (kind === "cpu" && typeof cpuLike.alloc === "function" && typeof cpuLike.free === "function" && typeof cpuLike.memory === "object") {
+    return device as CpuDevice;
+  }
+  const gpuLike = device as Partial<WebGpuDevice>;
+  if (kind === "webgpu" && typeof gpuLike.gpu === "object" && typeof gpuLike.pool === "object" && typeof gpuLike.memory === "object") {
     return device as WebGpuDevice;
+  }
+  if (kind === "cpu" || kind === "webgpu") {
+    fail(
+      CallErrorCode.backendUnavailable,
+      `${spec.name}: option 'device' has kind '${kind}' but is not a device; pass ${kind === "cpu" ? "cpu()" : "the device from 'await webgpu()'"}`,
+    );
   }
   if (typeof kind === "string") {
     fail(
@@ -297,6 +312,17 @@ export function withCotangents(spec: FunctionSpec, call: Call, cotangent: unknow
         typeof d === "number" ? d : { name: d, size: call.dims[spec.dims.indexOf(d)]! },
       ),
     );
+    const which = describePlanInput(`$ct${i}`, count);
+    if (isTensor(ct) && ct.disposed) {
+      throw new EstcRuntimeError(RuntimeErrorCode.tensorDisposed, `${spec.name}: ${which} was used after dispose()`);
+    }
+    const problem = isTensor(ct) ? tensorProblem(ct) : undefined;
+    if (problem !== undefined) {
+      fail(
+        CallErrorCode.cotangentMismatch,
+        `${spec.name}: ${which}: expected ${want}, got an object that is not a usable tensor — ${problem}; make tensors with tensor() or zeros()`,
+      );
+    }
     const matches =
       isTensor(ct) &&
       ct.dtype === "f32" &&
@@ -309,7 +335,7 @@ export function withCotangents(spec: FunctionSpec, call: Call, cotangent: unknow
       const got = isTensor(ct) ? formatTensorType(ct.dtype, ct.shape) : describe(ct);
       fail(
         CallErrorCode.cotangentMismatch,
-        `${spec.name}: cotangent ${i}: expected ${want}, got ${got}`,
+        `${spec.name}: ${which}: expected ${want}, got ${got}`,
       );
     }
     tensors.set(`$ct${i}`, ct);

@@ -273,6 +273,7 @@ class Device implements WebGpuDevice {
   readonly #watchers = new Set<(why: string) => void>();
   /** The Dawn instance; dropping it on destroy lets Node exit. */
   #owner: unknown;
+  #destroyed = false;
 
   constructor(
     readonly gpu: GPUDevice,
@@ -330,9 +331,17 @@ class Device implements WebGpuDevice {
   }
 
   destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
     this.#fail(destroyedMessage);
     this.gpu.destroy();
+    // The Dawn instance must outlive the events its loss still posts: dropped at once, a GC can
+    // free it while Dawn's event loop runs ProcessEvents on it, which aborted or crashed about one
+    // exit in four (std::system_error in InstanceBase::ProcessEvents, or SIGSEGV). It is let go
+    // once the loss is delivered and its last poll has run (a 50 ms timer keeps Node up that long).
+    const owner = this.#owner;
     this.#owner = undefined;
+    void this.gpu.lost.then(() => new Promise((settle) => setTimeout(settle, 50))).then(() => owner);
   }
 }
 

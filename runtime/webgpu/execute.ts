@@ -6,7 +6,7 @@
  * GPU errors inside the call become E6018 naming the kernel and the `.est` source.
  */
 import type { CpuArray } from "../cpu.js";
-import { EstcRuntimeError } from "../errors.js";
+import { EstcRuntimeError, describePlanInput } from "../errors.js";
 import { KernelErrorCode, product } from "../kernels.js";
 import type { EntryPlan, FunctionSpec } from "../plan.js";
 import type { Tensor } from "../tensor.js";
@@ -61,7 +61,7 @@ export async function runPlanWebGpu(
     const t = inputs.get(name);
     if (t === undefined) internal(spec, `no tensor was passed for plan input '${name}'`);
     checkInput(spec, plan, buffer, shapes[buffer]!, name, t);
-    const handle = handleOn(device, t, `${spec.name}: input '${name}'`);
+    const handle = handleOn(device, t, `${spec.name}: ${describePlanInput(name, spec.outputs.length)}`);
     if (handle === undefined) hostArrays.set(buffer, (t.storage as { array: CpuArray }).array);
     else deviceInputs.set(buffer, handle.buffer);
   }
@@ -285,7 +285,7 @@ function checkBufferLimits(spec: FunctionSpec, plan: EntryPlan, bytes: readonly 
   bytes.forEach((n, b) => {
     if (n <= limit) return;
     const input = plan.inputs.find((i) => i.buffer === b);
-    const what = input === undefined ? `buffer ${b}` : `input '${input.name}'`;
+    const what = input === undefined ? `buffer ${b}` : describePlanInput(input.name, spec.outputs.length);
     const shape = plan.buffers[b]!.shape.join(", ");
     throw webGpuError(
       WebGpuErrorCode.limitExceeded,

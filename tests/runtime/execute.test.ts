@@ -43,7 +43,7 @@ describe("forward, vjp and valueAndGrad of relu(x) * s", () => {
     await rejects(
       () => pullback(tensor([1], [1])),
       "E6014",
-      "cotangent 0: expected f32[B=2, N=3], got f32[1]",
+      "the cotangent: expected f32[B=2, N=3], got f32[1]",
     );
   });
 

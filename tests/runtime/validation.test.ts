@@ -147,25 +147,30 @@ describe("call validation", () => {
     await rejects(
       () => dense.vjp({ x, w }, tensor(new Float32Array(8), [2, 4])),
       "E6014",
-      "binary_dense: cotangent 0: expected f32[B=2, O=5], got f32[2, 4]",
+      "binary_dense: the cotangent: expected f32[B=2, O=5], got f32[2, 4]",
     );
     await rejects(
       () => dense.vjp({ x, w }, tensor(new Int32Array(10), [2, 5])),
       "E6014",
-      "cotangent 0: expected f32[B=2, O=5], got i32[2, 5]",
+      "the cotangent: expected f32[B=2, O=5], got i32[2, 5]",
     );
     await rejects(
       () => dense.vjp({ x, w }, undefined as never),
       "E6014",
-      "cotangent 0: expected f32[B=2, O=5], got undefined",
+      "the cotangent: expected f32[B=2, O=5], got undefined",
     );
   });
 
-  it("E6015: a device whose back end is not wired yet", async () => {
+  it("E6015: a device whose back end is not wired yet, or an object that only names a kind", async () => {
     await rejects(
       call({ x, w }, { device: { kind: "webgpu" } }),
       "E6015",
-      "binary_dense: the webgpu back end is not available yet",
+      "binary_dense: option 'device' has kind 'webgpu' but is not a device",
+    );
+    await rejects(
+      call({ x, w }, { device: { kind: "wasm" } }),
+      "E6015",
+      "binary_dense: the wasm back end is not available yet",
     );
     await rejects(
       call({ x, w }, { device: "gpu" }),
