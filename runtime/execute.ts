@@ -55,7 +55,7 @@ export function runPlan(
     const r = root[b]!;
     let a = arrays[r];
     if (a === undefined) {
-      a = device.alloc(storageType(r), words[r]!);
+      a = allocate(spec, device, storageType(r), words[r]!, shapes[r]!);
       arrays[r] = a;
       live.add(r);
     }
@@ -162,6 +162,17 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
 
 
 
+
+/** `device.alloc`, with an allocation the JS heap refuses (E6017) naming the fn and the buffer's shape. */
+function allocate(spec: FunctionSpec, device: CpuDevice, dtype: "f32" | "i32" | "bool", size: number, shape: number[]): CpuArray {
+  try {
+    return device.alloc(dtype, size);
+  } catch (e) {
+    if (!(e instanceof EstcRuntimeError) || e.code !== RuntimeErrorCode.limitExceeded) throw e;
+    const message = e.message.replace(/^error\[E\d+\]: /, "");
+    throw new EstcRuntimeError(e.code, `${spec.name} (${spec.source}): an intermediate ${dtype}[${shape.join(", ")}]: ${message}`);
+  }
+}
 
 /** The caller's array for an input buffer, read in place. */
 function inputArray(

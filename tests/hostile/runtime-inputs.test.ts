@@ -15,6 +15,7 @@ import {
   zeros,
   type DType,
 } from "../../runtime/index.js";
+import { buildModule } from "../helpers/build.js";
 import { binaryDense, rejects } from "../helpers/specs.js";
 
 /** The error `make` throws, which must be an EstcRuntimeError with `code` and `message` in it. */
@@ -69,7 +70,7 @@ describe("tensor() takes exactly the typed arrays of the three dtypes", () => {
     throwsCode(() => tensor({ length: 2, 0: 1, 1: 2 } as never, [2]), "E6021", "got a Object");
     throwsCode(() => tensor(["1", "2"] as never, [2]), "E6021", 'element 0 of the array is "1"');
     // eslint-disable-next-line no-sparse-arrays
-    throwsCode(() => tensor([1, , 3], [3]), "E6021", "element 1 of the array is a hole");
+    throwsCode(() => tensor([1, , 3] as never, [3]), "E6021", "element 1 of the array is a hole");
     throwsCode(() => scalar("1" as never), "E6021", 'element 0 of the array is "1"');
     throwsCode(() => tensor([1, 2], [2], "f64" as DType), "E6005", `dtype "f64" is not one of 'f32', 'i32', 'bool'`);
     throwsCode(() => zeros([2], "f16" as DType), "E6005", `dtype "f16" is not one of`);
@@ -87,6 +88,21 @@ describe("tensor() takes exactly the typed arrays of the three dtypes", () => {
   it("E6017: a shape the JS heap cannot hold (it was a raw RangeError)", () => {
     throwsCode(() => zeros([1e10]), "E6017", "cannot allocate 10000000000 f32 elements (40000000000 bytes) on the cpu");
     throwsCode(() => zeros([1e5, 1e5], "i32"), "E6017", "cannot allocate 10000000000 i32 elements");
+  });
+});
+
+describe("a CPU intermediate the JS heap cannot hold", () => {
+  it("E6017 naming the fn and the buffer (it was a raw RangeError; WebGPU already gave E6017)", async () => {
+    const { mod } = await buildModule(`fn outer(a: f32[N], b: f32[M]) -> f32[N, M] {
+  return reshape(a, [N, 1]) * reshape(b, [1, M])
+}
+`);
+    const a = tensor(new Float32Array(100_000), [100_000]);
+    await rejects(
+      () => mod["outer"].forward({ a, b: a }),
+      "E6017",
+      "outer (main.est:1): an intermediate f32[100000, 100000]: cannot allocate 10000000000 f32 elements",
+    );
   });
 });
 
