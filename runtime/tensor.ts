@@ -33,6 +33,45 @@ export interface DeviceStorage {
 /** Where a tensor's elements live. */
 export type TensorStorage = CpuStorage | DeviceStorage;
 
+/**
+ * What gives a tensor's memory back, shared by the tensor, the calls that hold it and the
+ * finalizer, and referring to the storage only (never to the tensor, or it could not be collected).
+ */
+interface Lease {
+  /** The storage until it is freed. */
+  storage: TensorStorage | null;
+  /** Calls reading the storage right now; a free waits until the last one lets go. */
+  holds: number;
+  /** Set by a dispose or a collection during a hold: the last release frees. */
+  freeOnRelease: boolean;
+}
+
+/** Frees a lease's storage once. A finalizer must not throw, so a failing free is dropped there. */
+function freeLease(lease: Lease): void {
+  const storage = lease.storage;
+  if (storage === null) return;
+  lease.storage = null;
+  if (storage.kind === "cpu") storage.device.free(storage.array);
+  else storage.free();
+}
+
+/**
+ * Returns the memory of tensors the program dropped without `dispose()` (a training loop that
+ * never disposes, the quickstart's): once the GC collects the tensor, its storage goes back to its
+ * device's pool and counters. When is up to the GC, so `dispose()` stays the way to free at once.
+ */
+const collected = new FinalizationRegistry<Lease>((lease) => {
+  if (lease.holds > 0) {
+    lease.freeOnRelease = true;
+    return;
+  }
+  try {
+    freeLease(lease);
+  } catch {
+    // A tensor wrapped around memory no device counted (a hand-made CpuStorage) has nothing to give back.
+  }
+});
+
 /** A dense, row-major tensor. Immutable from the user's side: reads return copies. */
 export class Tensor {
   /** Dims, outermost first; `[]` for a scalar. */
@@ -41,6 +80,7 @@ export class Tensor {
   /** Number of elements, the product of `shape`. */
   readonly size: number;
   #storage: TensorStorage | null;
+  readonly #lease: Lease;
 
   /**
    * Wraps existing storage; runtime and generated code use this, users call {@link tensor}.
@@ -60,6 +100,29 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.dtype = dtype;
     this.#storage = storage;
+    this.#lease = { storage, holds: 0, freeOnRelease: false };
+    collected.register(this, this.#lease, this.#lease);
+  }
+
+  /**
+   * Keeps the storage alive while a call reads it, even if the tensor is disposed (or collected)
+   * meanwhile: the memory is given back when the returned function, the end of the hold, runs.
+   * The runtime holds every input of a WebGPU call from its checks until its commands are
+   * submitted, so an input disposed during the call's awaits is never reused by another call
+   * before this one has read it. Calling the returned function twice is harmless.
+   */
+  hold(): () => void {
+    const storage = this.storage;
+    const lease = this.#lease;
+    if (lease.storage !== storage) return () => undefined;
+    lease.holds++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      lease.holds--;
+      if (lease.holds === 0 && lease.freeOnRelease) freeLease(lease);
+    };
   }
 
   /** The name of the device holding the elements (`cpu`, `webgpu`). */
@@ -106,13 +169,16 @@ export class Tensor {
     return storage.array.slice();
   }
 
-  /** Gives the memory back to its device's counters now; calling it twice is harmless. */
+  /**
+   * Gives the memory back to its device's counters now — or, while a call still reads it, as soon
+   * as that call has (see {@link hold}); calling it twice is harmless.
+   */
   dispose(): void {
-    const storage = this.#storage;
-    if (storage === null) return;
+    if (this.#storage === null) return;
     this.#storage = null;
-    if (storage.kind === "cpu") storage.device.free(storage.array);
-    else storage.free();
+    collected.unregister(this.#lease);
+    if (this.#lease.holds > 0) this.#lease.freeOnRelease = true;
+    else freeLease(this.#lease);
   }
 }
 

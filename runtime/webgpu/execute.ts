@@ -65,11 +65,19 @@ export async function runPlanWebGpu(
     if (handle === undefined) hostArrays.set(buffer, (t.storage as { array: CpuArray }).array);
     else deviceInputs.set(buffer, handle.buffer);
   }
-  // What each buffer is bound to is known now: a caller's device buffer, or the pool's size for its root.
-  const boundBytes = root.map((at) => deviceInputs.get(at)?.size ?? storageSize(device, bytes[at]!));
-  const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype), boundBytes }, device));
-  await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
-  return encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);
+  // Every input is held until the commands that read it are submitted: one disposed during the
+  // awaits below (compiling pipelines) would otherwise be back in a pool, and another call could
+  // overwrite it before this one reads it — a wrong result, not an error (issue 17).
+  const holds = plan.inputs.map(({ name }) => inputs.get(name)!.hold());
+  try {
+    // What each buffer is bound to is known now: a caller's device buffer, or the pool's size for its root.
+    const boundBytes = root.map((at) => deviceInputs.get(at)?.size ?? storageSize(device, bytes[at]!));
+    const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype), boundBytes }, device));
+    await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
+    return await encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);
+  } finally {
+    for (const release of holds) release();
+  }
 }
 
 interface Resolved {

@@ -7,6 +7,9 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { tensor, toDevice, type Tensor } from "estc/runtime";
+import { sharedDevice } from "../helpers/backends.js";
+import { buildModule } from "../helpers/build.js";
 
 const children = path.join(import.meta.dirname, "children");
 
@@ -30,5 +33,45 @@ describe("a WebGPU device opened and destroyed without a call", () => {
       expect({ run, status: r.status, signal: r.signal, stdout: r.stdout.trim() }).toEqual({ run, status: 0, signal: null, stdout: "destroyed" });
       expect(Date.now() - started).toBeLessThan(30_000);
     }
+  });
+});
+
+describe("an input disposed while its call is in flight", () => {
+  const src = `fn total(x: f32[N]) -> f32 {
+  return sum(x)
+}
+`;
+
+  it("is read as it was when the call began (it read another call's upload: sum 512, not 256)", async () => {
+    const device = await sharedDevice();
+    const { mod } = await buildModule(src);
+    const before = device.memory.bytesAllocated;
+    for (let round = 0; round < 3; round++) {
+      const x = toDevice(tensor(new Float32Array(256).fill(1), [256]), device);
+      const pending = mod["total"].forward({ x }, { device }) as Promise<Tensor>;
+      x.dispose(); // the call has checked x and awaits its pipelines: x's buffer must not be reused yet
+      // Same size, so the pool would hand out x's buffer and write twos into it before the call reads it.
+      const other = toDevice(tensor(new Float32Array(256).fill(2), [256]), device);
+      const y = await pending;
+      expect([...(await y.data())]).toEqual([256]);
+      expect([...(await other.data())].every((v) => v === 2)).toBe(true);
+      y.dispose();
+      other.dispose();
+    }
+    // x's buffer went back once the call was submitted: nothing is left counted.
+    expect(device.memory.bytesAllocated).toBe(before);
+  });
+
+  it("a cpu input disposed mid-call is uploaded as it was (its array is not handed to another tensor first)", async () => {
+    const device = await sharedDevice();
+    const { mod } = await buildModule(src);
+    const x = tensor(new Float32Array(300).fill(1), [300]);
+    const pending = mod["total"].forward({ x }, { device }) as Promise<Tensor>;
+    x.dispose();
+    const reused = tensor(new Float32Array(300).fill(3), [300]); // the cpu pool would hand out x's array
+    const y = await pending;
+    expect([...(await y.data())]).toEqual([300]);
+    expect(reused.dataSync()[0]).toBe(3);
+    y.dispose();
   });
 });
