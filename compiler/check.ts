@@ -188,6 +188,11 @@ export class Checker implements ItemOracle {
           hint: `the options '${CALL_OPTIONS.join("', '")}' are the runtime's; rename the parameter (for example ${p.name.name}_)`,
         });
       }
+      if (kind === "fn" && p.name.name === "__proto__") {
+        this.report("E2014", p.name.span, "'__proto__' cannot name a fn parameter: a JavaScript object literal `{ __proto__: t }` sets the object's prototype instead of passing an input or option", {
+          hint: "rename the parameter (for example proto)",
+        });
+      }
       if (kind === "estimator" && ty.kind === "tensor" && !isScalar(ty)) {
         this.report("E3006", p.type?.span ?? p.span, `estimator parameter '${p.name.name}' must be a scalar, not ${showTy(ty)}`);
       }

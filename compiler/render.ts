@@ -3,17 +3,22 @@
  * caret under the span, notes and a hint) and for editors (`--format json`).
  */
 import type { Diagnostic } from "./diagnostics.js";
+import { visibleText } from "./escape.js";
 import type { SourceMap } from "./source.js";
 
-/** One diagnostic as text, as STYLE.md §2 shows it. */
+/**
+ * One diagnostic as text, as STYLE.md §2 shows it. User text (file names, source lines, names
+ * quoted in messages) goes through visibleText, so an ESC, BEL or line separator in a source
+ * is printed as `\u{1B}` rather than acted on by the terminal.
+ */
 export function renderDiagnostic(d: Diagnostic, sources: SourceMap): string {
-  const lines = [`${location(d.span, sources)}: ${d.severity}[${d.code}]: ${d.message}`];
+  const lines = [`${location(d.span, sources)}: ${d.severity}[${d.code}]: ${visibleText(d.message)}`];
   lines.push(...excerpt(d.span, sources));
   for (const r of d.related ?? []) {
-    lines.push(`${location(r.span, sources)}: note: ${r.message}`);
+    lines.push(`${location(r.span, sources)}: note: ${visibleText(r.message)}`);
     lines.push(...excerpt(r.span, sources));
   }
-  if (d.hint !== undefined) lines.push(`hint: ${d.hint}`);
+  if (d.hint !== undefined) lines.push(`hint: ${visibleText(d.hint)}`);
   return lines.join("\n");
 }
 
@@ -52,22 +57,28 @@ export function diagnosticsToJson(list: readonly Diagnostic[], sources: SourceMa
 
 function location(span: Diagnostic["span"], sources: SourceMap): string {
   const src = sources.get(span.file);
-  if (src === undefined) return span.file;
+  if (src === undefined) return visibleText(span.file);
   const p = src.position(span.start);
-  return `${span.file}:${p.line}:${p.col}`;
+  return `${visibleText(span.file)}:${p.line}:${p.col}`;
 }
 
-/** The source line with a gutter and carets under the span (clipped to the first line). */
+/**
+ * The source line with a gutter and carets under the span (clipped to the first line). The
+ * line is shown through visibleText, and the caret measured in the escaped text, so it still
+ * stands under the span when an escape widened what comes before it.
+ */
 function excerpt(span: Diagnostic["span"], sources: SourceMap): string[] {
   const src = sources.get(span.file);
   if (src === undefined || src.text.length === 0) return [];
   const start = src.position(span.start);
   const end = src.position(Math.max(span.end, span.start));
-  const text = src.lineText(start.line).replace(/\t/g, " ");
-  const width = end.line === start.line ? Math.max(1, end.col - start.col) : Math.max(1, text.length - start.col + 1);
+  const raw = src.lineText(start.line).replace(/\t/g, " ");
+  const before = visibleText(raw.slice(0, start.col - 1));
+  const under = end.line === start.line ? raw.slice(start.col - 1, end.col - 1) : raw.slice(start.col - 1);
+  const width = Math.max(1, visibleText(under).length);
   const gutter = String(start.line).length;
   return [
-    `${String(start.line).padStart(gutter + 3)} | ${text}`,
-    `${" ".repeat(gutter + 3)} | ${" ".repeat(start.col - 1)}${"^".repeat(width)}`,
+    `${String(start.line).padStart(gutter + 3)} | ${visibleText(raw)}`,
+    `${" ".repeat(gutter + 3)} | ${" ".repeat(before.length)}${"^".repeat(width)}`,
   ];
 }

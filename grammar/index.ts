@@ -5,6 +5,7 @@
  */
 import type { IRecognitionException } from "chevrotain";
 import { error, type Diagnostic } from "../compiler/diagnostics.js";
+import { describeCharacter } from "../compiler/escape.js";
 import type { Comment, Module } from "./ast.js";
 import { decodeMessage } from "./messages.js";
 import { parser } from "./parser.js";
@@ -50,7 +51,7 @@ function parseUnguarded(text: string, file: string, empty: Module): ParseResult 
         ? error("E1007", { file, start: e.offset, end: e.offset + e.length }, "unterminated string", {
             hint: 'close the module path with a double quote: "std/binary"',
           })
-        : error("E1001", { file, start: e.offset, end: e.offset + e.length }, `unexpected character ${JSON.stringify(ch)}`, {
+        : error("E1001", { file, start: e.offset, end: e.offset + e.length }, `unexpected character ${showCharacter(ch)}`, {
             hint: "estc source is ASCII names, numbers, operators and // comments",
           }),
     );
@@ -84,4 +85,14 @@ function syntaxDiagnostic(e: IRecognitionException, file: string, length: number
     span = { file, start: end, end };
   }
   return error(code, span, message, hint === undefined ? {} : { hint });
+}
+
+/**
+ * `"#"` for a printable ASCII character; for any other, its code point too (`"é" (U+00E9)`), or
+ * only the code point where the character is invisible or moves the text (`U+2028 (line separator)`).
+ */
+function showCharacter(ch: string): string {
+  const c = String.fromCodePoint(ch.codePointAt(0) ?? 0);
+  if (/^[\x21-\x7e]$/.test(c)) return JSON.stringify(c);
+  return /^[\p{L}\p{N}\p{P}\p{S}]$/u.test(c) ? `${JSON.stringify(c)} (${describeCharacter(c)})` : describeCharacter(c);
 }

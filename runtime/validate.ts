@@ -78,7 +78,7 @@ function checkInputs(
     );
   }
   for (const decl of spec.inputs) {
-    if (given[decl.name] !== undefined) continue;
+    if (own(given, decl.name) !== undefined) continue;
     const want = formatDeclared(decl.dtype, decl.shape, new Map());
     fail(
       CallErrorCode.missingInput,
@@ -88,7 +88,7 @@ function checkInputs(
   const bound = new Map<string, Binding>();
   const tensors = new Map<string, Tensor>();
   for (const decl of spec.inputs) {
-    tensors.set(decl.name, bindInput(spec, decl, given[decl.name], bound));
+    tensors.set(decl.name, bindInput(spec, decl, own(given, decl.name), bound));
   }
   const dims = Int32Array.from(spec.dims, (d) => {
     const binding = bound.get(d);
@@ -191,12 +191,12 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
       `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are ${listNames(CALL_OPTIONS)}${scalars}`,
     );
   }
-  const scalars = Float64Array.from(spec.scalars, (s) => checkScalar(spec, s, given[s.name]));
+  const scalars = Float64Array.from(spec.scalars, (s) => checkScalar(spec, s, own(given, s.name)));
   return {
     scalars,
-    seed: checkSeed(spec, given["seed"]),
-    device: checkDevice(spec, given["device"]),
-    wrt: checkWrt(spec, given["wrt"]),
+    seed: checkSeed(spec, own(given, "seed")),
+    device: checkDevice(spec, own(given, "device")),
+    wrt: checkWrt(spec, own(given, "wrt")),
   };
 }
 
@@ -341,6 +341,14 @@ export function withCotangents(spec: FunctionSpec, call: Call, cotangent: unknow
     tensors.set(`$ct${i}`, ct);
   });
   return { ...call, tensors };
+}
+
+/**
+ * `record[key]` if `record` has it as its own property, else undefined: an input or option
+ * named `constructor` or `toString` is not found on Object.prototype when the caller left it out.
+ */
+function own(record: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 /** Tensors are recognised by shape rather than `instanceof`, so two copies of the runtime interoperate. */

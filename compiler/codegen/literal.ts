@@ -14,6 +14,8 @@ export class Code {
 /** A value the printer takes: JSON data, with `Code` for references and `undefined` entries left out. */
 export type Literal = Code | string | number | boolean | null | undefined | readonly Literal[] | { readonly [key: string]: Literal };
 
+import { stringLiteral } from "../escape.js";
+
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
 /** `value` as a literal starting at column `column` of a line indented by `indent` spaces. */
@@ -42,7 +44,7 @@ function isContainer(value: Literal): boolean {
 function printFlat(value: Literal): string {
   if (value instanceof Code) return value.text;
   if (value === null) return "null";
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return stringLiteral(value);
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   if (value === undefined) return "undefined";
   if (Array.isArray(value)) return `[${(value as readonly Literal[]).filter((v) => v !== undefined).map(printFlat).join(", ")}]`;
@@ -51,7 +53,7 @@ function printFlat(value: Literal): string {
 }
 
 function propertyKey(key: string): string {
-  return IDENTIFIER.test(key) ? key : JSON.stringify(key);
+  return IDENTIFIER.test(key) ? key : stringLiteral(key);
 }
 
 /** A long list of numbers, as many per line as fit (prettier's fill). */

@@ -11,6 +11,7 @@ import { matmulKernelWgsl } from "./wgsl-matmul.js";
 import { fusedKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
 import { reduceKernelWgsl } from "./wgsl-reduce.js";
 import type { Span } from "../diagnostics.js";
+import { kernelName } from "./names.js";
 
 /** A generated kernel, in TypeScript and WGSL, with the source span it came from (for the comment above it). */
 export interface EmittedKernel {
@@ -40,7 +41,7 @@ export class KernelTable {
     const nodes = k.kind === "fused" ? k.outputs : k.kind === "matmul" ? [k.node, ...k.epilogue] : [k.node];
     const span = nodes.map((n) => this.provenance.get(n.id)).find((s) => s !== undefined);
     const index = this.kernels.length;
-    const name = `${this.fnName}_k${index}`;
+    const name = kernelName(this.fnName, index);
     const wgsl =
       k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx)
       : k.kind === "matmul" ? matmulKernelWgsl(name, k, reads, this.ctx)

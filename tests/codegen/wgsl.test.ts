@@ -252,7 +252,7 @@ describe("limits", () => {
     const spec = mod["wide"].spec as FunctionSpec;
     const wgsl = spec.wgsl![0]!;
     expect(wgsl.code.match(/var<storage/g)?.length).toBe(9);
-    expect(wgslBindingNote(wgsl, "main.est:1")).toMatch(/kernel wide_k0 \(main\.est:1\) binds 9 storage buffers: it needs an adapter with maxStorageBuffersPerShaderStage >= 9/);
+    expect(wgslBindingNote(wgsl, "main.est:1")).toMatch(/kernel wide\$k0 \(main\.est:1\) binds 9 storage buffers: it needs an adapter with maxStorageBuffersPerShaderStage >= 9/);
     const ones = new Float32Array(3).fill(1);
     const out = new Float32Array(3);
     spec.kernels[0]!(Int32Array.from([3]), new Float64Array(0), 0, ...Array.from({ length: 8 }, () => ones), out);

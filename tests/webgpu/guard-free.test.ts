@@ -192,7 +192,7 @@ describe("buffers not padded to the coverage, and the pool's padding", () => {
     device = await openDevice();
     const spec = (await specs()).f!;
     f = defineFunction(spec);
-    kernel = vec4Kernels(spec).find((k) => k.name === "f_k0")!;
+    kernel = vec4Kernels(spec).find((k) => k.name === "f$k0")!;
     expect(kernel).toBeDefined();
   });
   afterAll(() => device?.destroy());
