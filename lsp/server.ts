@@ -6,6 +6,7 @@
  * Every open document is re-checked, after a short pause in typing, when any of them changes,
  * since one may import another.
  */
+import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import {
   createConnection,
@@ -20,6 +21,7 @@ import {
 } from "vscode-languageserver/node";
 import { TextDocument } from "vscode-languageserver-textdocument";
 import type { Diagnostic, Span } from "../compiler/diagnostics.js";
+import type { ImportDecl } from "../grammar/ast.js";
 import { formatSource } from "../grammar/format.js";
 import { analyze, modulePath, overlayHost, spanPath, type Analysis } from "./analysis.js";
 import { completions } from "./completion.js";
@@ -107,11 +109,22 @@ export class EstLanguageServer {
 
   // ---------------------------------------------------------------- analysis
 
+  /**
+   * The file path a document stands for. An unsaved editor (`untitled:Untitled-1`) gets a name in
+   * the workspace folder, so its relative imports resolve from there.
+   */
+  private pathOf(uri: string): string {
+    if (uri.startsWith("file:")) return fileURLToPath(uri);
+    return path.join(this.root, `${uri.replace(/[^A-Za-z0-9_-]+/g, "_")}.est`);
+  }
+
+  /** The URI of a path: an open document's own URI when one stands for it. */
+  private uriOf(abs: string): string {
+    return this.documents.all().find((d) => this.pathOf(d.uri) === abs)?.uri ?? pathToFileURL(abs).href;
+  }
+
   private host() {
-    return overlayHost((abs) => {
-      const doc = this.documents.get(pathToFileURL(abs).href);
-      return doc?.getText();
-    }, this.root);
+    return overlayHost((abs) => this.documents.all().find((d) => this.pathOf(d.uri) === abs)?.getText(), this.root);
   }
 
   /** The analysis of `doc`, reused until any open document changes (hover, completion and symbols ask often). */
@@ -126,7 +139,7 @@ export class EstLanguageServer {
     }
     let a = this.cache.get(doc.uri);
     if (a === undefined) {
-      a = analyze(fileURLToPath(doc.uri), this.host());
+      a = analyze(this.pathOf(doc.uri), this.host());
       this.cache.set(doc.uri, a);
     }
     return a;
@@ -136,16 +149,54 @@ export class EstLanguageServer {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      for (const doc of this.documents.all()) this.publish(doc);
+      for (const doc of this.documents.all()) {
+        try {
+          this.publish(doc);
+        } catch (e) {
+          // A bug in estc must not take the server (and every open editor's checking) down.
+          this.connection.console.error(`estc: internal error while checking ${doc.uri}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        }
+      }
     }, ms);
   }
 
-  /** Sends the document's diagnostics: its own, and an imported module's at the import. */
+  /** Sends the document's diagnostics: its own, and a summary of an imported module's at the import. */
   private publish(doc: TextDocument): void {
     const a = this.analysis(doc);
-    const self = fileURLToPath(doc.uri);
-    const diagnostics = a.diagnostics.filter((d) => spanPath(d.span.file, a.host) === self).map((d) => this.toLsp(a, d));
+    const self = this.pathOf(doc.uri);
+    const own = a.diagnostics.filter((d) => spanPath(d.span.file, a.host) === self);
+    const elsewhere = a.diagnostics.filter((d) => spanPath(d.span.file, a.host) !== self && d.severity === "error");
+    const diagnostics = [...own.map((d) => this.toLsp(a, d)), ...this.importedErrors(a, elsewhere)];
     void this.connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics });
+  }
+
+  /**
+   * Errors in imported modules, one diagnostic per module at the import that brings it in (the
+   * first import when it comes in indirectly), each error a related location to jump to.
+   */
+  private importedErrors(a: Analysis, errors: Diagnostic[]): LspDiagnostic[] {
+    const imports = (a.entry?.ast.items ?? []).filter((i): i is ImportDecl => i.kind === "Import");
+    if (a.entry === undefined || imports.length === 0) return [];
+    const byFile = new Map<string, Diagnostic[]>();
+    for (const d of errors) byFile.set(d.span.file, [...(byFile.get(d.span.file) ?? []), d]);
+    return [...byFile].map(([file, list]) => {
+      const abs = spanPath(file, a.host);
+      const direct = imports.find((decl) => {
+        const r = referent(a, a.entry!, { kind: "importPath", decl, span: decl.fromSpan });
+        return r?.kind === "module" && modulePath(r.module, a.host) === abs;
+      });
+      const at = (direct ?? imports[0]!).fromSpan;
+      const first = list[0]!;
+      const count = list.length === 1 ? "an error" : `${list.length} errors`;
+      return {
+        range: this.range(a, at),
+        severity: DiagnosticSeverity.Error,
+        code: first.code,
+        source: "estc",
+        message: `${file} has ${count}; the first: ${first.message}`,
+        relatedInformation: list.slice(0, 20).map((d) => ({ location: this.location(a, d.span), message: `error[${d.code}]: ${d.message}` })),
+      };
+    });
   }
 
   private toLsp(a: Analysis, d: Diagnostic): LspDiagnostic {
@@ -167,7 +218,7 @@ export class EstLanguageServer {
   /** A span as a Location; the file's text comes from the editor when open, else from disk. */
   private location(a: Analysis, span: Span): Location {
     const abs = spanPath(span.file, a.host);
-    return { uri: pathToFileURL(abs).href, range: this.range(a, span) };
+    return { uri: this.uriOf(abs), range: this.range(a, span) };
   }
 
   private range(a: Analysis, span: Span): Location["range"] {
@@ -194,7 +245,7 @@ export class EstLanguageServer {
       case "local":
         return this.location(a, r.local.binding.span);
       case "module":
-        return { uri: pathToFileURL(modulePath(r.module, a.host)).href, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
+        return { uri: this.uriOf(modulePath(r.module, a.host)), range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } } };
       default:
         return null;
     }

@@ -72,8 +72,9 @@ export class LspClient {
     return r.capabilities;
   }
 
+  /** The URI of a workspace file; a URI (`untitled:…`) is returned as it is. */
   uri(file: string): string {
-    return pathToFileURL(path.join(this.workspace, file)).href;
+    return /^[a-z]+:/.test(file) ? file : pathToFileURL(path.join(this.workspace, file)).href;
   }
 
   /** Opens `file` with `text` (the editor's copy; the disk is not read for it). */

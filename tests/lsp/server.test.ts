@@ -93,6 +93,33 @@ describe("diagnostics", () => {
   });
 });
 
+describe("diagnostics across files", () => {
+  it("summarises an imported module's errors at its import, each error a related location", async () => {
+    const broken = "fn bad(x: f32[N]) -> f32[N] {\n  return x + nope\n}\n";
+    fs.writeFileSync(path.join(ws, "broken.est"), broken);
+    const text = `import { bad } from "./broken"\n\nfn g(x: f32[N]) -> f32[N] {\n  return bad(x)\n}\n`;
+    await client.open("user.est", text);
+    const p = await client.diagnosticsFor("user.est");
+    expect(p.diagnostics).toEqual([
+      {
+        range: rangeOf(text, '"./broken"'),
+        severity: 1,
+        code: "E2002",
+        source: "estc",
+        message: "broken.est has an error; the first: unknown name 'nope'",
+        relatedInformation: [{ location: { uri: client.uri("broken.est"), range: rangeOf(broken, "nope") }, message: "error[E2002]: unknown name 'nope'" }],
+      },
+    ]);
+  });
+
+  it("checks an unsaved editor (an untitled: URI)", async () => {
+    const text = "fn f(x: f32[N]) -> f32[N] {\n  return sign(x) backward Nope\n}\n";
+    await client.connection.sendNotification("textDocument/didOpen", { textDocument: { uri: "untitled:Untitled-1", languageId: "est", version: 1, text } });
+    const p = await client.diagnosticsFor("untitled:Untitled-1");
+    expect(p.diagnostics.map((d) => [d.code, d.range])).toEqual([["E2003", rangeOf(text, "Nope")]]);
+  });
+});
+
 describe("hover", () => {
   const hover = async (needle: string, delta = 1, nth = 0) => ((await client.request<Hover>("textDocument/hover", "model.est", { position: pos(model, needle, delta, nth) })).contents as { value: string }).value;
 
