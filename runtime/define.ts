@@ -5,6 +5,7 @@
  * mistake as an EstcRuntimeError that names the fn, the input, what was expected and what came.
  */
 import type { CpuDevice } from "./cpu.js";
+import type { MemoryStats } from "./memory.js";
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
 import { runPlan } from "./execute.js";
 import type { EntryPlan, FunctionSpec } from "./plan.js";
@@ -40,10 +41,21 @@ export type CallOptions<S extends string = string, I extends string = string> = 
 /** Gradients by input name: one for each of the spec's `gradInputs`, or each name of `wrt`. */
 export type Gradients<G extends string = string> = Record<G, Tensor>;
 
+/**
+ * vjpFn's pullback: maps cotangents of the forward result to input gradients, once — it releases
+ * the residuals it saved when it runs. `dispose()` releases them without running it (a pullback
+ * that will never be called); one that is dropped is released when the GC collects it.
+ */
+export interface Pullback<G extends string = string> {
+  (cotangent: Tensor | readonly Tensor[]): Promise<Gradients<G>>;
+  /** Releases the saved residuals now; calling the pullback afterwards is E6004. Harmless twice. */
+  dispose(): void;
+}
+
 /** A forward result with the pullback that maps cotangents of it to input gradients. */
 export interface VjpResult<O, G extends string = string> {
   out: O;
-  pullback(cotangent: Tensor | readonly Tensor[]): Promise<Gradients<G>>;
+  pullback: Pullback<G>;
 }
 
 /**
@@ -137,7 +149,12 @@ export function defineFunction<
       if (spec.forwardWithResiduals === undefined || spec.pullback === undefined) {
         // No residual plans: the pullback runs the stateless vjp on the held call.
         const out = result(await run(spec.forward, call));
-        return { out, pullback: async (cotangent) => pullback(call, cotangent) };
+        let held: Call | undefined = call;
+        const stateless = async (cotangent: Tensor | readonly Tensor[]) => {
+          if (held === undefined) throw pullbackGone(spec.name, "was disposed");
+          return pullback(held, cotangent);
+        };
+        return { out, pullback: Object.assign(stateless, { dispose: () => void (held = undefined) }) };
       }
       // The forward also returns the residuals the pullback reads (bit masks for predicates);
       // they are counted in bytesSavedForBackward until the pullback has run. With `wrt`, only
@@ -148,31 +165,59 @@ export function defineFunction<
       const all = await run(prunedPlan(spec.forwardWithResiduals, keep), call);
       const outs = all.slice(0, spec.outputs.length);
       const residuals = all.slice(spec.outputs.length);
-      const saved = residuals.reduce((n, t) => n + t.size * 4, 0);
-      call.device.memory.trackSaved(saved);
-      let held = true;
-      return {
-        out: result(outs),
-        pullback: async (cotangent) => {
-          if (!held) {
-            throw new EstcRuntimeError(
-              RuntimeErrorCode.tensorDisposed,
-              `${spec.name}: this pullback already ran and released its residuals; call vjpFn again`,
-            );
-          }
-          const tensors = new Map(withCotangents(spec, call, cotangent).tensors);
-          residuals.forEach((r, k) => tensors.set(`$res${kept[k]}`, r));
-          try {
-            return gradients(call, await run(back, { ...call, tensors }));
-          } finally {
-            held = false;
-            call.device.memory.releaseSaved(saved);
-            for (const r of residuals) r.dispose();
-          }
-        },
+      const saved: Saved = { residuals, bytes: residuals.reduce((n, t) => n + t.size * 4, 0), memory: call.device.memory, gone: undefined };
+      saved.memory.trackSaved(saved.bytes);
+      const run1 = async (cotangent: Tensor | readonly Tensor[]) => {
+        if (saved.gone !== undefined) throw pullbackGone(spec.name, saved.gone);
+        const tensors = new Map(withCotangents(spec, call, cotangent).tensors);
+        residuals.forEach((r, k) => tensors.set(`$res${kept[k]}`, r));
+        try {
+          return gradients(call, await run(back, { ...call, tensors }));
+        } finally {
+          unreachablePullbacks.unregister(saved);
+          releaseSaved(saved, "already ran and released its residuals");
+        }
       };
+      const dispose = () => {
+        unreachablePullbacks.unregister(saved);
+        releaseSaved(saved, "was disposed");
+      };
+      const pullbackFn = Object.assign(run1, { dispose });
+      unreachablePullbacks.register(pullbackFn, saved, saved);
+      return { out: result(outs), pullback: pullbackFn };
     },
   };
+}
+
+/** What a pullback saved, shared with its finalizer (so it must not refer to the pullback itself). */
+interface Saved {
+  readonly residuals: Tensor[];
+  readonly bytes: number;
+  readonly memory: MemoryStats;
+  /** Why the pullback can no longer run, once it cannot. */
+  gone: string | undefined;
+}
+
+/** Disposes the residuals and uncounts their saved bytes, once. */
+function releaseSaved(saved: Saved, why: string): void {
+  if (saved.gone !== undefined) return;
+  saved.gone = why;
+  saved.memory.releaseSaved(saved.bytes);
+  for (const r of saved.residuals) r.dispose();
+}
+
+/** Releases the residuals of a pullback the program dropped without calling or disposing it. */
+const unreachablePullbacks = new FinalizationRegistry<Saved>((saved) => {
+  try {
+    releaseSaved(saved, "was collected");
+  } catch {
+    // A finalizer must not throw; a device destroyed meanwhile has nothing left to give back.
+  }
+});
+
+/** E6004 for a pullback called after it ran or was disposed. */
+function pullbackGone(fn: string, why: string): EstcRuntimeError {
+  return new EstcRuntimeError(RuntimeErrorCode.tensorDisposed, `${fn}: this pullback ${why}; call vjpFn again`);
 }
 
 /** The residuals (`$res0`… of the full pullback, by number) that `pullback` still reads, ascending. */

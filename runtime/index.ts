@@ -60,6 +60,7 @@ export {
   type EstFunction,
   type Gradients,
   type NonScalarEstFunction,
+  type Pullback,
   type VjpResult,
 } from "./define.js";
 export { randomUniform, rint } from "./helpers.js";

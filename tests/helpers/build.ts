@@ -15,7 +15,7 @@ import { memoryHost } from "./compile.js";
 export const tmpRoot = path.resolve(import.meta.dirname, "..", ".tmp");
 
 /** Compiles every fn of `text`; returns the differentiated fns (for the oracle) and the module. */
-export async function buildModule(text: string): Promise<{ fns: Record<string, DifferentiatedFn>; mod: Record<string, any>; js: string }> {
+export async function buildModule(text: string): Promise<{ fns: Record<string, DifferentiatedFn>; mod: Record<string, any>; js: string; file: string }> {
   const result = checkFiles(["main.est"], memoryHost({ "main.est": text }));
   if (result.diagnostics.length > 0 || result.programs.length === 0) throw new Error(renderDiagnostics(result.diagnostics, result.sources));
   const checked = result.programs[0]!;
@@ -32,5 +32,5 @@ export async function buildModule(text: string): Promise<{ fns: Record<string, D
   const file = path.join(dir, "main.js");
   fs.writeFileSync(file, generated.js!);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, any>;
-  return { fns, mod, js: generated.js! };
+  return { fns, mod, js: generated.js!, file };
 }

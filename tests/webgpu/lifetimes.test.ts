@@ -75,3 +75,25 @@ describe("an input disposed while its call is in flight", () => {
     y.dispose();
   });
 });
+
+describe("memory of what the program dropped", () => {
+  for (const backend of ["cpu", "webgpu"]) {
+    it(`${backend}: unreachable tensors and pullbacks give their memory back when collected; pullback.dispose() at once`, async () => {
+      const { file } = await buildModule(`fn f(x: f32[B, I], w: f32[I, H]) -> f32[B, H] { return relu(x @ w) }`);
+      const r = runChild("collect.mjs", [file, backend], 120_000, ["--expose-gc"]);
+      expect(r.status, r.stderr).toBe(0);
+      const c = JSON.parse(r.stdout) as Record<string, { allocated: number; saved: number } | string>;
+      const zero = c["start"];
+      // Twenty f32[8, 64] results (2 KiB each) and their inputs were live before the collection.
+      expect((c["afterForwards"] as { allocated: number }).allocated).toBeGreaterThanOrEqual(20 * 2048);
+      expect(c["forwardsCollected"]).toEqual(zero);
+      // Each pullback saved the ReLU mask as 16 words = 64 bytes, until collected.
+      expect((c["afterPullbacks"] as { saved: number }).saved).toBe(20 * 64);
+      expect(c["pullbacksCollected"]).toEqual(zero);
+      expect((c["held"] as { saved: number }).saved).toBe(64);
+      expect((c["disposed"] as { saved: number }).saved).toBe(0);
+      expect(c["afterDispose"]).toBe("E6004: error[E6004]: f: this pullback was disposed; call vjpFn again");
+      expect(c["end"]).toEqual(zero);
+    });
+  }
+});
