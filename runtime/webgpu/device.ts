@@ -10,6 +10,7 @@
 import { MemoryStats } from "../memory.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { BufferPool, PipelineCache } from "./pool.js";
+import { stderrSilencer } from "./quiet-stderr.js";
 
 /** Where an adapter came from. */
 export type AdapterPath = "browser" | "hardware" | "mesa";
@@ -101,7 +102,15 @@ export interface WebGpuDevice {
 /** What a search for an adapter found: an adapter (with the Dawn instance that owns it) or nothing. */
 export type AdapterSearch =
   | { found: true; adapter: GPUAdapter; report: AdapterReport; owner: unknown }
-  | { found: false; attempts: AdapterAttempt[] };
+  | {
+      found: false;
+      attempts: AdapterAttempt[];
+      /** Node only: the optional `webgpu` package (Dawn) is not installed, so no Node adapter was tried. */
+      dawnMissing?: boolean;
+    };
+
+/** What to run when the `webgpu` package is missing; `webgpu()` and `estc doctor` say it by name. */
+export const INSTALL_DAWN = "npm install webgpu";
 
 interface DawnModule {
   create(options: string[]): GPU;
@@ -127,31 +136,45 @@ export async function findAdapter(options: WebGpuOptions = {}): Promise<AdapterS
     attempts.push({ path: "browser", what: "navigator.gpu", ok: false, reason: "this browser has no navigator.gpu (WebGPU is off or unsupported)" });
     return { found: false, attempts };
   }
+  // `webgpu` is an optional peer dependency (132 MB of Dawn binaries that CPU and browser users
+  // never run): loaded here, on the first webgpu() in Node, and never on the CPU path.
   let dawn: DawnModule;
   try {
     const name = "webgpu"; // a variable, so browser bundlers do not try to resolve the Node package
     dawn = (await import(name)) as DawnModule;
   } catch (e) {
-    attempts.push({ path: "hardware", what: "import('webgpu')", ok: false, reason: `the webgpu package did not load: ${(e as Error).message}` });
-    return { found: false, attempts };
+    const missing = isDawnMissing(e);
+    const reason = missing
+      ? `the webgpu package (Dawn's Node bindings) is not installed; run '${INSTALL_DAWN}'`
+      : `the webgpu package did not load: ${(e as Error).message}`;
+    attempts.push({ path: "hardware", what: "import('webgpu')", ok: false, reason });
+    return { found: false, attempts, dawnMissing: missing };
   }
   if (navigatorGpu === undefined) Object.assign(globalThis, dawn.globals);
+  // Dawn prints its warnings while it enumerates adapters (in these synchronous calls).
+  const quiet = await stderrSilencer();
   const mode = options.adapter ?? "auto";
   if (mode !== "mesa") {
     const backend = defaultBackend();
-    const gpu = dawn.create([]);
+    const gpu = quiet(() => dawn.create([]));
     const what = `Dawn default backend (${backend})`;
-    const adapter = await tryAdapter(() => gpu.requestAdapter(power), attempts, "hardware", what);
+    const adapter = await tryAdapter(() => quiet(() => gpu.requestAdapter(power)), attempts, "hardware", what);
     if (adapter !== undefined) return found(adapter, "hardware", what, backend, "core", attempts, gpu);
   }
   if (mode !== "hardware") {
     process.env["EGL_PLATFORM"] ??= "surfaceless";
-    const gpu = dawn.create(["backend=opengles"]);
+    const gpu = quiet(() => dawn.create(["backend=opengles"]));
     const what = `Dawn backend=opengles (Mesa, EGL_PLATFORM=${process.env["EGL_PLATFORM"]}), featureLevel compatibility`;
-    const adapter = await tryAdapter(() => gpu.requestAdapter({ featureLevel: "compatibility" }), attempts, "mesa", what);
+    const adapter = await tryAdapter(() => quiet(() => gpu.requestAdapter({ featureLevel: "compatibility" })), attempts, "mesa", what);
     if (adapter !== undefined) return found(adapter, "mesa", what, "opengles", "compatibility", attempts, gpu);
   }
   return { found: false, attempts };
+}
+
+/** Whether an import('webgpu') failure means the package itself is absent (not a broken install). */
+function isDawnMissing(e: unknown): boolean {
+  const err = e as { code?: unknown; message?: unknown };
+  return err.code === "ERR_MODULE_NOT_FOUND" && typeof err.message === "string" && err.message.includes("'webgpu'");
 }
 
 async function tryAdapter(
@@ -165,7 +188,7 @@ async function tryAdapter(
     if (adapter !== null) return adapter;
     const hint =
       path === "hardware"
-        ? " (no Vulkan/Metal/D3D12 driver Dawn accepts; Dawn's own warnings on stderr say more)"
+        ? " (no Vulkan/Metal/D3D12 driver Dawn accepts; ESTC_DEBUG=1 shows Dawn's own warnings on stderr)"
         : path === "mesa"
           ? " (are libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri installed?)"
           : "";
@@ -228,6 +251,13 @@ export function explainAttempts(attempts: readonly AdapterAttempt[]): string {
  */
 export async function webgpu(options: WebGpuOptions = {}): Promise<WebGpuDevice> {
   const search = await findAdapter(options);
+  if (!search.found && search.dawnMissing === true) {
+    throw webGpuError(
+      WebGpuErrorCode.noAdapter,
+      `webgpu() in Node needs the 'webgpu' package (Dawn), which is not installed: run '${INSTALL_DAWN}'. ` +
+        "estc leaves it optional so that CPU-only and browser users do not download it; the CPU device (the default) needs nothing.",
+    );
+  }
   if (!search.found) {
     throw webGpuError(
       WebGpuErrorCode.noAdapter,
@@ -239,9 +269,10 @@ export async function webgpu(options: WebGpuOptions = {}): Promise<WebGpuDevice>
     const value = search.report.limits[name];
     if (value !== undefined) requiredLimits[name] = value;
   }
+  const quiet = search.report.path === "browser" ? <T>(call: () => T): T => call() : await stderrSilencer();
   let gpu: GPUDevice;
   try {
-    gpu = await search.adapter.requestDevice({ requiredLimits, label: "estc" });
+    gpu = await quiet(() => search.adapter.requestDevice({ requiredLimits, label: "estc" }));
   } catch (e) {
     throw webGpuError(
       WebGpuErrorCode.noAdapter,
