@@ -12,7 +12,7 @@ import type * as A from "../grammar/ast.js";
 import { printItemHead } from "../grammar/print.js";
 import * as T from "../grammar/tokens.js";
 import { primitives } from "../compiler/primitives.js";
-import { Resolver, stdlibModuleIds, type ItemSymbol, type ModuleInfo } from "../compiler/resolve.js";
+import { Resolver, stdlibModuleIds, type CompilerHost, type ItemSymbol, type ModuleInfo } from "../compiler/resolve.js";
 import { SourceMap } from "../compiler/source.js";
 import { showTy } from "../compiler/types.js";
 import type { Analysis } from "./analysis.js";
@@ -69,16 +69,27 @@ function estimatorsFor(a: Analysis, m: ModuleInfo, target: string, doc: TextDocu
     if (entry.symbol.kind !== "estimator" || entry.symbol.decl.target.name !== target) continue;
     items.push(estimatorItem(name, entry.symbol.decl, entry.via?.from, "0"));
   }
-  const resolver = new Resolver(a.host, new SourceMap());
-  for (const id of stdlibModuleIds(a.host)) {
-    for (const [name, sym] of resolver.loadStd(id)?.items ?? []) {
-      if (sym.kind !== "estimator" || sym.decl.target.name !== target || m.scope.has(name)) continue;
-      const item = estimatorItem(name, sym.decl, id, "1");
-      item.additionalTextEdits = [importEdit(m, name, id, doc)];
-      items.push(item);
-    }
+  for (const { name, decl, id } of stdEstimators(a.host)) {
+    if (decl.target.name !== target || m.scope.has(name)) continue;
+    const item = estimatorItem(name, decl, id, "1");
+    item.additionalTextEdits = [importEdit(m, name, id, doc)];
+    items.push(item);
   }
   return items;
+}
+
+/** The stdlib's estimators, parsed once per stdlib folder (the stdlib does not change under a running server). */
+const stdCache = new Map<string, { name: string; decl: A.EstimatorDecl; id: string }[]>();
+
+function stdEstimators(host: CompilerHost): { name: string; decl: A.EstimatorDecl; id: string }[] {
+  const known = stdCache.get(host.stdlibDir);
+  if (known !== undefined) return known;
+  const resolver = new Resolver(host, new SourceMap());
+  const found = stdlibModuleIds(host).flatMap((id) =>
+    [...(resolver.loadStd(id)?.items ?? [])].flatMap(([name, sym]) => (sym.kind === "estimator" ? [{ name, decl: sym.decl, id }] : [])),
+  );
+  stdCache.set(host.stdlibDir, found);
+  return found;
 }
 
 function estimatorItem(name: string, decl: A.EstimatorDecl, from: string | undefined, rank: string): CompletionItem {
