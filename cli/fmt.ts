@@ -2,12 +2,13 @@
  * `estc fmt FILE...`: rewrites each file in the canonical layout (grammar/format.ts), keeping
  * every comment. `--check` writes nothing and lists the files that would change (exit 1), for
  * CI. A file with syntax errors is left alone and its diagnostics are printed (exit 1); the other
- * files are still formatted. Files are written with writeAtomically (temp file + rename), so an
- * interrupted run leaves each file either old or new.
+ * files are still formatted. Each file is replaced atomically (a flushed temporary file beside it,
+ * then a rename, its mode kept), so an interrupted run leaves each file either old or new.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { error, type Diagnostic } from "../compiler/diagnostics.js";
-import { writeAtomically } from "../compiler/emit.js";
+import { syncDir, writeDurably } from "../compiler/out-dir.js";
 import { renderDiagnostics } from "../compiler/render.js";
 import { SourceMap } from "../compiler/source.js";
 import { formatSource } from "../grammar/format.js";
@@ -49,11 +50,33 @@ export function fmt(args: string[]): CliOutcome {
   if (internal !== undefined) {
     return { stdout: "", stderr: `estc: internal error — this is a bug in estc, not in your program.\n${internal.message}\n`, code: 2 };
   }
-  if (!check) writeAtomically(writes);
-  const errors = diagnostics.length > 0 ? `${renderDiagnostics(diagnostics, sources)}\n\n` : "";
+  const failed: string[] = [];
+  if (!check) {
+    for (const [file, text] of Object.entries(writes)) {
+      const why = replaceFile(file, text);
+      if (why !== undefined) failed.push(`estc fmt: cannot write ${file}: ${why}\n`);
+    }
+  }
+  const errors = (diagnostics.length > 0 ? `${renderDiagnostics(diagnostics, sources)}\n\n` : "") + failed.join("");
   const listed = check ? changed.map((f) => `would reformat ${f}\n`).join("") : changed.map((f) => `formatted ${f}\n`).join("");
-  const code = diagnostics.length > 0 || (check && changed.length > 0) ? 1 : 0;
+  const code = diagnostics.length > 0 || failed.length > 0 || (check && changed.length > 0) ? 1 : 0;
   return { stdout: listed, stderr: errors, code };
+}
+
+/** Replaces `file` by `text` through a temporary file and a rename; the reason when it cannot. */
+function replaceFile(file: string, text: string): string | undefined {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.estc-fmt`);
+  try {
+    const mode = fs.statSync(file).mode;
+    writeDurably(tmp, text);
+    fs.chmodSync(tmp, mode);
+    fs.renameSync(tmp, file);
+    syncDir(path.dirname(file));
+    return undefined;
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 function read(file: string): string | undefined {
