@@ -147,6 +147,42 @@ describe("hover", () => {
   });
 });
 
+describe("inside an estimator", () => {
+  const est = `/// Clipped straight-through.
+estimator Clip(t: f32 = 1.0) for sign(x) {
+  let inside = abs(x) <= t
+  grad x = g * inside
+}
+
+fn use(v: f32[K]) -> f32[K] {
+  return sign(v) backward Clip(t = 2.0)
+}
+`;
+  beforeAll(async () => {
+    await client.open("est.est", est);
+  });
+  const at = (needle: string, delta = 0, nth = 0) => ({ position: pos(est, needle, delta, nth) });
+  const hover = async (needle: string, delta = 0, nth = 0) => ((await client.request<Hover>("textDocument/hover", "est.est", at(needle, delta, nth))).contents as { value: string }).value;
+
+  it("hovers the estimator's header, its input, parameter, a let and g", async () => {
+    expect(await hover("Clip(t = 2", 1)).toBe("```est\nestimator Clip(t: f32 = 1.0) for sign(x)\n```\n\nClipped straight-through.");
+    expect(await hover("abs(x)", 4)).toBe("```est\n(estimator input) x: f32[…]\n```\n\ntakes a grad");
+    expect(await hover("<= t", 3)).toBe("```est\n(parameter) t: f32\n```");
+    expect(await hover("g * inside", 6)).toBe("```est\nlet inside: bool[…]\n```");
+    expect(await hover("g * inside")).toBe("```est\ng\n```\n\nthe incoming cotangent (the gradient of the loss with respect to sign's result)");
+  });
+
+  it("goes from a shape symbol and from `grad x` to where they are bound", async () => {
+    expect(await client.request<Location>("textDocument/definition", "est.est", at("K] {"))).toEqual({ uri: client.uri("est.est"), range: rangeOf(est, "K") });
+    expect(await client.request<Location>("textDocument/definition", "est.est", at("grad x", 5))).toEqual({ uri: client.uri("est.est"), range: { start: pos(est, "sign(x)", 5), end: pos(est, "sign(x)", 6) } });
+  });
+
+  it("completes g, cost, out and the bound names in the body", async () => {
+    const labels = (await client.request<CompletionItem[]>("textDocument/completion", "est.est", at("g * inside"))).map((c) => c.label);
+    for (const name of ["g", "cost", "out", "x", "t", "inside", "Clip", "use"]) expect(labels).toContain(name);
+  });
+});
+
 describe("definition", () => {
   const definition = async (needle: string, delta = 1) => client.request<Location>("textDocument/definition", "model.est", { position: pos(model, needle, delta) });
 
