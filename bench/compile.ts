@@ -3,9 +3,14 @@
  * every `std/` module — in one process, split into the compiler proper (parse, check, lower,
  * differentiate: DESIGN.md's "under 2 s on one core") and code generation (schedule, TS and
  * WGSL kernels, prettier over the kernels, the spec literals). Medians of 3 rounds after one
- * warm-up round, which is reported too (cold), as is loading the compiler. Writes
- * bench/results/compile.json.
+ * warm-up round, which is reported too (cold), as is loading the compiler. Then the user's
+ * view of one build: `estc build` of the quickstart as a fresh process (cold, the median of 5
+ * spawns, --emit ts and js), a rebuild in a process that built it already (warm, what
+ * `estc build --watch` does on a change), and the sizes of the files written. Writes
+ * bench/results/compile.json, with the figures of the build before the direct printer
+ * (`before`, measured the same way on the same machine).
  */
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,7 +22,7 @@ const started = performance.now();
 const root = repoRoot();
 // The built compiler (dist/), as bench/lib/estc.ts loads it.
 const load = (file: string) => import(pathToFileURL(path.join(root, "dist/compiler", file)).href);
-const { differentiateFile } = await load("build.js");
+const { differentiateFile, buildFile } = await load("build.js");
 const { generateModule } = await load("codegen/ts.js");
 const loadMs = performance.now() - started;
 const stdDir = path.join(root, "stdlib/std");
@@ -40,7 +45,7 @@ async function round(): Promise<FileTiming[]> {
     const t1 = performance.now();
     if (d.diagnostics.some((x: { severity: string }) => x.severity === "error")) throw new Error(`bench:compile: ${f} does not compile`);
     const mod = await generateModule(d.file, d.fns, d.sources, false, true);
-    out.push({ file: f, fns: d.fns.length, frontMs: t1 - t0, codegenMs: performance.now() - t1, bytes: mod.ts.length + mod.wgsl.length });
+    out.push({ file: f, fns: d.fns.length, frontMs: t1 - t0, codegenMs: performance.now() - t1, bytes: mod.ts.length + mod.wgslTs.length });
   }
   return out;
 }
@@ -66,7 +71,51 @@ console.log(table(["module", "fns", "front end ms", "codegen ms", "output KB"], 
 console.log(`\nfront end (parse, check, lower, differentiate) ${sig(front)} ms; code generation ${sig(codegen)} ms (medians of 3 warm rounds).`);
 console.log(`cold, as one \`estc\` process sees it: loading the compiler ${sig(loadMs)} ms, then the first round ${sig(coldMs)} ms.`);
 
-const result = { machine: { cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString() }, modules: files.length, fns, loadMs, coldRoundMs: coldMs, frontMs: front, codegenMs: codegen, perFile };
+/** `estc build` of the quickstart: cold (spawned), warm (in this process), and what it writes. */
+async function quickstart(): Promise<Record<string, unknown>> {
+  const entry = path.join(root, "examples/quickstart/binary.est");
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "estc-bench-"));
+  try {
+    const spawned = (emit: string) =>
+      median(
+        Array.from({ length: 5 }, () => {
+          const t0 = performance.now();
+          execFileSync(process.execPath, [path.join(root, "bin/estc.js"), "build", entry, "--out-dir", outDir, "--emit", emit]);
+          return performance.now() - t0;
+        }),
+      );
+    const coldTsMs = spawned("ts");
+    const coldJsMs = spawned("js");
+    const warm: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const t0 = performance.now();
+      await buildFile(entry, outDir, "js");
+      warm.push(performance.now() - t0);
+    }
+    const bytes = Object.fromEntries(fs.readdirSync(outDir).sort().map((f) => [f, fs.statSync(path.join(outDir, f)).size]));
+    return { coldTsMs, coldJsMs, warmMs: median(warm.slice(1)), bytes };
+  } finally {
+    fs.rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same figures for estc at commit 3935b7a (ts-morph + prettier, WGSL inside the module and in
+ * a `.wgsl` file for reading), measured alternately with the new build on this machine while it
+ * was loaded by other jobs (load average ~10 on 2 cores), so both are slower than on an idle one.
+ */
+const before = {
+  commit: "3935b7a",
+  idle: { coldTsMs: 1250, coldJsMs: 1490, npxColdTsMs: 1900 },
+  coldTsMs: 5710,
+  warmMs: 1240,
+  bytes: { "binary.d.ts": 629, "binary.js": 127181, "binary.ts": 130221, "binary.wgsl": 54231 },
+};
+
+const qs = await quickstart();
+console.log(`\nquickstart \`estc build\`: cold ${sig(qs["coldTsMs"] as number)} ms (--emit ts), ${sig(qs["coldJsMs"] as number)} ms (--emit js); warm rebuild ${sig(qs["warmMs"] as number)} ms; files ${JSON.stringify(qs["bytes"])}`);
+
+const result = { machine: { cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), loadAverage: os.loadavg()[0] }, modules: files.length, fns, loadMs, coldRoundMs: coldMs, frontMs: front, codegenMs: codegen, quickstart: qs, quickstartBefore: before, perFile };
 const out = path.join(root, "bench/results/compile.json");
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");

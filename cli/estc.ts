@@ -1,31 +1,20 @@
 /**
- * The `estc` command line. Exit codes: 0 clean, 1 errors in the user's program,
- * 2 an internal error (a bug in estc, printed as a bug report with the stack).
+ * The `estc` command line. Exit codes: 0 clean, 1 errors in the user's program (or its usage),
+ * 2 an internal error (a bug in estc, printed as a bug report with the stack). Commands are one
+ * table (`commands`): each entry's options drive the parser, its usage and "did you mean".
  */
-import { buildFile, explainFile, explainStages } from "../compiler/build.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { buildFile, explainFile, explainStages, type BuildResult } from "../compiler/build.js";
 import type { Diagnostic } from "../compiler/diagnostics.js";
 import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
 import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
 import type { SourceMap } from "../compiler/source.js";
-import { fmt, fmtUsage } from "./fmt.js";
+import { commandSuggestion, commandUsage, parseArgs, type CommandSpec } from "./options.js";
+import { fmt } from "./fmt.js";
 import { plot } from "./plot.js";
-
-const usage = `estc — a compiler for gradient estimators
-
-usage:
-  estc check [--format text|json] FILE.est...   check files (types, shapes, estimators)
-  estc check --stdlib                            check every stdlib module
-  estc build FILE.est --out-dir DIR [--emit ts|js] [--fuse-matmul on|off]
-                                                 compile every fn into DIR/FILE.ts (or .js + .d.ts)
-  estc explain FILE.est --after lower|autodiff|schedule [--fn NAME]
-                                                 print the IR after a stage
-  estc doctor                                    which WebGPU adapter the runtime finds, and why
-  estc plot std/NAME|FILE.est --out-dir DIR      SVG plots of each estimator's forward and surrogate gradient
-  estc fmt [--check] FILE.est...                 rewrite files in the canonical layout, keeping comments
-  estc lsp                                       the language server on stdin/stdout, for editors
-  estc --version | --help
-
-exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)`;
+import { watchBuild, type CliIo } from "./watch.js";
 
 /** What a command produced: text for stdout/stderr and the exit code. */
 export interface CliOutcome {
@@ -34,114 +23,188 @@ export interface CliOutcome {
   code: number;
 }
 
-/** Runs the CLI on an argument list; never throws. */
+/** A command: its usage and options (./options.ts), and what runs it. */
+export interface Command extends CommandSpec {
+  /** Runs synchronously (runCli can run it); otherwise only runCliAsync does. */
+  sync?: (opts: Record<string, string>, positional: string[], args: string[]) => CliOutcome;
+  async?: (opts: Record<string, string>, positional: string[], args: string[], io: CliIo, signal: AbortSignal) => Promise<CliOutcome>;
+}
+
+/** Every command, in the order the usage lists them. Add a command here (name, options, run). */
+export const commands: Command[] = [
+  {
+    name: "check",
+    args: "FILE.est...",
+    summary: "Check files: syntax, names, types, shapes and estimators. Nothing is written.",
+    options: [
+      { name: "format", value: "FORMAT", choices: ["text", "json"], help: "diagnostics as text (default) or JSON for editors" },
+      { name: "stdlib", help: "check every stdlib module instead of files" },
+    ],
+    sync: check,
+  },
+  {
+    name: "build",
+    args: "FILE.est",
+    summary: "Compile every fn of FILE.est into DIR/FILE.ts and its WGSL sibling DIR/FILE.wgsl.ts (or .js + .d.ts + .wgsl.js).",
+    options: [
+      { name: "out-dir", value: "DIR", help: "where the module goes (required)" },
+      { name: "emit", value: "LANG", choices: ["ts", "js"], help: "TypeScript (default) or JavaScript plus declarations" },
+      { name: "fuse-matmul", value: "ON", choices: ["on", "off"], help: "fuse elementwise work into matrix products (default on)" },
+      { name: "watch", help: "rebuild when FILE.est or a file it imports changes; Ctrl-C stops" },
+    ],
+    notes: ["example: estc build model.est --out-dir src/generated --emit js --watch"],
+    async: build,
+  },
+  {
+    name: "explain",
+    args: "FILE.est",
+    summary: "Print the IR of each fn after a compiler stage.",
+    options: [
+      { name: "after", value: "STAGE", choices: explainStages, help: "the stage (default autodiff)" },
+      { name: "fn", value: "NAME", help: "only this fn" },
+    ],
+    sync: explain,
+  },
+  {
+    name: "doctor",
+    args: "",
+    summary: "Say which WebGPU adapter the runtime finds, its limits, and why a fallback was taken.",
+    options: [],
+    async: async (_o, _p, args) => (await import("./doctor.js")).doctor(args),
+  },
+  {
+    name: "plot",
+    args: "std/NAME|FILE.est",
+    summary: "Write SVG plots of each estimator's forward and surrogate gradient.",
+    options: [{ name: "out-dir", value: "DIR", help: "where the SVG files go (required)" }],
+    sync: (_o, _p, args) => plot(args),
+  },
+  {
+    name: "fmt",
+    args: "FILE.est...",
+    summary: "Rewrite files in the canonical layout, keeping every comment.",
+    options: [{ name: "check", help: "write nothing; list the files that are not formatted and exit 1 if any (for CI)" }],
+    sync: (_o, _p, args) => fmt(args),
+  },
+  {
+    name: "lsp",
+    args: "",
+    summary: "Run the language server on stdin/stdout, for editors.",
+    options: [{ name: "stdio", help: "talk over stdin/stdout (the default; accepted because clients pass it)" }],
+    // The server owns stdin and stdout until the client says exit; loaded lazily like doctor.
+    async: async (_o, _p, args) => (await import("../lsp/server.js")).serveStdio(args),
+  },
+];
+
+/** The global usage: every command's argument line and summary. */
+function usage(): string {
+  const lines = ["estc — a compiler for gradient estimators", "", "usage:"];
+  for (const c of commands) lines.push(`  estc ${c.name}${c.args === "" ? "" : ` ${c.args}`}${c.options.length > 0 ? " [options]" : ""}`, `      ${c.summary}`);
+  lines.push("  estc --version | --help", "", "`estc COMMAND --help` lists a command's options.", "exit status: 0 ok, 1 errors in the program, 2 internal error (a bug in estc)");
+  return lines.join("\n");
+}
+
+/** The package's version, from package.json (two folders up from dist/cli/, one from cli/). */
+export function version(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 3; i++, dir = path.dirname(dir)) {
+    const file = path.join(dir, "package.json");
+    if (!fs.existsSync(file)) continue;
+    const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as { name?: string; version?: string };
+    if (pkg.name === "estc" && pkg.version !== undefined) return pkg.version;
+  }
+  return "unknown";
+}
+
+type Resolved = { outcome: CliOutcome } | { command: Command; opts: Record<string, string>; positional: string[]; args: string[] };
+
+/** Global flags, help, unknown commands and options: everything decided before a command runs. */
+function resolve(argv: string[]): Resolved {
+  const [name, ...args] = argv;
+  const ok = (stdout: string): Resolved => ({ outcome: { stdout, stderr: "", code: 0 } });
+  const bad = (stderr: string): Resolved => ({ outcome: { stdout: "", stderr, code: 1 } });
+  if (name === undefined) return { outcome: { stdout: usage() + "\n", stderr: "", code: 1 } };
+  if (name === "--help" || name === "-h" || name === "help") {
+    const topic = commands.find((c) => c.name === args[0]);
+    return ok((topic !== undefined ? commandUsage(topic) : usage()) + "\n");
+  }
+  if (name === "--version" || name === "-v" || name === "-V") return ok(`estc ${version()}\n`);
+  const command = commands.find((c) => c.name === name);
+  if (command === undefined) {
+    const what = name.startsWith("-") ? `unknown option '${name}'` : `unknown command '${name}'${commandSuggestion(name, commands)}`;
+    return bad(`estc: ${what}\n\n${usage()}\n`);
+  }
+  if (args.includes("--help") || args.includes("-h")) return ok(commandUsage(command) + "\n");
+  const parsed = parseArgs(command, args);
+  if (parsed.error !== undefined) return bad(`estc ${name}: ${parsed.error}\n\n${commandUsage(command)}\n`);
+  return { command, opts: parsed.opts, positional: parsed.positional, args };
+}
+
+/** Runs the CLI on an argument list; never throws. Commands that only run async say so. */
 export function runCli(argv: string[]): CliOutcome {
   try {
-    return dispatch(argv);
+    const r = resolve(argv);
+    if ("outcome" in r) return r.outcome;
+    if (r.command.sync !== undefined) return r.command.sync(r.opts, r.positional, r.args);
+    return { stdout: "", stderr: `estc ${r.command.name} runs asynchronously; use runCliAsync\n`, code: 2 };
   } catch (e) {
     return internalError(e);
   }
 }
 
-function dispatch(argv: string[]): CliOutcome {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
-    return { stdout: usage + "\n", stderr: "", code: command === undefined ? 1 : 0 };
-  }
-  if (command === "--version" || command === "-v") return { stdout: "estc 0.1.0\n", stderr: "", code: 0 };
-  if (command === "fmt" && wantsHelp(rest)) return { stdout: fmtUsage + "\n", stderr: "", code: 0 };
-  if (wantsHelp(rest)) return { stdout: usage + "\n", stderr: "", code: 0 };
-  if (command === "fmt") return fmt(rest);
-  if (command === "check") return check(rest);
-  if (command === "explain") return explain(rest);
-  if (command === "plot") return plot(rest);
-  if (command === "build" || command === "doctor" || command === "lsp") {
-    return { stdout: "", stderr: `estc ${command} runs asynchronously; use runCliAsync\n`, code: 2 };
-  }
-  return { stdout: "", stderr: `estc: unknown command '${command}'\n\n${usage}\n`, code: 1 };
-}
-
-function check(args: string[]): CliOutcome {
-  let format = "text";
-  let stdlib = false;
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === "--format") format = args[++i] ?? "";
-    else if (a.startsWith("--format=")) format = a.slice("--format=".length);
-    else if (a === "--stdlib") stdlib = true;
-    else if (a.startsWith("-")) return { stdout: "", stderr: `estc check: unknown option '${a}'\n\n${usage}\n`, code: 1 };
-    else files.push(a);
-  }
-  if (format !== "text" && format !== "json") {
-    return { stdout: "", stderr: `estc check: --format must be text or json, got '${format}'\n`, code: 1 };
-  }
-  if (!stdlib && files.length === 0) return { stdout: "", stderr: `estc check: no files given\n\n${usage}\n`, code: 1 };
-  const result = stdlib ? checkStdlib() : checkFiles(files);
-  return report(result, format);
-}
+const collected = (): CliIo => ({ stdout: () => undefined, stderr: () => undefined });
 
 /**
- * Like runCli, and also runs `estc build` (code generation formats with prettier, which is async)
- * and `estc doctor` (adapter requests are async; loaded lazily so other commands never load Dawn).
+ * Like runCli, and also runs the async commands: `estc build` (its `--watch` form writes each
+ * rebuild to `io` as it happens and returns when `signal` aborts) and `estc doctor` (loaded
+ * lazily, so other commands never load Dawn).
  */
-export async function runCliAsync(argv: string[]): Promise<CliOutcome> {
+export async function runCliAsync(argv: string[], io: CliIo = collected(), signal: AbortSignal = new AbortController().signal): Promise<CliOutcome> {
   try {
-    if (wantsHelp(argv.slice(1))) return dispatch(argv);
-    if (argv[0] === "build") return await build(argv.slice(1));
-    if (argv[0] === "doctor") return await (await import("./doctor.js")).doctor(argv.slice(1));
-    // The server owns stdin and stdout until the client says exit; loaded lazily like doctor.
-    if (argv[0] === "lsp") return await (await import("../lsp/server.js")).serveStdio(argv.slice(1));
-    return dispatch(argv);
+    const r = resolve(argv);
+    if ("outcome" in r) return r.outcome;
+    if (r.command.async !== undefined) return await r.command.async(r.opts, r.positional, r.args, io, signal);
+    return r.command.sync!(r.opts, r.positional, r.args);
   } catch (e) {
     return internalError(e);
   }
 }
 
-/** `estc COMMAND --help` (or -h) prints the usage, as `estc --help` does, instead of an error. */
-function wantsHelp(args: string[]): boolean {
-  return args.includes("--help") || args.includes("-h");
+function usageError(command: string, message: string): CliOutcome {
+  const spec = commands.find((c) => c.name === command)!;
+  return { stdout: "", stderr: `estc ${command}: ${message}\n\n${commandUsage(spec)}\n`, code: 1 };
 }
 
-/** Splits `--name value` / `--name=value` options from positional arguments. */
-function options(args: string[], names: string[]): { opts: Record<string, string>; files: string[]; bad?: string } {
-  const opts: Record<string, string> = {};
-  const files: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.indexOf("=");
-    const name = a.startsWith("--") ? a.slice(2, eq < 0 ? undefined : eq) : undefined;
-    if (name === undefined) files.push(a);
-    else if (!names.includes(name)) return { opts, files, bad: a };
-    else opts[name] = eq < 0 ? (args[++i] ?? "") : a.slice(eq + 1);
-  }
-  return { opts, files };
+function check(opts: Record<string, string>, files: string[]): CliOutcome {
+  const stdlib = opts["stdlib"] === "true";
+  if (!stdlib && files.length === 0) return usageError("check", "no files given");
+  return report(stdlib ? checkStdlib() : checkFiles(files), opts["format"] ?? "text");
 }
 
-async function build(args: string[]): Promise<CliOutcome> {
-  const { opts, files, bad } = options(args, ["out-dir", "emit", "fuse-matmul"]);
-  if (bad !== undefined) return { stdout: "", stderr: `estc build: unknown option '${bad}'\n\n${usage}\n`, code: 1 };
-  const emit = opts["emit"] ?? "ts";
-  if (files.length !== 1 || opts["out-dir"] === undefined || (emit !== "ts" && emit !== "js")) {
-    return { stdout: "", stderr: `estc build: give one FILE.est, --out-dir DIR and optionally --emit ts|js\n\n${usage}\n`, code: 1 };
+async function build(opts: Record<string, string>, files: string[], _args: string[], io: CliIo, signal: AbortSignal): Promise<CliOutcome> {
+  if (files.length !== 1) return usageError("build", files.length === 0 ? "give the FILE.est to build" : `give one FILE.est, got ${files.length}: ${files.join(" ")}`);
+  const outDir = opts["out-dir"];
+  if (outDir === undefined || outDir === "") return usageError("build", "give --out-dir DIR, the folder the module goes to");
+  const emit = (opts["emit"] ?? "ts") as "ts" | "js";
+  const options = { fuseMatMuls: (opts["fuse-matmul"] ?? "on") === "on" };
+  if (opts["watch"] === "true") {
+    await watchBuild({ entry: files[0]!, outDir, emit, options }, io, signal, (r) => {
+      const f = buildFailure(r);
+      return f === undefined ? undefined : f.stderr;
+    });
+    return { stdout: "", stderr: "", code: 0 };
   }
-  const fuse = opts["fuse-matmul"] ?? "on";
-  if (fuse !== "on" && fuse !== "off") {
-    return { stdout: "", stderr: `estc build: --fuse-matmul must be on or off, got '${fuse}'\n`, code: 1 };
-  }
-  const r = await buildFile(files[0]!, opts["out-dir"], emit, undefined, { fuseMatMuls: fuse === "on" });
-  const failed = failure(r.diagnostics, r.sources);
-  if (failed !== undefined) return failed;
-  return { stdout: r.written.map((f) => `wrote ${f}\n`).join(""), stderr: "", code: 0 };
+  const r = await buildFile(files[0]!, outDir, emit, undefined, options);
+  return buildFailure(r) ?? { stdout: r.written.map((f) => `wrote ${f}\n`).join(""), stderr: "", code: 0 };
 }
 
-function explain(args: string[]): CliOutcome {
-  const { opts, files, bad } = options(args, ["after", "fn"]);
-  const stage = opts["after"] ?? "autodiff";
-  if (bad !== undefined || files.length !== 1 || !(explainStages as readonly string[]).includes(stage)) {
-    return { stdout: "", stderr: `estc explain: give one FILE.est and --after ${explainStages.join("|")}\n\n${usage}\n`, code: 1 };
-  }
-  const r = explainFile(files[0]!, stage as (typeof explainStages)[number], opts["fn"]);
+function buildFailure(r: BuildResult): CliOutcome | undefined {
+  return failure(r.diagnostics, r.sources);
+}
+
+function explain(opts: Record<string, string>, files: string[]): CliOutcome {
+  if (files.length !== 1) return usageError("explain", "give one FILE.est");
+  const r = explainFile(files[0]!, (opts["after"] ?? "autodiff") as (typeof explainStages)[number], opts["fn"]);
   return failure(r.diagnostics, r.sources) ?? { stdout: r.text + "\n", stderr: "", code: 0 };
 }
 

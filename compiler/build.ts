@@ -1,7 +1,7 @@
 /**
  * `estc build`: check → lower → autodiff → schedule → codegen → emit for every fn of one file,
- * writing NAME.ts (or NAME.js + NAME.d.ts) and NAME.wgsl (every WGSL kernel, for reading) into the
- * output folder. Also `explain`, which prints the IR after a stage.
+ * writing NAME.ts and its WGSL sibling NAME.wgsl.ts (or NAME.js + NAME.d.ts + NAME.wgsl.js) into
+ * the output folder. Also `explain`, which prints the IR after a stage.
  */
 import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
@@ -61,16 +61,15 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
     const span = { file: d.file, start: 0, end: 0 };
     return { diagnostics: [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })], sources: d.sources, written: [] };
   }
-  // Loaded here, not at the top: code generation pulls in ts-morph (with TypeScript) and prettier,
-  // which `estc check` and `explain` never need (they started 0.3 s slower with them).
   const { generateModule } = await import("./codegen/ts.js");
-  const mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true);
-  const dir = path.resolve(host.cwd, outDir);
   const name = path.basename(entry).replace(/\.est$/, "");
-  const files: Record<string, string> = emit === "js" ? { [`${name}.js`]: mod.js ?? "", [`${name}.d.ts`]: mod.dts ?? "" } : { [`${name}.ts`]: mod.ts };
-  files[`${name}.wgsl`] = mod.wgsl;
-  // The other --emit mode's module, left from an earlier build, would no longer match the .wgsl.
-  const stale = emit === "js" ? [`${name}.ts`] : [`${name}.js`, `${name}.d.ts`];
+  const mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true, name);
+  const dir = path.resolve(host.cwd, outDir);
+  const files: Record<string, string> =
+    emit === "js" ? { [`${name}.js`]: mod.js ?? "", [`${name}.d.ts`]: mod.dts ?? "", [`${name}.wgsl.js`]: mod.wgslJs ?? "" } : { [`${name}.ts`]: mod.ts, [`${name}.wgsl.ts`]: mod.wgslTs };
+  // The other --emit mode's module, left from an earlier build, would no longer match the WGSL
+  // sibling; NAME.wgsl is what estc wrote before the sibling module replaced it.
+  const stale = [...(emit === "js" ? [`${name}.ts`, `${name}.wgsl.ts`] : [`${name}.js`, `${name}.d.ts`, `${name}.wgsl.js`]), `${name}.wgsl`];
   try {
     writeOutputs(dir, name, files, stale);
   } catch (e) {

@@ -77,6 +77,7 @@ export function writeOutputs(outDir: string, name: string, files: Record<string,
  */
 export function writeAtomically(files: Record<string, string>, name = "estc-output"): void {
   const dirs = new Set(Object.keys(files).map((f) => path.dirname(f)));
+  if (dirs.size === 0) return; // nothing to write (estc fmt on formatted files)
   if (dirs.size !== 1) throw new Error(`writeAtomically: files in ${dirs.size} folders; one set lives in one folder`);
   const [dir] = dirs;
   writeOutputs(dir!, name, Object.fromEntries(Object.entries(files).map(([f, t]) => [path.basename(f), t])));
@@ -137,7 +138,8 @@ function install(outDir: string, staging: string, manifest: Manifest, step: () =
 
 /** The module last: a reader that sees the new module also sees its types and WGSL listing. */
 function installOrder(files: string[]): string[] {
-  const rank = (f: string) => (f.endsWith(".wgsl") ? 0 : f.endsWith(".d.ts") ? 1 : 2);
+  // The WGSL sibling first: the module imports it.
+  const rank = (f: string) => (/\.wgsl(\.[jt]s)?$/.test(f) ? 0 : f.endsWith(".d.ts") ? 1 : 2);
   return [...files].sort((a, b) => rank(a) - rank(b));
 }
 

@@ -59,4 +59,9 @@ export class SourceMap {
   get(file: string): SourceText | undefined {
     return this.files.get(file);
   }
+
+  /** The files read, in the order they were first read (what `estc build --watch` watches). */
+  paths(): string[] {
+    return [...this.files.keys()];
+  }
 }

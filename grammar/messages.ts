@@ -2,7 +2,8 @@
  * Chevrotain's syntax errors in a user's words. Each message is encoded as
  * `CODE\u0000message\u0000hint` so grammar/index.ts can build a full diagnostic from it.
  */
-import { EOF, type IParserErrorMessageProvider, type IToken, type TokenType } from "chevrotain";
+import type { IParserErrorMessageProvider, IToken, TokenType } from "chevrotain";
+import { EOF } from "./chevrotain.js";
 import { tokenLabels } from "./tokens.js";
 
 /** What the parser was reading, by rule name, for "… in <context>". */

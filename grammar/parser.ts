@@ -4,7 +4,8 @@
  * `+ -`, `* / % @`, unary `- !`, `^` (right-assoc), `backward`/`detach`, application
  * (juxtaposition), postfix call/index. The CST becomes the AST in to-ast.ts.
  */
-import { CstParser, type TokenType } from "chevrotain";
+import type { TokenType } from "chevrotain";
+import { CstParser } from "./chevrotain.js";
 import * as T from "./tokens.js";
 import { errorMessages } from "./messages.js";
 
@@ -12,12 +13,17 @@ import { errorMessages } from "./messages.js";
 const juxtapositionStart: TokenType[] = [T.Ident, T.NumberLit, T.True, T.False];
 
 export class EstParser extends CstParser {
-  constructor() {
+  /**
+   * `validate` runs Chevrotain's grammar validations (ambiguities, left recursion): a test does
+   * (tests/grammar/validations.test.ts); the compiler's own parser skips them, 40% of building it.
+   */
+  constructor(validate = false) {
     super(T.allTokens, {
       recoveryEnabled: true,
       nodeLocationTracking: "full",
       maxLookahead: 3,
       errorMessageProvider: errorMessages,
+      skipValidations: !validate,
     });
     this.performSelfAnalysis();
   }

@@ -3,7 +3,8 @@
  * (with `longer_alt` so `format` is a name, not `for` + `mat`); longer operators before
  * their prefixes (`<=` before `<`).
  */
-import { createToken, Lexer, type TokenType } from "chevrotain";
+import type { TokenType } from "chevrotain";
+import { createToken, Lexer } from "./chevrotain.js";
 
 // ---------------------------------------------------------------- trivia
 

@@ -47,7 +47,7 @@ export {
 } from "./philox.js";
 export type { BufferSpec, CpuKernel, Dim, EntryPlan, FunctionSpec, Step, WgslKernel } from "./plan.js";
 /** The dispatch conventions of generated WGSL kernels (see `WgslKernel`), for code that dispatches its own. */
-export { GENERATED_WORKGROUP, linearWorkgroupGrid, vec4Coverage } from "./plan.js";
+export { GENERATED_WORKGROUP, linearWorkgroupGrid, vec4Coverage, withoutBoundsGuard } from "./plan.js";
 export { KernelErrorCode, gather, gatherGrad, nmMask, transpose } from "./kernels.js";
 export { gemm, matmul, matmulShape } from "./matmul.js";
 export { runPlan } from "./execute.js";

@@ -114,6 +114,18 @@ export interface WgslKernel {
 /** The output block edge of a generated matmul kernel's workgroup. */
 export const MATMUL_TILE = 64;
 
+/**
+ * A guarded vec4 kernel's `code` without its bounds guard (its `let total = …;` and
+ * `if (idx >= …) { return; }` lines): its `unguarded` form, which generated modules derive here
+ * instead of storing each vec4 kernel twice.
+ */
+export function withoutBoundsGuard(code: string): string {
+  return code
+    .split("\n")
+    .filter((l) => !/^\s*(let total = |if \(idx >= )/.test(l))
+    .join("\n");
+}
+
 /** The workgroup grid of a `WgslKernel.matmul` kernel for resolved dims (see there). */
 export function matmulGrid(mm: NonNullable<WgslKernel["matmul"]>, size: (d: Dim) => number): [number, number, number] {
   const batches = mm.batch.reduce<number>((p, d) => p * size(d), 1);
@@ -213,6 +225,11 @@ export interface FunctionSpec {
   kernels: CpuKernel[];
   /** The same kernels in WGSL (same indices), for the WebGPU back end. */
   wgsl?: WgslKernel[];
+  /**
+   * Where `wgsl` is not in the module: loads it (a generated module keeps its WGSL in a sibling
+   * module, imported the first time a fn runs on a WebGPU device, so CPU users never load it).
+   */
+  loadWgsl?: () => Promise<WgslKernel[]>;
   forward: EntryPlan;
   /** Outputs: the gradients of `gradInputs`, in order. Inputs include `$ct0`, `$ct1`, …. */
   vjp: EntryPlan;

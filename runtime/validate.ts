@@ -72,6 +72,14 @@ function checkInputs(
   const given = inputs as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (names.includes(key)) continue;
+    if (spec.scalars.some((s) => s.name === key)) {
+      // A runtime scalar (a parameter with a default) passed with the tensors: say where it goes.
+      const rest = names.join(", ");
+      fail(
+        CallErrorCode.unknownInput,
+        `${spec.name}: '${key}' is a runtime scalar, not an input: pass it in the options, ${spec.name}.forward({ ${rest} }, { ${key}: ${describe(given[key])} })`,
+      );
+    }
     fail(
       CallErrorCode.unknownInput,
       `${spec.name}: unknown input '${key}'${didYouMean(key, names)}; the inputs are ${listNames(names)}`,
@@ -119,7 +127,12 @@ function bindInput(
       `${spec.name}: input '${decl.name}': expected ${want}, got ${got}${why}`,
     );
   };
-  if (!isTensor(value)) return mismatch(RuntimeErrorCode.inputMismatch, describe(value));
+  if (!isTensor(value)) {
+    // A parameter without a default is a rank-0 tensor input, not an option: say how to pass it.
+    const rank0 = decl.shape.length === 0 && typeof value === "number";
+    const how = `; '${decl.name}' has no default in the .est, so it is a rank-0 tensor input: pass scalar(${value}${decl.dtype === "f32" ? "" : `, "${decl.dtype}"`}) (from estc/runtime), or give it a default (${decl.name}: ${decl.dtype} = …) to make it an option`;
+    return mismatch(RuntimeErrorCode.inputMismatch, describe(value), rank0 ? how : "");
+  }
   if (value.disposed) {
     throw new EstcRuntimeError(
       RuntimeErrorCode.tensorDisposed,

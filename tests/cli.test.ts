@@ -9,7 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runCli, type CliOutcome } from "../cli/estc.js";
+import { colourDiagnostics, wantsColour } from "../cli/colour.js";
+import { runCli, runCliAsync, type CliOutcome } from "../cli/estc.js";
 
 const root = path.resolve(import.meta.dirname, "..");
 const bin = path.join(root, "bin/estc.js");
@@ -261,5 +262,67 @@ describe("malformed programs are diagnostics, never crashes", () => {
       "E4001", "E4002", "E4007", "E4010", "E4011", "E4012", "E4013", "E4014", "E4015", "E4016", "E4017", "E4018", "E4020", "E4021",
     ];
     expect(expected.filter((c) => !codes.has(c))).toEqual([]);
+  });
+});
+
+describe("CLI conventions", () => {
+  it("COMMAND --help prints that command's options, not the global usage", () => {
+    const build = runCli(["build", "--help"]);
+    expect(build.code).toBe(0);
+    expect(build.stdout).toMatch(/^usage: estc build FILE\.est \[options\]/);
+    for (const option of ["--out-dir DIR", "--emit ts|js", "--fuse-matmul on|off", "--watch"]) expect(build.stdout).toContain(option);
+    expect(build.stdout).not.toContain("estc check");
+    expect(runCli(["check", "-h"]).stdout).toMatch(/^usage: estc check FILE\.est\.\.\. \[options\][\s\S]*--format text\|json[\s\S]*--stdlib/);
+    expect(runCli(["explain", "--help"]).stdout).toMatch(/--after lower\|autodiff\|optimize\|schedule[\s\S]*--fn NAME/);
+    expect(runCli(["plot", "--help"]).stdout).toMatch(/^usage: estc plot std\/NAME\|FILE\.est[\s\S]*--out-dir DIR/);
+    expect(runCli(["help", "build"]).stdout).toBe(build.stdout);
+  });
+
+  it("did you mean: a misspelt command, option or option value", () => {
+    expect(runCli(["bulid", "x.est"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^estc: unknown command 'bulid' — did you mean 'build'\?\n/) });
+    expect(runCli(["chekc", "x.est"]).stderr).toMatch(/did you mean 'check'\?/);
+    expect(runCli(["frobnicate"]).stderr).not.toMatch(/did you mean/);
+    expect(runCli(["check", "--fromat", "json", "x.est"]).stderr).toMatch(/^estc check: unknown option '--fromat' — did you mean '--format'\?\n/);
+    expect(runCli(["explain", "x.est", "--after", "scheduel"]).stderr).toMatch(/--after must be lower or autodiff or optimize or schedule, got 'scheduel' — did you mean 'schedule'\?/);
+  });
+
+  it("did you mean for build's options (async path)", async () => {
+    const r = await runCliAsync(["build", arg(quickstart), "--out-dri", "out"]);
+    expect(r).toMatchObject({ code: 1, stderr: expect.stringMatching(/^estc build: unknown option '--out-dri' — did you mean '--out-dir'\?\n\nusage: estc build/) });
+    expect((await runCliAsync(["build", arg(quickstart)])).stderr).toMatch(/^estc build: give --out-dir DIR/);
+    expect((await runCliAsync(["build", arg(quickstart), "--out-dir", "o", "--watch=yes"])).stderr).toMatch(/--watch takes no value/);
+  });
+
+  it("--version prints package.json's version", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { version: string };
+    expect(runCli(["--version"])).toEqual({ stdout: `estc ${pkg.version}\n`, stderr: "", code: 0 });
+    expect(estc("--version").stdout).toBe(`estc ${pkg.version}\n`);
+  });
+
+  it("colour: only on a TTY, off with NO_COLOR, on with FORCE_COLOR", () => {
+    expect(wantsColour(true, {})).toBe(true);
+    expect(wantsColour(false, {})).toBe(false);
+    expect(wantsColour(undefined, {})).toBe(false);
+    expect(wantsColour(true, { NO_COLOR: "1" })).toBe(false);
+    expect(wantsColour(true, { NO_COLOR: "" })).toBe(true); // no-color.org: only a non-empty value counts
+    expect(wantsColour(false, { FORCE_COLOR: "1" })).toBe(true);
+    expect(wantsColour(true, { FORCE_COLOR: "0" })).toBe(false);
+    expect(wantsColour(false, { FORCE_COLOR: "1", NO_COLOR: "1" })).toBe(false);
+    const text = "a.est:3:4: error[E2001]: 'K' is declared twice\n   3 | fn K() {}\n     |    ^\nhint: rename one";
+    const coloured = colourDiagnostics(text);
+    expect(coloured).toContain("\x1b[1;31merror[E2001]\x1b[0m");
+    expect(coloured).toContain("\x1b[1;36mhint:\x1b[0m rename one");
+    expect(coloured.replace(/\x1b\[[0-9;]*m/g, "")).toBe(text); // the same text underneath
+    // The binary: a pipe gets plain text; FORCE_COLOR colours it; NO_COLOR wins.
+    const file = path.join(root, "tests/cases/errors/names/E2001-const-and-fn.est");
+    const run = (env: Record<string, string>) => {
+      const base = { ...process.env };
+      delete base["NO_COLOR"];
+      delete base["FORCE_COLOR"];
+      return spawnSync(process.execPath, [bin, "check", file], { cwd: root, encoding: "utf8", env: { ...base, ...env } }).stderr;
+    };
+    expect(run({})).not.toMatch(/\x1b\[/);
+    expect(run({ FORCE_COLOR: "1" })).toContain("\x1b[1;31merror[E2001]");
+    expect(run({ FORCE_COLOR: "1", NO_COLOR: "1" })).not.toMatch(/\x1b\[/);
   });
 });

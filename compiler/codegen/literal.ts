@@ -2,8 +2,8 @@
  * Prints the data half of a generated module — each fn's `defineFunction({...})` spec: plans,
  * buffer lists, WGSL sources — as TypeScript object literals laid out the way prettier lays
  * them out (a value on one line when it fits the width, else one entry per line with trailing
- * commas), so prettier only has to format the kernels. The specs are most of a module's bytes
- * (1.2 of 1.35 MB for std/policy) and formatting them was most of a build's time.
+ * commas), so a build needs no formatter (formatting the specs with prettier was most of a
+ * build's time).
  */
 
 /** Source text to print as it is (a kernel function's name in the spec's `kernels` list). */

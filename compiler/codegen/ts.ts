@@ -1,127 +1,100 @@
 /**
- * codegen/ts: builds the generated TypeScript module — one function per kernel with the source
- * `.est` line in a comment above it (built with ts-morph, formatted with prettier), then one
- * `defineFunction` export per fn whose spec literal is printed by ./literal.ts in prettier's
- * layout. `--emit js` transpiles it to `.js` plus `.d.ts`.
+ * codegen/ts: builds the generated module — one function per kernel with the source `.est` line
+ * in a comment above it, then one `defineFunction` export per fn whose spec literal is printed by
+ * ./literal.ts — as TypeScript, or as JavaScript plus a `.d.ts` for `--emit js`, all printed
+ * directly in prettier's layout (./module-text.ts). The WGSL kernels go to a sibling module
+ * (./wgsl-module.ts) that the runtime imports on a fn's first WebGPU call.
  */
-import * as prettier from "prettier";
-import { Project, ts, type FunctionDeclarationStructure, type OptionalKind } from "ts-morph";
+import * as path from "node:path";
 import type { DifferentiatedFn } from "../differentiate.js";
 import { Op, type Node } from "../ir.js";
 import type { SourceMap } from "../source.js";
 import type { Span } from "../diagnostics.js";
 import { Code, printLiteral, type Literal } from "./literal.js";
-import { buildEntryPlan, KernelTable, type EmittedKernel } from "./plan.js";
+import { docComment, importLine, kernelFunction, PRINT_WIDTH, type KernelFunction } from "./module-text.js";
+import { buildEntryPlan, KernelTable } from "./plan.js";
+import type { WgslKernel } from "../../runtime/plan.js";
 import { wgslBindingNote } from "./wgsl-kernels.js";
+import { wgslModule, type FnWgsl } from "./wgsl-module.js";
 import { showShape } from "../types.js";
 import { optimize } from "../optimize.js";
 import { selectResiduals } from "../residuals.js";
 import { commentText, stringLiteral } from "../escape.js";
-import { exportBinding, type RuntimeImport } from "./names.js";
+import { exportBinding } from "./names.js";
 
-/** The generated module in each form `estc build` can write, and every kernel's WGSL. */
+/** The generated module in each form `estc build` can write, and its WGSL sibling module. */
 export interface GeneratedModule {
   ts: string;
   js?: string;
   dts?: string;
-  /** The `.wgsl` file: every WGSL kernel, each under its `.est` source line (for reading; the module embeds them). */
-  wgsl: string;
+  /** The WGSL sibling `NAME.wgsl.ts` (every kernel once, for the WebGPU back end), imported by `ts`. */
+  wgslTs: string;
+  /** The same as JavaScript, `NAME.wgsl.js`, imported by `js`. */
+  wgslJs?: string;
 }
 
-/** Generates the module for the differentiated fns of one `.est` file. */
-export async function generateModule(file: string, fns: DifferentiatedFn[], sources: SourceMap, emitJs: boolean, fuseMatMuls = true): Promise<GeneratedModule> {
-  const project = new Project({
-    useInMemoryFileSystem: true,
-    compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, declaration: true, strict: true, skipLibCheck: true },
-  });
-  const sf = project.createSourceFile("module.ts", "", { overwrite: true });
-  const used = new Set<RuntimeImport>(["defineFunction", "Tensor"]);
-  const exports: ({ name: string; spec: Literal; doc: string } & TypeArguments)[] = [];
-  const wgslParts: string[] = [];
-  // Structures are collected and added in one call each: every ts-morph insertion reprints the
-  // file, so adding kernels one by one made a build quadratic in the module's size.
-  const functions: OptionalKind<FunctionDeclarationStructure>[] = [];
+/** What a generated module imports from the runtime for types only. */
+const TYPE_IMPORTS = new Set(["EntryPlan", "EstFunction", "NonScalarEstFunction", "Tensor"]);
+
+/** Names a generated module binds at its top level besides its kernels and exports. */
+const WGSL_LOADER = "$wgsl";
+
+/**
+ * Generates the module for the differentiated fns of one `.est` file. `name` is the output's
+ * base name (default: the `.est` file's), which the module's `import()` of its WGSL sibling uses.
+ */
+export async function generateModule(file: string, fns: DifferentiatedFn[], sources: SourceMap, emitJs: boolean, fuseMatMuls = true, name = path.basename(file).replace(/\.est$/, "")): Promise<GeneratedModule> {
+  const used = new Set<string>(["defineFunction", "Tensor"]);
+  const exports: ({ name: string; spec: Literal; doc: string; shared: { name: string; plan: Literal }[] } & TypeArguments)[] = [];
+  const functions: KernelFunction[] = [];
+  const wgsl: FnWgsl[] = [];
   for (const fn of fns) {
-    const { spec, helpers, kernels } = fnSpec(fn, sources, fuseMatMuls);
-    for (const k of kernels) wgslParts.push(`// ${k.name}\n${k.comment}${k.wgsl}`);
+    const { spec, helpers, kernels, shared } = fnSpec(fn, sources, fuseMatMuls);
     helpers.forEach((h) => used.add(h));
-    for (const k of kernels) {
-      functions.push({
-        name: k.name,
-        leadingTrivia: (w) => w.write(k.comment),
-        parameters: [
-          { name: unusedMark("dims", k.body), type: "Int32Array" },
-          { name: unusedMark("scalars", k.body), type: "Float64Array" },
-          { name: unusedMark("seed", k.body), type: "number" },
-          ...k.params,
-        ],
-        returnType: "void",
-        statements: k.body,
-      });
-    }
+    if (shared.length > 0) used.add("EntryPlan");
+    functions.push(...kernels);
+    wgsl.push({ fn: fn.lowered.name, kernels: kernels.map((k) => ({ kernel: k.wgsl, comment: k.comment + (k.note === undefined ? "" : `// ${commentText(k.note)}\n`) })) });
     const types = typeArguments(fn);
     used.add(functionTypeName(types));
-    exports.push({ name: fn.lowered.name, spec, doc: signatureDoc(fn), ...types });
+    exports.push({ name: fn.lowered.name, spec, doc: signatureDoc(fn), shared, ...types });
   }
-  const runtimeImports = [...used].sort();
-  sf.addImportDeclaration({
-    moduleSpecifier: "estc/runtime",
-    namedImports: runtimeImports.map((n) => (typeOnly.has(n) ? { name: n, isTypeOnly: true } : { name: n })),
-  });
-  sf.addFunctions(functions);
   // File paths, source lines and docs are user text: each goes through commentText or
   // stringLiteral (../escape.ts), so no line terminator in one can end a comment early.
   const header = `// generated by estc from ${commentText(file)} — do not edit\n`;
-  // A .ts filepath tells prettier's parser it is TypeScript without JSX; without one it scans the
-  // whole module with a multi-line regex to guess (13% of building a 1 MB module).
-  const kernelsText = await prettier.format(sf.getFullText(), { parser: "typescript", filepath: "module.ts", printWidth: PRINT_WIDTH });
-  const tsText = header + kernelsText + exports.map(exportStatement).join("");
-  const out: GeneratedModule = { ts: tsText, wgsl: `${header}\n${wgslParts.join("\n")}` };
+  const imports = [...used].sort().map((n) => ({ name: n, typeOnly: TYPE_IMPORTS.has(n) }));
+  const loader = `\n// The WGSL kernels, loaded the first time a fn runs on a WebGPU device.\nconst ${WGSL_LOADER} = () => import(${stringLiteral(`./${name}.wgsl.js`)});\n`;
+  const print = (js: boolean) =>
+    header + importLine(imports, "estc/runtime", js) + loader + functions.map((k) => `\n${kernelFunction(k, js)}`).join("") + exports.map((e) => exportStatement(e, js)).join("");
+  const wgslHeader = `${header}// The WGSL kernels of ./${commentText(name)}.js, imported on a fn's first WebGPU call.\n`;
+  const out: GeneratedModule = { ts: print(false), wgslTs: wgslModule(wgslHeader, wgsl, false) };
   if (emitJs) {
-    // Types only need stripping (transpileModule, no type checker: the checker made a build of a
-    // large module take seconds), and the declarations are known: one EstFunction per fn.
-    const js = ts.transpileModule(tsText, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
-    // The TS printer keeps prettier's line breaks but indents by 4: halve it back to prettier's 2
-    // (formatting the JS again with prettier doubled the build time). No line of the module
-    // starts inside a multi-line string: kernels' WGSL is embedded as one-line string literals.
-    out.js = js.replace(/^ +/gm, (lead) => " ".repeat(Math.floor(lead.length / 2)));
+    out.js = print(true);
+    out.wgslJs = wgslModule(wgslHeader, wgsl, true);
     out.dts = header + declarations(exports);
   }
   return out;
 }
 
-const PRINT_WIDTH = 110;
-
-/** Runtime names a generated module uses only in types (imported with `type`). */
-const typeOnly = new Set(["EstFunction", "NonScalarEstFunction", "Tensor"]);
-
-/**
- * `_name` when a kernel's body never reads the parameter: the module is compiled inside users'
- * projects, and `noUnusedParameters` (on in Vite's templates) exempts only `_`-prefixed names.
- */
-function unusedMark(name: string, body: string): string {
-  return new RegExp(`\\b${name}\\b`).test(body) ? name : `_${name}`;
-}
-
 /**
  * `/** doc *\/ export const name: EstFunction<…> = defineFunction({...});`, laid out as prettier
- * would; a name that cannot be a binding (./names.ts) is bound as `name$` and exported as `name`.
+ * would, after the plans it shares between entry points (vjpFn's forward is often the forward).
  */
-function exportStatement(e: { name: string; spec: Literal; doc: string } & TypeArguments): string {
+function exportStatement(e: { name: string; spec: Literal; doc: string; shared: { name: string; plan: Literal }[] } & TypeArguments, js: boolean): string {
+  const consts = e.shared.map((s) => {
+    // Typed, so the literal's strings keep the literal types EntryPlan's fields need.
+    const head = `const ${s.name}${js ? "" : ": EntryPlan"} = `;
+    return `\n${head}${printLiteral(s.plan, 0, head.length, PRINT_WIDTH)};\n`;
+  });
+  // A name that cannot be a binding (./names.ts) is bound as `name$` and exported as `name`.
   const binding = exportBinding(e.name);
-  const head = `${binding === e.name ? "export " : ""}const ${binding}: ${estFunctionType(e)} = defineFunction(`;
-  return `\n${docComment(e.doc)}\n${head}${printLiteral(e.spec, 0, head.length, PRINT_WIDTH)});\n${exportAlias(e.name)}`;
+  const head = `${binding === e.name ? "export " : ""}const ${binding}${js ? "" : `: ${estFunctionType(e)}`} = defineFunction(`;
+  return `${consts.join("")}\n${docComment(e.doc)}\n${head}${printLiteral(e.spec, 0, head.length, PRINT_WIDTH)});\n${exportAlias(e.name)}`;
 }
 
 /** `export { default$ as default };` for a mangled binding, else nothing. */
 function exportAlias(name: string): string {
   const binding = exportBinding(name);
   return binding === name ? "" : `export { ${binding} as ${name} };\n`;
-}
-
-/** `doc` as a JSDoc block (a `*\/` inside it escaped), for the module and its .d.ts. */
-function docComment(doc: string): string {
-  return ["/**", ...doc.split("\n").map((l) => ` * ${commentText(l)}`.trimEnd()), " */"].join("\n");
 }
 
 /**
@@ -192,7 +165,13 @@ function computedRoots(fn: DifferentiatedFn, unoptimized: Node[]): Node[] {
   return roots.map((r) => (leaf.has(r.op) ? fn.lowered.graph.node(Op.Broadcast, r.dtype, r.shape, [r]) : r));
 }
 
-function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean): { spec: Literal; helpers: RuntimeImport[]; kernels: { name: string; comment: string; params: { name: string; type: string }[]; body: string; wgsl: string }[] } {
+/** A kernel of a fn: its TypeScript function, its WGSL and the WGSL's binding note, if any. */
+interface FnKernel extends KernelFunction {
+  wgsl: WgslKernel;
+  note?: string;
+}
+
+function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean): { spec: Literal; helpers: string[]; kernels: FnKernel[]; shared: { name: string; plan: Literal }[] } {
   const L = fn.lowered;
   const dims = [...L.dims.keys()];
   const scalars = L.scalars.map((s) => s.name);
@@ -207,7 +186,22 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
   const pullback = buildEntryPlan(computedRoots(fn, split.pullback), table, fuseMatMuls);
   const vag = fn.valueAndGrad === undefined ? undefined : buildEntryPlan(computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]), table, fuseMatMuls);
   const start = sources.get(L.module.file)?.position(L.decl.span.start);
-  const wgsl = table.kernels.map((k) => wgslEntry(k, kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`));
+  // An entry point whose plan equals an earlier one's (vjpFn's forward and pullback often equal
+  // forward and vjp) is printed once, as a const both reference.
+  const plans = { forward, vjp, valueAndGrad: vag, forwardWithResiduals, pullback };
+  const printed = new Map<string, { name: string; plan: Literal; uses: number }>();
+  for (const [entry, plan] of Object.entries(plans)) {
+    if (plan === undefined) continue;
+    const key = JSON.stringify(plan);
+    const seen = printed.get(key);
+    if (seen === undefined) printed.set(key, { name: `${L.name}$${entry}`, plan: plain(plan), uses: 1 });
+    else seen.uses++;
+  }
+  const planLiteral = (plan: unknown): Literal => {
+    if (plan === undefined) return undefined;
+    const p = printed.get(JSON.stringify(plan))!;
+    return p.uses > 1 ? new Code(p.name) : p.plan;
+  };
   const spec: Literal = {
     name: L.name,
     source: `${L.module.file}:${start?.line ?? 1}`,
@@ -218,32 +212,26 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     tuple: L.tuple,
     gradInputs,
     kernels: table.kernels.map((k) => new Code(k.name)),
-    wgsl: wgsl.map((w) => w.literal),
-    forward: plain(forward),
-    vjp: plain(vjp),
-    valueAndGrad: vag === undefined ? undefined : plain(vag),
-    forwardWithResiduals: plain(forwardWithResiduals),
-    pullback: plain(pullback),
+    loadWgsl: new Code(`async () => (await ${WGSL_LOADER}()).${L.name}`),
+    forward: planLiteral(forward),
+    vjp: planLiteral(vjp),
+    valueAndGrad: planLiteral(vag),
+    forwardWithResiduals: planLiteral(forwardWithResiduals),
+    pullback: planLiteral(pullback),
   };
-  const helpers = new Set<RuntimeImport>();
-  const kernels = table.kernels.map((k, i) => {
+  const helpers = new Set<string>();
+  const kernels = table.kernels.map((k): FnKernel => {
     if (k.source.body.includes("rint(")) helpers.add("rint");
     if (k.source.body.includes("randomUniform(")) helpers.add("randomUniform");
     if (k.source.body.includes("gemm(")) helpers.add("gemm");
-    return { name: k.name, comment: kernelComment(k.span, sources), params: k.source.params, body: k.source.body, wgsl: wgsl[i]!.text };
+    // A kernel that binds more storage buffers than compatibility mode guarantees (the schedule
+    // splits kernels to fit where one output allows it) says so above its WGSL; the runtime
+    // checks the adapter's limit before it runs it (E6017).
+    const note = wgslBindingNote(k.wgsl, kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`);
+    return { name: k.name, comment: kernelComment(k.span, sources), params: k.source.params, body: k.source.body, wgsl: k.wgsl, ...(note === undefined ? {} : { note }) };
   });
-  return { spec, helpers: [...helpers], kernels };
-}
-
-/**
- * A kernel's entry in the spec's `wgsl` array and its text in the `.wgsl` file. A kernel that
- * binds more storage buffers than compatibility mode guarantees (the schedule splits kernels to
- * fit where one output allows it) says so in the file; the runtime checks the adapter's limit
- * before it runs it (E6017).
- */
-function wgslEntry(k: EmittedKernel, where: string): { literal: Literal; text: string } {
-  const note = wgslBindingNote(k.wgsl, where);
-  return { literal: plain(k.wgsl), text: note === undefined ? k.wgsl.code : `// ${commentText(note)}\n${k.wgsl.code}` };
+  const shared = [...printed.values()].filter((p) => p.uses > 1).map(({ name, plan }) => ({ name, plan }));
+  return { spec, helpers: [...helpers], kernels, shared };
 }
 
 /** JSON data as a spec literal: what `JSON.stringify` would write (undefined entries dropped). */

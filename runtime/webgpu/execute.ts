@@ -7,6 +7,7 @@
  */
 import type { CpuArray } from "../cpu.js";
 import { EstcRuntimeError, describePlanInput } from "../errors.js";
+import { CallErrorCode, fail } from "../validate.js";
 import { KernelErrorCode, product } from "../kernels.js";
 import type { EntryPlan, FunctionSpec } from "../plan.js";
 import type { Tensor } from "../tensor.js";
@@ -72,6 +73,15 @@ export async function runPlanWebGpu(
   try {
     // What each buffer is bound to is known now: a caller's device buffer, or the pool's size for its root.
     const boundBytes = root.map((at) => deviceInputs.get(at)?.size ?? storageSize(device, bytes[at]!));
+    // A generated module's WGSL sits in a sibling module, loaded on the first WebGPU call only.
+    if (spec.wgsl === undefined && spec.loadWgsl !== undefined) {
+      try {
+        spec.wgsl = await spec.loadWgsl();
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        fail(CallErrorCode.backendUnavailable, `${where}: cannot load the module's WGSL kernels (the .wgsl.js file estc build wrote beside it): ${why}`);
+      }
+    }
     const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype), boundBytes }, device));
     await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
     return await encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);

@@ -176,7 +176,8 @@ describe("estc plot", () => {
   it("rejects bad usage", () => {
     expect(runCli(["plot", "std/binary"]).stderr).toMatch(/give one MODULE and --out-dir DIR/);
     expect(runCli(["plot", "std/binary", "--out-dir", "x", "--bogus"]).code).toBe(1);
-    expect(runCli(["--help"]).stdout).toMatch(/estc plot std\/NAME\|FILE.est --out-dir DIR/);
+    expect(runCli(["--help"]).stdout).toMatch(/estc plot std\/NAME\|FILE.est \[options\]/);
+    expect(runCli(["plot", "--help"]).stdout).toMatch(/^usage: estc plot std\/NAME\|FILE.est \[options\][\s\S]*--out-dir DIR/);
   });
 
   it("exits 1 from the real binary for an unknown module", () => {

@@ -1,5 +1,5 @@
 /**
- * Test helper: compiles `.est` text to a generated `.js` module, writes it under tests/.tmp/
+ * Test helper: compiles `.est` text to a generated `.js` module (and its WGSL sibling), writes it under tests/.tmp/
  * (inside the package, so `estc/runtime` resolves by self-reference) and imports it.
  */
 import * as crypto from "node:crypto";
@@ -31,6 +31,9 @@ export async function buildModule(text: string): Promise<{ fns: Record<string, D
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, "main.js");
   fs.writeFileSync(file, generated.js!);
+  fs.writeFileSync(path.join(dir, "main.wgsl.js"), generated.wgslJs!);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, any>;
+  // The WGSL sibling is loaded here, as a fn's first WebGPU call would, for tests that read spec.wgsl.
+  for (const f of Object.values(mod)) if (f.spec.wgsl === undefined) f.spec.wgsl = await f.spec.loadWgsl();
   return { fns, mod, js: generated.js!, file };
 }

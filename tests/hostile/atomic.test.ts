@@ -141,14 +141,14 @@ describe("estc build, killed", () => {
     src("2.0");
     expect(build(dir).status).toBe(0);
     const before = listing(path.join(dir, "out"));
-    expect(Object.keys(before)).toEqual(["m.d.ts", "m.js", "m.wgsl"]);
+    expect(Object.keys(before)).toEqual(["m.d.ts", "m.js", "m.wgsl.js"]);
     src("3.0");
     expect(build(dir, 3).signal).toBe("SIGKILL");
     expect(visible(path.join(dir, "out"))).toEqual(before);
     expect(build(dir, 9).signal).toBe("SIGKILL");
     const mixed = visible(path.join(dir, "out"));
     expect(mixed["m.js"]).toBe(before["m.js"]);
-    expect(mixed["m.wgsl"]).not.toBe(before["m.wgsl"]);
+    expect(mixed["m.wgsl.js"]).not.toBe(before["m.wgsl.js"]);
     // The next build (of the old source) first finishes the killed one, then writes its own set.
     src("2.0");
     expect(build(dir).status).toBe(0);

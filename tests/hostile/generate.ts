@@ -49,12 +49,12 @@ export function check(files: Record<string, string>, entry: string): Compiled {
   return { diagnostics: r.diagnostics, rendered: renderDiagnostics(r.diagnostics, r.sources) };
 }
 
-/** Check, differentiate and generate `entry` (`.ts`, `.js`, `.d.ts` and `.wgsl` from one run). */
+/** Check, differentiate and generate `entry` (`.ts`, `.js`, `.d.ts` and the WGSL sibling, named for `m`, from one run). */
 export async function compile(files: Record<string, string>, entry: string): Promise<Compiled> {
   const d = differentiateFile(entry, hostileHost(files));
   const rendered = renderDiagnostics(d.diagnostics, d.sources);
   if (d.diagnostics.some((x) => x.severity === "error") || d.fns.length === 0) return { diagnostics: d.diagnostics, rendered };
-  return { diagnostics: d.diagnostics, rendered, module: await generateModule(d.file, d.fns, d.sources, true) };
+  return { diagnostics: d.diagnostics, rendered, module: await generateModule(d.file, d.fns, d.sources, true, true, "m") };
 }
 
 /** A scratch folder under tests/.tmp/, emptied. */
@@ -66,7 +66,7 @@ export function scratch(name: string): string {
 }
 
 /**
- * Writes a generated module as DIR/ts/m.ts and DIR/js/m.{js,d.ts,wgsl}, imports the `.js`
+ * Writes a generated module as DIR/ts/m{,.wgsl}.ts and DIR/js/m.{js,d.ts,wgsl.js}, imports the `.js`
  * (evaluating it, as a user's `import` would) and returns its namespace.
  */
 export async function writeAndImport(dir: string, mod: GeneratedModule): Promise<Record<string, any>> {
@@ -75,11 +75,15 @@ export async function writeAndImport(dir: string, mod: GeneratedModule): Promise
   fs.writeFileSync(path.join(dir, "ts", "m.ts"), mod.ts);
   fs.writeFileSync(path.join(dir, "js", "m.js"), mod.js!);
   fs.writeFileSync(path.join(dir, "js", "m.d.ts"), mod.dts!);
-  fs.writeFileSync(path.join(dir, "js", "m.wgsl"), mod.wgsl);
+  fs.writeFileSync(path.join(dir, "ts", "m.wgsl.ts"), mod.wgslTs);
+  fs.writeFileSync(path.join(dir, "js", "m.wgsl.js"), mod.wgslJs!);
   // The declarations again as a module of their own, so tsc checks them (it skips .d.ts files).
   fs.mkdirSync(path.join(dir, "dts"), { recursive: true });
   fs.writeFileSync(path.join(dir, "dts", "m.ts"), mod.dts!);
-  return (await import(pathToFileURL(path.join(dir, "js", "m.js")).href)) as Record<string, any>;
+  const ns = (await import(pathToFileURL(path.join(dir, "js", "m.js")).href)) as Record<string, any>;
+  // The WGSL sibling, loaded as a fn's first WebGPU call would, for the tests that read spec.wgsl.
+  for (const f of Object.values(ns)) if (f.spec.wgsl === undefined) f.spec.wgsl = await f.spec.loadWgsl();
+  return ns;
 }
 
 /**

@@ -58,7 +58,7 @@ describe("--out-dir that cannot be written", () => {
   });
 
   it("a folder made on the way, several levels deep, works", async () => {
-    expect((await buildInto("a/b/c")).written).toEqual(["a/b/c/m.ts", "a/b/c/m.wgsl"]);
+    expect((await buildInto("a/b/c")).written).toEqual(["a/b/c/m.ts", "a/b/c/m.wgsl.ts"]);
   });
 });
 

@@ -363,10 +363,11 @@ async function bareModule(text: string): Promise<Record<string, any>> {
   const program = checked.programs[0]!;
   const fns: DifferentiatedFn[] = [];
   for (const item of program.program.entry.ast.items) if (item.kind === "Fn") fns.push(differentiate(program, program.program.entry, item).fn!);
-  const js = (await generateModule("main.est", fns, checked.sources, true, false)).js!;
+  const mod = await generateModule("main.est", fns, checked.sources, true, false);
   const dir = path.join(tmpRoot, `bare-${crypto.createHash("sha1").update(text).digest("hex").slice(0, 12)}`);
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, "main.js"), js);
+  fs.writeFileSync(path.join(dir, "main.js"), mod.js!);
+  fs.writeFileSync(path.join(dir, "main.wgsl.js"), mod.wgslJs!);
   return (await import(pathToFileURL(path.join(dir, "main.js")).href)) as Record<string, any>;
 }
 
