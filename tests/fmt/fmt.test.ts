@@ -8,10 +8,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runCli } from "../../cli/estc.js";
 import { formatSource } from "../../grammar/format.js";
 import { parse } from "../../grammar/index.js";
+import { lexer } from "../../grammar/tokens.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 
@@ -75,6 +77,33 @@ describe("every .est file of the repository", () => {
     expect(formatted).toBeGreaterThan(150);
     expect(comments).toBeGreaterThan(500);
   });
+});
+
+describe("comments anywhere", () => {
+  // Whitespace is insignificant in .est, so a `// cN` line comment can go between any two tokens.
+  const sources = ["examples/quickstart/binary.est", "stdlib/std/binary.est", "stdlib/std/policy.est", "tests/cases/language/estimator-template.est"];
+  for (const file of sources) {
+    it(`${file} with comments inserted between random tokens keeps them all, in order, idempotently`, () => {
+      const text = fs.readFileSync(path.join(root, file), "utf8");
+      const ends = lexer.tokenize(text).tokens.map((t) => (t.endOffset ?? t.startOffset) + 1);
+      fc.assert(
+        fc.property(fc.uniqueArray(fc.constantFrom(...ends), { minLength: 1, maxLength: 12 }), fc.boolean(), (at, newlineFirst) => {
+          let mangled = text;
+          [...at].sort((x, y) => y - x).forEach((offset, i) => {
+            mangled = mangled.slice(0, offset) + `${newlineFirst ? "\n" : " "}// c${i}\n` + mangled.slice(offset);
+          });
+          const r = formatSource(mangled, file);
+          expect(r.diagnostics).toEqual([]);
+          const before = parse(mangled, file);
+          const after = parse(r.text!, file);
+          expect(withoutSpans(after.ast)).toEqual(withoutSpans(before.ast));
+          expect(after.comments.map((c) => c.text)).toEqual(before.comments.map((c) => c.text));
+          expect(formatSource(r.text!, file).text).toBe(r.text);
+        }),
+        { numRuns: 15, seed: 14 },
+      );
+    });
+  }
 });
 
 describe("where comments go", () => {
