@@ -5,7 +5,7 @@
  */
 import type { EntryPlan, FunctionSpec } from "../runtime/plan.js";
 import { tensor } from "../runtime/tensor.js";
-import { explainAttempts, findAdapter, requestedLimits, webgpu, type AdapterReport } from "../runtime/webgpu/device.js";
+import { INSTALL_DAWN, explainAttempts, findAdapter, requestedLimits, webgpu, type AdapterReport } from "../runtime/webgpu/device.js";
 import { runPlanWebGpu } from "../runtime/webgpu/execute.js";
 import type { CliOutcome } from "./estc.js";
 
@@ -17,8 +17,11 @@ export async function doctor(args: string[]): Promise<CliOutcome> {
     const text =
       "estc doctor: no WebGPU adapter found\n\n" +
       `tried:\n${explainAttempts(search.attempts)}\n\n` +
-      "Without a GPU, Dawn runs on Mesa's llvmpipe: install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri\n" +
-      "(Debian/Ubuntu) and make sure EGL_PLATFORM=surfaceless is allowed (it is set when unset).\n";
+      (search.dawnMissing === true
+        ? // An optional peer dependency of estc: nothing else can be tried until it is installed.
+          `WebGPU in Node runs on Dawn, the 'webgpu' package: ${INSTALL_DAWN}\n`
+        : "Without a GPU, Dawn runs on Mesa's llvmpipe: install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri\n" +
+          "(Debian/Ubuntu) and make sure EGL_PLATFORM=surfaceless is allowed (it is set when unset).\n");
     return { stdout: "", stderr: text, code: 1 };
   }
   const lines = describe(search.report);
