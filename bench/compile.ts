@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
+import { measureFrontEndScale, printScale } from "./front-scale.js";
 import { repoRoot, sig, table } from "./lib/measure.js";
 
 const started = performance.now();
@@ -115,7 +116,10 @@ const before = {
 const qs = await quickstart();
 console.log(`\nquickstart \`estc build\`: cold ${sig(qs["coldTsMs"] as number)} ms (--emit ts), ${sig(qs["coldJsMs"] as number)} ms (--emit js); warm rebuild ${sig(qs["warmMs"] as number)} ms; files ${JSON.stringify(qs["bytes"])}`);
 
-const result = { machine: { cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), loadAverage: os.loadavg()[0] }, modules: files.length, fns, loadMs, coldRoundMs: coldMs, frontMs: front, codegenMs: codegen, quickstart: qs, quickstartBefore: before, perFile };
+const frontEndScale = { loadAverage: os.loadavg()[0], rows: measureFrontEndScale(root) };
+printScale(frontEndScale.rows);
+
+const result = { machine: { cpu: os.cpus()[0]?.model, node: process.version, date: new Date().toISOString(), loadAverage: os.loadavg()[0] }, modules: files.length, fns, loadMs, coldRoundMs: coldMs, frontMs: front, codegenMs: codegen, quickstart: qs, quickstartBefore: before, perFile, frontEndScale };
 const out = path.join(root, "bench/results/compile.json");
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");

@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
+import { isStackOverflow, tooDeep } from "./depth.js";
 import { differentiate, type DifferentiatedFn } from "./differentiate.js";
 import { error, type Diagnostic } from "./diagnostics.js";
 import { OutputError, writeOutputs } from "./emit.js";
@@ -63,7 +64,13 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
   }
   const { generateModule } = await import("./codegen/ts.js");
   const name = path.basename(entry).replace(/\.est$/, "");
-  const mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true, name);
+  let mod: Awaited<ReturnType<typeof generateModule>>;
+  try {
+    mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true, name);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    return { diagnostics: [...d.diagnostics, tooDeep({ file: d.file, start: 0, end: 0 }, "schedule and generate code")], sources: d.sources, written: [] };
+  }
   const dir = path.resolve(host.cwd, outDir);
   const files: Record<string, string> =
     emit === "js" ? { [`${name}.js`]: mod.js ?? "", [`${name}.d.ts`]: mod.dts ?? "", [`${name}.wgsl.js`]: mod.wgslJs ?? "" } : { [`${name}.ts`]: mod.ts, [`${name}.wgsl.ts`]: mod.wgslTs };
@@ -90,7 +97,21 @@ export const explainStages = ["lower", "autodiff", "optimize", "schedule"] as co
 export function explainFile(entry: string, stage: (typeof explainStages)[number], fnName?: string, host: CompilerHost = nodeHost()): { text: string; diagnostics: Diagnostic[]; sources: SourceMap } {
   const d = differentiateFile(entry, host);
   const fns = d.fns.filter((f) => fnName === undefined || f.lowered.name === fnName);
-  const parts = fns.map((f) => {
+  let parts: string[];
+  try {
+    parts = explainParts(fns, stage);
+  } catch (e) {
+    if (!isStackOverflow(e)) throw e;
+    return { text: "", diagnostics: [...d.diagnostics, tooDeep({ file: d.file, start: 0, end: 0 }, `print the IR after ${stage}`)], sources: d.sources };
+  }
+  if (fnName !== undefined && fns.length === 0 && d.diagnostics.length === 0) {
+    d.diagnostics.push(error("E5011", { file: d.file, start: 0, end: 0 }, `no fn named '${fnName}' in ${d.file}`));
+  }
+  return { text: parts.join("\n\n"), diagnostics: d.diagnostics, sources: d.sources };
+}
+
+function explainParts(fns: DifferentiatedFn[], stage: (typeof explainStages)[number]): string[] {
+  return fns.map((f) => {
     const header = `fn ${f.lowered.name}`;
     if (stage === "lower") return `${header}\n${printGraph(outputsOf(f.lowered.outputs))}`;
     const roots: Record<string, Node> = { ...outputsOf(f.lowered.outputs), ...prefixed("grad", f.grads) };
@@ -110,10 +131,6 @@ export function explainFile(entry: string, stage: (typeof explainStages)[number]
     });
     return `${header} (vjp)\n${lines.join("\n")}`;
   });
-  if (fnName !== undefined && fns.length === 0 && d.diagnostics.length === 0) {
-    d.diagnostics.push(error("E5011", { file: d.file, start: 0, end: 0 }, `no fn named '${fnName}' in ${d.file}`));
-  }
-  return { text: parts.join("\n\n"), diagnostics: d.diagnostics, sources: d.sources };
 }
 
 function outputsOf(outputs: Node[]): Record<string, Node> {

@@ -6,6 +6,7 @@
 import type * as A from "../grammar/ast.js";
 import { vjp } from "./autodiff.js";
 import type { CheckedProgram } from "./check.js";
+import { isStackOverflow, tooDeep } from "./depth.js";
 import { error, type Diagnostic } from "./diagnostics.js";
 import { Op, type Node } from "./ir.js";
 import { Lowerer, type LoweredFn } from "./lower.js";
@@ -52,6 +53,7 @@ export function differentiate(checked: CheckedProgram, module: ModuleInfo, decl:
     return { fn, diagnostics: [] };
   } catch (e) {
     if (e instanceof LowerError) return { diagnostics: [error(e.code, e.span, e.message, e.extra)] };
+    if (isStackOverflow(e)) return { diagnostics: [tooDeep(decl.name.span, "lower and differentiate")] };
     throw e;
   }
 }

@@ -19,6 +19,7 @@
 import * as path from "node:path";
 import { error, hasErrors, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { Checker, type CheckedProgram } from "./check.js";
+import { isStackOverflow, tooDeep } from "./depth.js";
 import { nodeHost, Resolver, stdlibModuleIds, type CompilerHost, type ModuleInfo } from "./resolve.js";
 import { SourceMap } from "./source.js";
 
@@ -77,9 +78,9 @@ function checkModules(entry: ModuleInfo, resolver: Resolver): { diagnostics: Dia
     checked = checker.run();
   } catch (e) {
     // A very long or deeply nested expression exhausts the JavaScript stack, as in the parser (E1002).
-    if (!(e instanceof RangeError && /call stack/i.test(e.message))) throw e;
+    if (!isStackOverflow(e)) throw e;
     const span = { file: entry.file, start: 0, end: Math.min(1, entry.ast.span.end) };
-    return { diagnostics: [...resolver.diagnostics, error("E1002", span, "this file nests too deeply to check", { hint: "split long or deeply nested expressions with let bindings" })] };
+    return { diagnostics: [...resolver.diagnostics, tooDeep(span, "check")] };
   }
   const all = [...resolver.diagnostics, ...checker.diagnostics];
   return hasErrors(all) ? { diagnostics: all } : { diagnostics: all, program: checked };

@@ -3,14 +3,14 @@
  * It never throws: lexer and parser errors become E1xxx diagnostics, and the parser's
  * recovery still yields an AST for the parts it understood.
  */
-import type { IRecognitionException } from "chevrotain";
+import type { ILexingResult, IRecognitionException, IToken } from "chevrotain";
 import { error, type Diagnostic } from "../compiler/diagnostics.js";
 import { describeCharacter } from "../compiler/escape.js";
-import type { Comment, Module } from "./ast.js";
-import { decodeMessage } from "./messages.js";
+import type { Comment, Item, Module } from "./ast.js";
+import { decodeMessage, messageSource } from "./messages.js";
 import { parser } from "./parser.js";
 import { AstBuilder } from "./to-ast.js";
-import { DocComment, lexer } from "./tokens.js";
+import { DocComment, LBracket, lexer, LParen, RBracket, RParen } from "./tokens.js";
 
 export type * from "./ast.js";
 
@@ -20,6 +20,15 @@ export interface ParseResult {
   diagnostics: Diagnostic[];
   /** Every `//` and `///` comment, in source order. */
   comments: Comment[];
+}
+
+/** The lexer's tokens with `endOffset` set (the lexer itself tracks start offsets only, tokens.ts). */
+export function tokenize(text: string): ILexingResult {
+  const lexed = lexer.tokenize(text);
+  for (const group of [lexed.tokens, ...Object.values(lexed.groups)]) {
+    for (const t of group) t.endOffset = t.startOffset + t.image.length - 1;
+  }
+  return lexed;
 }
 
 /** Parses one `.est` file. Never throws. */
@@ -42,7 +51,7 @@ export function parse(text: string, file: string): ParseResult {
 
 function parseUnguarded(text: string, file: string, empty: Module): ParseResult {
   const diagnostics: Diagnostic[] = [];
-  const lexed = lexer.tokenize(text);
+  const lexed = tokenize(text);
   for (const e of lexed.errors) {
     const ch = text.slice(e.offset, e.offset + Math.max(1, e.length));
     const unterminated = ch.startsWith('"');
@@ -56,13 +65,32 @@ function parseUnguarded(text: string, file: string, empty: Module): ParseResult 
           }),
     );
   }
-  parser.input = lexed.tokens;
-  const cst = parser.module();
-  for (const e of parser.errors) diagnostics.push(syntaxDiagnostic(e, file, text.length));
+  const tooDeep = bracketNestingBeyondLimit(lexed.tokens);
+  if (tooDeep !== undefined) {
+    const span = { file, start: tooDeep.startOffset, end: tooDeep.startOffset + 1 };
+    const d = error("E1002", span, `brackets nest more than ${MAX_NESTING} deep here`, { hint: "split deeply nested expressions with let bindings" });
+    return { ast: empty, diagnostics: [...diagnostics, d], comments: [] };
+  }
   const docs = lexed.groups["docs"] ?? [];
   const builder = new AstBuilder(file, docs);
-  const ast = (builder.visit(cst) as Module | undefined) ?? empty;
-  ast.span = { file, start: 0, end: text.length };
+  const items: Item[] = [];
+  // Each item becomes AST as soon as it is parsed (parser.ts, onItem), so no whole-file CST.
+  parser.onItem = (n) => {
+    const item = builder.topLevelItem(n);
+    if (item !== undefined) items.push(item);
+  };
+  parser.input = lexed.tokens;
+  messageSource.text = text;
+  try {
+    parser.module();
+  } finally {
+    parser.onItem = undefined;
+    messageSource.text = "";
+  }
+  for (const e of parser.errors) diagnostics.push(syntaxDiagnostic(e, file, text.length));
+  // Let the tokens go: the parser would otherwise keep them until the next file.
+  parser.input = [];
+  const ast: Module = { ...empty, items };
   const comments = [...docs, ...(lexed.groups["comments"] ?? [])]
     .sort((a, b) => a.startOffset - b.startOffset)
     .map((t): Comment => {
@@ -70,6 +98,24 @@ function parseUnguarded(text: string, file: string, empty: Module): ParseResult 
       return { kind: "Comment", text, doc: t.tokenType === DocComment, span: { file, start: t.startOffset, end: t.startOffset + text.length } };
     });
   return { ast, diagnostics, comments };
+}
+
+/**
+ * How deep `(` and `[` may nest (E1002 beyond). The parser spends about fourteen rule calls per
+ * level: the estc command's 256 MB stack (cli/main.ts) parses this depth, a library caller's
+ * ~1 MB stack about 200 levels (and reports E1002 for the whole file where it runs out).
+ */
+export const MAX_NESTING = 20_000;
+
+/** The bracket that opens level MAX_NESTING + 1, if any; counted iteratively before parsing. */
+function bracketNestingBeyondLimit(tokens: IToken[]): IToken | undefined {
+  let depth = 0;
+  for (const t of tokens) {
+    if (t.tokenType === LParen || t.tokenType === LBracket) {
+      if (++depth > MAX_NESTING) return t;
+    } else if ((t.tokenType === RParen || t.tokenType === RBracket) && depth > 0) depth--;
+  }
+  return undefined;
 }
 
 function syntaxDiagnostic(e: IRecognitionException, file: string, length: number): Diagnostic {

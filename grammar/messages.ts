@@ -6,6 +6,19 @@ import type { IParserErrorMessageProvider, IToken, TokenType } from "chevrotain"
 import { EOF } from "./chevrotain.js";
 import { tokenLabels } from "./tokens.js";
 
+/**
+ * The text being parsed, so a message can ask whether a line break separates two tokens (the
+ * lexer tracks offsets only: line numbers on every token cost a quarter of a big file's memory).
+ * Set by grammar/index.ts for each parse.
+ */
+export const messageSource = { text: "" };
+
+/** Whether a line break lies between offsets `from` and `to` of the text being parsed. */
+function lineBreakBetween(from: number, to: number): boolean {
+  const gap = messageSource.text.slice(from, to);
+  return gap.includes("\n") || gap.includes("\r");
+}
+
 /** What the parser was reading, by rule name, for "… in <context>". */
 const ruleContext: Record<string, string> = {
   module: "at the top level of the file",
@@ -131,7 +144,7 @@ export const errorMessages: IParserErrorMessageProvider = {
     const kw = tok?.tokenType.LONGER_ALT !== undefined && ruleName !== "item" && ruleName !== "statement";
     // `let y = x *` followed by `return` on the next line: the expression is unfinished, and
     // `return` is not being misused as a name.
-    const unfinished = kw && tok !== undefined && startsStatement.has(tok.image) && previous !== undefined && (previous.endLine ?? 0) < (tok.startLine ?? 0);
+    const unfinished = kw && tok !== undefined && startsStatement.has(tok.image) && previous !== undefined && lineBreakBetween(previous.endOffset ?? 0, tok.startOffset);
     const where = ruleName === "typeExpr" ? "" : context(ruleName);
     return encode(
       "E1004",

@@ -4,7 +4,7 @@
  * `+ -`, `* / % @`, unary `- !`, `^` (right-assoc), `backward`/`detach`, application
  * (juxtaposition), postfix call/index. The CST becomes the AST in to-ast.ts.
  */
-import type { TokenType } from "chevrotain";
+import type { CstNode, TokenType } from "chevrotain";
 import { CstParser } from "./chevrotain.js";
 import * as T from "./tokens.js";
 import { errorMessages } from "./messages.js";
@@ -20,7 +20,7 @@ export class EstParser extends CstParser {
   constructor(validate = false) {
     super(T.allTokens, {
       recoveryEnabled: true,
-      nodeLocationTracking: "full",
+      nodeLocationTracking: "onlyOffset",
       maxLookahead: 3,
       errorMessageProvider: errorMessages,
       skipValidations: !validate,
@@ -30,8 +30,21 @@ export class EstParser extends CstParser {
 
   // ---------------------------------------------------------------- items
 
+  /**
+   * Called with each top-level item's CST as soon as it is parsed; the CST is then emptied, so a
+   * file's CST never exists whole (65,000 fns held 2 GB of CST at once) and memory stays
+   * proportional to the AST. Set by grammar/index.ts around each parse.
+   */
+  onItem: ((item: CstNode) => void) | undefined;
+
   module = this.RULE("module", () => {
-    this.MANY(() => this.SUBRULE(this.item));
+    this.MANY(() => {
+      const item = this.SUBRULE(this.item);
+      this.ACTION(() => {
+        this.onItem?.(item);
+        (item as { children: CstNode["children"] }).children = {};
+      });
+    });
   });
 
   item = this.RULE("item", () => {

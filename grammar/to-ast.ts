@@ -99,26 +99,41 @@ export class AstBuilder extends BaseVisitor {
     return n === undefined ? this.errorExpr(fallback) : (this.visit(n) as A.Expr);
   }
 
-  /** The `///` lines directly above `start` and after `after`, without the slashes. */
+  /** Index of the first doc comment not yet attached; items arrive in source order. */
+  private nextDoc = 0;
+  /** End of the previous item: a `///` before it (inside it or above it) is not this item's. */
+  private prevEnd = 0;
+
+  /**
+   * The `///` lines directly above `start` and after `after`, without the slashes. The cursor
+   * moves forward only, so attaching docs to n items costs O(n + docs), not O(n × docs).
+   */
   private docBefore(after: number, start: number): string | undefined {
-    const lines = this.docs
-      .filter((d) => d.startOffset >= after && d.startOffset < start)
-      .map((d) => d.image.replace(/^\/\/\/ ?/, "").trimEnd());
+    const lines: string[] = [];
+    while (this.nextDoc < this.docs.length && this.docs[this.nextDoc]!.startOffset < start) {
+      const d = this.docs[this.nextDoc++]!;
+      if (d.startOffset >= after) lines.push(d.image.replace(/^\/\/\/ ?/, "").trimEnd());
+    }
     return lines.length > 0 ? lines.join("\n") : undefined;
+  }
+
+  /** The AST of one top-level item's CST (with the doc comment above it), or undefined. */
+  topLevelItem(n: CstNode): A.Item | undefined {
+    const item = this.visit(n) as A.Item | undefined;
+    if (item === undefined) return undefined;
+    const doc = this.docBefore(this.prevEnd, item.span.start);
+    if (doc !== undefined) item.doc = doc;
+    this.prevEnd = item.span.end;
+    return item;
   }
 
   // ---------------------------------------------------------------- items
 
   module(c: Children, span: A.Span): A.Module {
     const items: A.Item[] = [];
-    let prevEnd = 0;
     for (const n of this.nodes(c, "item")) {
-      const item = this.visit(n) as A.Item | undefined;
-      if (item === undefined) continue;
-      const doc = this.docBefore(prevEnd, item.span.start);
-      if (doc !== undefined) item.doc = doc;
-      prevEnd = item.span.end;
-      items.push(item);
+      const item = this.topLevelItem(n);
+      if (item !== undefined) items.push(item);
     }
     return { kind: "Module", file: this.file, items, span };
   }

@@ -144,4 +144,8 @@ for (const t of allTokens) {
   if (tokenLabels[t.name] === undefined && typeof t.PATTERN === "string") tokenLabels[t.name] = `\`${t.PATTERN}\``;
 }
 
-export const lexer = new Lexer(allTokens, { positionTracking: "full", ensureOptimizations: false });
+/**
+ * Start offsets only: lines and columns on every token cost a quarter of a big file's memory, and
+ * diagnostics compute them from offsets (compiler/source.ts). grammar/index.ts adds `endOffset`.
+ */
+export const lexer = new Lexer(allTokens, { positionTracking: "onlyOffset", ensureOptimizations: false });

@@ -61,7 +61,7 @@ const inlinePrograms: Record<string, string> = {
   "many-errors.est": Array.from({ length: 60 }, (_, i) => `fn f${i}(x: f32[N]) -> f32[N] { return x ${"+*-/@"[i % 5]} }`).join("\n"),
   "crlf.est": "fn f(x: f32[N]) -> f32[N] {\r\n  return x +\r\n}\r\n",
   "tabs.est": "fn f(x: f32[N]) -> f32[N] {\n\treturn\tx\t+\ty\n}\n",
-  "deep-nesting.est": `fn f(x: f32) -> f32 {\n  return ${"(".repeat(20000)}x${")".repeat(20000)}\n}\n`,
+  "deep-nesting.est": `fn f(x: f32) -> f32 {\n  return ${"(".repeat(20001)}x${")".repeat(20001)}\n}\n`,
   "deep-unary.est": `fn f(x: f32) -> f32 {\n  return ${"-".repeat(20000)}x\n}\n`,
   "deep-juxtaposition.est": `fn f(x: f32) -> f32 {\n  return ${"sign ".repeat(20000)}x + y\n}\n`,
   "long-line.est": `fn f(x: f32[N]) -> f32[N] {\n  return ${"x + ".repeat(5000)}y\n}\n`,
@@ -164,10 +164,11 @@ describe("estc (the built binary)", () => {
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 
-  it("a 20000-deep nest: E1002, exit 1, no stack trace", () => {
+  it("a nest past 20000 brackets: E1002 at the bracket too deep, exit 1, no stack trace", () => {
     const r = estc("check", path.join(tmp, "deep-nesting.est"));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/deep-nesting\.est:1:1: error\[E1002\]: this file nests too deeply to parse/);
+    // Line 2 is `  return (((…`: bracket 20001 is at column 10 + 20000.
+    expect(r.stderr).toMatch(/deep-nesting\.est:2:20010: error\[E1002\]: brackets nest more than 20000 deep here/);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -9,9 +9,9 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type * as A from "../../grammar/ast.js";
-import { parse } from "../../grammar/index.js";
+import { parse, tokenize } from "../../grammar/index.js";
 import { printExpr, printModule } from "../../grammar/print.js";
-import { allTokens, lexer } from "../../grammar/tokens.js";
+import { allTokens } from "../../grammar/tokens.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const FILE = "fuzz.est";
@@ -141,7 +141,7 @@ function mutate(text: string, m: Mutation): string {
     const at = m.at % (text.length + 1);
     return text.slice(0, at) + m.text + text.slice(at);
   }
-  const tokens = lexer.tokenize(text).tokens;
+  const tokens = tokenize(text).tokens;
   if (tokens.length === 0) return text;
   const t = tokens[m.at % tokens.length]!;
   const [start, end] = [t.startOffset, t.endOffset! + 1];
@@ -352,7 +352,7 @@ describe("parse on valid inputs", () => {
       // Only a gap of spaces and tabs between two tokens is replaced: comments and docs stay.
       let changed = "";
       let last = 0;
-      lexer.tokenize(text).tokens.forEach((t, k) => {
+      tokenize(text).tokens.forEach((t, k) => {
         const between = text.slice(last, t.startOffset);
         changed += /^[ \t]+$/.test(between) ? gaps[k % gaps.length] : between;
         changed += t.image;

@@ -1,0 +1,100 @@
+/**
+ * Scale and depth (issue 17, items 6 and 12). Timing lives in the bench (bench/front-scale.ts);
+ * here each case must complete with the right answer. Through the `estc` command (a 256 MB stack,
+ * cli/main.ts): 1,000 nested parentheses and a flat chain of 10,000 operators check clean, 3,000
+ * chained `detach` build (it overflowed the stack in lowering, exit 2), and brackets deeper than
+ * 20,000 are E1002 at the bracket that goes too deep. In a library call, on a small stack, the
+ * same programs give E1002 at worst, never an exception. Doc comments of many items attach in
+ * one pass (they were matched by scanning every doc for every item).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildFile } from "../../compiler/build.js";
+import { checkFiles } from "../../compiler/pipeline.js";
+import { nodeHost } from "../../compiler/resolve.js";
+import { MAX_NESTING, parse } from "../../grammar/index.js";
+import { ensureDist, repoRoot } from "../helpers/dist.js";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "estc-scale-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+beforeAll(() => ensureDist());
+
+const programs: Record<string, string> = {
+  "parens.est": `fn f(x: f32[N]) -> f32[N] { return ${"(".repeat(1000)}x${")".repeat(1000)} }\n`,
+  "chain.est": `fn f(x: f32[N]) -> f32[N] { return x${" + x".repeat(10_000)} }\n`,
+  "detach.est": `fn f(x: f32[N]) -> f32[N] { return x${" detach".repeat(3000)} * x }\n`,
+};
+for (const [name, text] of Object.entries(programs)) fs.writeFileSync(path.join(dir, name), text);
+
+function estc(...args: string[]) {
+  const r = spawnSync(process.execPath, [path.join(repoRoot, "bin/estc.js"), ...args], { cwd: dir, encoding: "utf8", maxBuffer: 1 << 26 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("deep programs through the estc command", () => {
+  it("1,000 nested parentheses and a chain of 10,000 operators check clean", () => {
+    expect(estc("check", "parens.est", "chain.est")).toEqual({ code: 0, stdout: "ok: 2 files, 2 items\n", stderr: "" });
+  });
+
+  it("3,000 chained detach build, and the module computes x * x with no gradient through the first factor", () => {
+    const r = estc("build", "detach.est", "--out-dir", "out", "--emit", "js");
+    expect([r.code, r.stderr]).toEqual([0, ""]);
+    fs.mkdirSync(path.join(dir, "node_modules"), { recursive: true });
+    if (!fs.existsSync(path.join(dir, "node_modules/estc"))) fs.symlinkSync(repoRoot, path.join(dir, "node_modules/estc"), "dir");
+    fs.writeFileSync(
+      path.join(dir, "run.mjs"),
+      `import { tensor } from "estc/runtime";
+import { f } from "./out/detach.js";
+const x = tensor(new Float32Array([1, -2, 3]), [3]);
+const y = await f.forward({ x });
+const g = await f.vjp({ x }, tensor(new Float32Array([1, 1, 1]), [3]));
+console.log(JSON.stringify({ y: Array.from(await y.data()), gx: Array.from(await g.x.data()) }));
+`,
+    );
+    const run = spawnSync(process.execPath, ["run.mjs"], { cwd: dir, encoding: "utf8" });
+    expect(run.stderr).toBe("");
+    // y = x·x; the gradient flows through the second factor only: d/dx = detach(x) = x, not 2x.
+    expect(JSON.parse(run.stdout)).toEqual({ y: [1, 4, 9], gx: [1, -2, 3] });
+  });
+
+  it("brackets past the limit are E1002 at the first bracket beyond it", () => {
+    const depth = MAX_NESTING + 1;
+    const text = `fn f(x: f32[N]) -> f32[N] { return ${"(".repeat(depth)}x${")".repeat(depth)} }\n`;
+    fs.writeFileSync(path.join(dir, "limit.est"), text);
+    const r = estc("check", "limit.est");
+    expect(r.code).toBe(1);
+    // 1-based column of the return's bracket number MAX_NESTING + 1.
+    const col = text.indexOf("return (") + "return ".length + MAX_NESTING + 1;
+    expect(r.stderr).toMatch(new RegExp(`^limit\\.est:1:${col}: error\\[E1002\\]: brackets nest more than 20000 deep here$`, "m"));
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
+
+describe("deep programs in a library call (small stack)", () => {
+  it("check gives a clean result or E1002, never an exception", () => {
+    for (const name of Object.keys(programs)) {
+      const r = checkFiles([name], nodeHost(dir));
+      for (const d of r.diagnostics) expect(d.code, name).toBe("E1002");
+    }
+  });
+
+  it("build gives its files or E1002 on the fn, never an exception (3,000 detach overflowed lowering)", async () => {
+    const r = await buildFile("detach.est", "lib-out", "ts", nodeHost(dir));
+    if (r.written.length === 0) expect(r.diagnostics.map((d) => d.code)).toEqual(["E1002"]);
+    else expect(r.diagnostics).toEqual([]);
+  });
+});
+
+describe("many items", () => {
+  it("each of 3,000 fns gets its own doc comment, none of another's", () => {
+    const text = Array.from({ length: 3000 }, (_, i) => `/// doc ${i}\nfn g${i}(x: f32[N]) -> f32[N] { return x } /// not for g${i}`).join("\n") + "\n";
+    const { ast, diagnostics } = parse(text, "many.est");
+    expect(diagnostics).toEqual([]);
+    expect(ast.items).toHaveLength(3000);
+    // A `///` at the end of an item's line belongs to the next item, after that item's own line.
+    expect(ast.items.map((it) => it.doc)).toEqual(Array.from({ length: 3000 }, (_, i) => (i === 0 ? "doc 0" : `not for g${i - 1}\ndoc ${i}`)));
+  });
+});
