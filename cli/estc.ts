@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildFile, explainFile, explainStages, type BuildResult } from "../compiler/build.js";
 import type { Diagnostic } from "../compiler/diagnostics.js";
+import { visibleText } from "../compiler/escape.js";
 import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
 import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
 import type { SourceMap } from "../compiler/source.js";
@@ -195,7 +196,7 @@ async function build(opts: Record<string, string>, files: string[], _args: strin
     return { stdout: "", stderr: "", code: 0 };
   }
   const r = await buildFile(files[0]!, outDir, emit, undefined, options);
-  return buildFailure(r) ?? { stdout: r.written.map((f) => `wrote ${f}\n`).join(""), stderr: "", code: 0 };
+  return buildFailure(r) ?? { stdout: r.written.map((f) => `wrote ${visibleText(f)}\n`).join(""), stderr: "", code: 0 };
 }
 
 function buildFailure(r: BuildResult): CliOutcome | undefined {

@@ -19,7 +19,7 @@ import { wgslModule, type FnWgsl } from "./wgsl-module.js";
 import { showShape } from "../types.js";
 import { optimize } from "../optimize.js";
 import { selectResiduals } from "../residuals.js";
-import { commentText, stringLiteral } from "../escape.js";
+import { commentText, stringLiteral, visibleText } from "../escape.js";
 import { exportBinding } from "./names.js";
 
 /** The generated module in each form `estc build` can write, and its WGSL sibling module. */
@@ -204,7 +204,8 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
   };
   const spec: Literal = {
     name: L.name,
-    source: `${L.module.file}:${start?.line ?? 1}`,
+    // Read only by the runtime's error messages, which a terminal prints: escaped like a diagnostic.
+    source: visibleText(`${L.module.file}:${start?.line ?? 1}`),
     inputs: plain(L.inputs),
     scalars: plain(L.scalars),
     dims,

@@ -10,7 +10,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isMangled } from "../../compiler/codegen/names.js";
+import ts from "typescript";
+import { isMangled, RUNTIME_IMPORTS } from "../../compiler/codegen/names.js";
 import { tensor, type Tensor } from "../../runtime/index.js";
 import { check, compile, scratch, typecheck, writeAndImport } from "./generate.js";
 
@@ -193,6 +194,65 @@ describe("names", () => {
         const s = slope * weights(group.length);
         expect(await values((await mod[`${prefix}${j}`].vjp({ x_: x }, ct)).x_), `${group.join()} as ${place}`).toEqual([s, s, 2 * s]);
       }
+    }
+  });
+
+  it("a fn named after a runtime helper the module imports (gemm, rint, randomUniform, …) loads and computes", async () => {
+    const text = [
+      "fn gemm(a: f32[M, K], b: f32[K, N]) -> f32[M, N] { return a @ b }",
+      "fn rint(x: f32[N]) -> f32[N] { return round(x) }",
+      "fn randomUniform(x: f32[N]) -> f32[N] { return x + uniform([N]) * 0 }",
+      "fn defineFunction(x: f32[N]) -> f32[N] { return x * 2 }",
+      "fn EstFunction(x: f32[N]) -> f32 { return sum(x) }",
+      "fn NonScalarEstFunction(x: f32[N]) -> f32[N] { return -x }",
+      "fn Tensor(x: f32[N]) -> (f32, f32[N]) { return (sum(x), x) }",
+    ].join("\n");
+    const r = await compile({ "a.est": text }, "a.est");
+    expect(r.rendered).toBe("");
+    const mod = await writeAndImport(path.join(dir, "helpers"), r.module!);
+    const imports = /^import \{([^}]*)\} from "estc\/runtime";$/m.exec(r.module!.ts)![1]!.split(",").map((n) => n.replace("type ", "").trim());
+    expect(imports).toEqual(expect.arrayContaining(["defineFunction", "gemm", "rint", "randomUniform"]));
+    const a = tensor(new Float32Array([1, 2, 3, 4]), [2, 2]);
+    const b = tensor(new Float32Array([1, 1]), [2, 1]);
+    const v = tensor(new Float32Array([0.5, 1.5, 2.4]), [3]);
+    expect(await values(mod["gemm"].forward({ a, b }))).toEqual([3, 7]);
+    expect(await values(mod["rint"].forward({ x: v }))).toEqual([0, 2, 2]); // ties to even
+    expect(await values(mod["randomUniform"].forward({ x: v }))).toEqual([0.5, 1.5, 2.4].map(Math.fround));
+    expect(await values(mod["defineFunction"].forward({ x: v }))).toEqual([1, 3, 4.8].map(Math.fround));
+    expect(await values(mod["EstFunction"].forward({ x: v }))).toEqual([Math.fround(Math.fround(0.5) + Math.fround(1.5) + Math.fround(2.4))]);
+    expect(await values(mod["NonScalarEstFunction"].forward({ x: v }))).toEqual([-0.5, -1.5, -2.4].map(Math.fround));
+    expect((await mod["Tensor"].forward({ x: v })).length).toBe(2);
+  });
+
+  it("a module's top level holds only runtime imports, `$` names (kernels, mangled fns) and the fns' own names", () => {
+    for (const place of [...PLACES, "helpers"]) {
+      const file = path.join(dir, place, "ts", "m.ts");
+      const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022);
+      const exported = new Set<string>();
+      for (const st of source.statements) {
+        if (ts.isImportDeclaration(st)) {
+          const names = (st.importClause?.namedBindings as ts.NamedImports).elements.map((e) => e.name.text);
+          for (const n of names) expect(RUNTIME_IMPORTS as readonly string[], `${place}: import ${n}`).toContain(n);
+        } else if (ts.isFunctionDeclaration(st)) {
+          expect(st.name!.text, `${place}: function`).toMatch(/\$k\d+$/);
+        } else if (ts.isVariableStatement(st)) {
+          for (const d of st.declarationList.declarations) {
+            const n = (d.name as ts.Identifier).text;
+            const isExport = st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) ?? false;
+            // A plain binding is exported as itself; a mangled one is `name$`, exported below.
+            expect(isExport ? !isMangled(n) : n.endsWith("$") && isMangled(n.slice(0, -1)), `${place}: ${n}`).toBe(true);
+            if (isExport) exported.add(n);
+          }
+        } else if (ts.isExportDeclaration(st)) {
+          for (const e of (st.exportClause as ts.NamedExports).elements) {
+            expect(e.propertyName && ts.isIdentifier(e.propertyName) ? e.propertyName.text : "", `${place}: export ${e.name.text}`).toBe(`${e.name.text}$`);
+            exported.add(e.name.text);
+          }
+        } else {
+          throw new Error(`${place}: an unexpected top-level ${ts.SyntaxKind[st.kind]}`);
+        }
+      }
+      expect(exported.size, place).toBeGreaterThan(0);
     }
   });
 
