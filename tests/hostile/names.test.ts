@@ -224,7 +224,7 @@ describe("names", () => {
     expect((await mod["Tensor"].forward({ x: v })).length).toBe(2);
   });
 
-  it("a module's top level holds only runtime imports, `$` names (kernels, mangled fns) and the fns' own names", () => {
+  it("a module's top level holds only runtime imports, `$` names (kernels, mangled fns, plans, the WGSL loader) and the fns' own names", () => {
     for (const place of [...PLACES, "helpers"]) {
       const file = path.join(dir, place, "ts", "m.ts");
       const source = ts.createSourceFile(file, fs.readFileSync(file, "utf8"), ts.ScriptTarget.ES2022);
@@ -239,8 +239,10 @@ describe("names", () => {
           for (const d of st.declarationList.declarations) {
             const n = (d.name as ts.Identifier).text;
             const isExport = st.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword) ?? false;
-            // A plain binding is exported as itself; a mangled one is `name$`, exported below.
-            expect(isExport ? !isMangled(n) : n.endsWith("$") && isMangled(n.slice(0, -1)), `${place}: ${n}`).toBe(true);
+            // A plain binding is exported as itself; a mangled one is `name$`, exported below; other
+            // consts (the WGSL loader `$wgsl`, shared plans `f$forward`) hold a `$` and are not exported.
+            const generated = n.endsWith("$") ? isMangled(n.slice(0, -1)) : n.includes("$");
+            expect(isExport ? !n.includes("$") && !isMangled(n) : generated, `${place}: ${n}`).toBe(true);
             if (isExport) exported.add(n);
           }
         } else if (ts.isExportDeclaration(st)) {
@@ -253,6 +255,18 @@ describe("names", () => {
         }
       }
       expect(exported.size, place).toBeGreaterThan(0);
+      // The WGSL sibling binds only `$` names (shaders `f$k0`, lists `f$wgsl`) and exports them under the fns' names.
+      const wgslFile = path.join(dir, place, "ts", "m.wgsl.ts");
+      const wgsl = ts.createSourceFile(wgslFile, fs.readFileSync(wgslFile, "utf8"), ts.ScriptTarget.ES2022);
+      for (const st of wgsl.statements) {
+        if (ts.isVariableStatement(st)) {
+          for (const d of st.declarationList.declarations) expect((d.name as ts.Identifier).text, `${place}: wgsl`).toContain("$");
+        } else if (ts.isExportDeclaration(st)) {
+          for (const e of (st.exportClause as ts.NamedExports).elements) expect((e.propertyName as ts.Identifier).text, place).toBe(`${e.name.text}$wgsl`);
+        } else if (ts.isImportDeclaration(st)) {
+          for (const e of (st.importClause?.namedBindings as ts.NamedImports).elements) expect(["WgslKernel", "withoutBoundsGuard"], place).toContain(e.name.text);
+        } else throw new Error(`${place}: an unexpected top-level ${ts.SyntaxKind[st.kind]} in the WGSL module`);
+      }
     }
   });
 
