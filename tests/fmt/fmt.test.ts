@@ -226,6 +226,10 @@ describe("parentheses", () => {
 `);
   });
 
+  it("turns CRLF line endings into LF, keeping blank lines and comments", () => {
+    expect(fmt("// top\r\n\r\nconst K = 2 // two\r\n\r\n\r\nconst M = 3\r\n")).toBe("// top\n\nconst K = 2 // two\n\nconst M = 3\n");
+  });
+
   it("adds the parentheses precedence needs and normalises spacing", () => {
     expect(fmt(`const   K=2
 const M = -(K^2)
