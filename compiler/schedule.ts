@@ -44,6 +44,15 @@ export interface Schedule {
   roots: Node[];
 }
 
+/**
+ * The most IR nodes one fused loop or reduction prologue computes. Fusion has no other limit on
+ * a long elementwise chain, and one 7,000-op kernel crashed Mesa's shader compiler (SIGSEGV); a
+ * longer group is cut into kernels of at most this many nodes, in dependency order, each
+ * storing what a later one reads (one buffer per cut for a chain). Real kernels stay far below
+ * it (an estimator's forward and backward fused: tens of nodes).
+ */
+export const MAX_FUSED_OPS = 256;
+
 const inlineLeaves: ReadonlySet<Op> = new Set([Op.Const, Op.Scalar, Op.Dim]);
 const reductions: ReadonlySet<Op> = new Set([Op.Sum, Op.Max, Op.Min, Op.ArgMax, Op.ArgMin]);
 
@@ -95,12 +104,14 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   for (const r of order) {
     if (!reductions.has(r.op)) continue;
     const stack = [r.inputs[0]!];
-    while (stack.length > 0) {
+    let owned = 0;
+    while (stack.length > 0 && owned < MAX_FUSED_OPS - 1) {
       const n = stack.pop()!;
       if (!fusable(n) || rootIds.has(n.id) || owner.has(n.id) || !sameShape(n.shape, r.inputs[0]!.shape)) continue;
       const us = users.get(n.id) ?? [];
       if (!us.every((u) => u === r || owner.get(u.id) === r)) continue;
       owner.set(n.id, r);
+      owned++;
       stack.push(...n.inputs);
     }
   }
@@ -147,10 +158,18 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
     level.set(n.id, Math.min(...us.map((u) => level.get(u.id)!)));
   }
   const groups = new Map<string, Node[]>();
+  const sizes = new Map<string, number>();
   for (const n of order) {
     if (!grouped(n)) continue;
-    const key = `${level.get(n.id)}|${n.shape.join(",")}`;
-    groups.set(key, [...(groups.get(key) ?? []), n]);
+    // A group past MAX_FUSED_OPS continues in a new one: `order` is topological, so a later part
+    // only reads earlier ones, and what it reads is stored (step 4).
+    const base = `${level.get(n.id)}|${n.shape.join(",")}`;
+    const count = sizes.get(base) ?? 0;
+    sizes.set(base, count + 1);
+    const key = `${base}|${Math.floor(count / MAX_FUSED_OPS)}`;
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [n]);
+    else group.push(n);
   }
   const groupOf = new Map<number, string>();
   for (const [k, ns] of groups) for (const n of ns) groupOf.set(n.id, k);

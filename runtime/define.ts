@@ -8,6 +8,7 @@ import type { CpuDevice } from "./cpu.js";
 import type { MemoryStats } from "./memory.js";
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
 import { runPlan } from "./execute.js";
+import { checkIndexBounds } from "./kernels.js";
 import type { EntryPlan, FunctionSpec } from "./plan.js";
 import type { Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
@@ -111,10 +112,12 @@ export function defineFunction<
   O extends Tensor | Tensor[] = Tensor | Tensor[],
   G extends string = string,
 >(spec: FunctionSpec): EstFunction<I, S, O, G> {
-  const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> =>
-    call.device.kind === "webgpu"
+  const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> => {
+    checkIndexBounds(spec, call.tensors, call.dims);
+    return call.device.kind === "webgpu"
       ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device)
       : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device);
+  };
   /** The gradients a plan returned, by name: those `call.wrt` asked for, in that order. */
   const gradients = (call: Call, grads: Tensor[]): Gradients =>
     Object.fromEntries(call.wrt.map((g, k) => [spec.gradInputs[g]!, grads[k]!]));

@@ -227,6 +227,34 @@ function checkIndices(idx: Int32Array, axis: number, size: number): void {
   }
 }
 
+/**
+ * E6008 for the first `one_hot` label outside [0, K) (`spec.indexBounds`), read in place from each
+ * label input held on the host: a CPU call checks all of them; a WebGPU call those it uploads, and
+ * a label tensor already on the device is not read back (an out-of-range label there gives an
+ * all-zero one-hot row, docs/language.md §10). `tensors` are the call's checked inputs.
+ */
+export function checkIndexBounds(
+  spec: { readonly name: string; readonly source: string; readonly dims: readonly string[]; readonly indexBounds?: readonly { input: string; bound: number | string }[] },
+  tensors: ReadonlyMap<string, { readonly storage: { readonly kind: string; readonly array?: unknown } }>,
+  dims: Int32Array,
+): void {
+  for (const { input, bound } of spec.indexBounds ?? []) {
+    const storage = tensors.get(input)?.storage;
+    if (storage?.kind !== "cpu" || !(storage.array instanceof Int32Array)) continue;
+    const k = typeof bound === "number" ? bound : dims[spec.dims.indexOf(bound)]!;
+    const labels = storage.array;
+    for (let j = 0; j < labels.length; j++) {
+      const v = labels[j]!;
+      if (v >= 0 && v < k) continue;
+      const name = typeof bound === "number" ? `${k}` : `${bound} = ${k}`;
+      fail(
+        KernelErrorCode.gatherIndexOutOfRange,
+        `${spec.name} (${spec.source}): input '${input}': element ${j} is ${v}, outside [0, ${name}) — it is one_hot's labels, and a label out of range would give an all-zero row (check the labels, or K)`,
+      );
+    }
+  }
+}
+
 export function checkLength(what: string, array: CpuArray, shape: readonly number[]): void {
   if (array.length !== product(shape))
     internal(

@@ -213,6 +213,11 @@ export interface FunctionSpec {
   source: string;
   /** Tensor parameters, in declaration order. */
   inputs: { name: string; dtype: DType; shape: Dim[] }[];
+  /**
+   * i32 inputs used as `one_hot` labels: every element must lie in [0, bound), which the runtime
+   * checks (E6008) before a call runs wherever the elements are on the host.
+   */
+  indexBounds?: { input: string; bound: Dim }[];
   /** Runtime scalar options with their defaults. */
   scalars: { name: string; dtype: DType; default: number }[];
   /** Shape symbols, in the order kernels receive their sizes. */

@@ -18,6 +18,7 @@ import { wgslBindingNote } from "./wgsl-kernels.js";
 import { wgslModule, type FnWgsl } from "./wgsl-module.js";
 import { showShape } from "../types.js";
 import { optimize } from "../optimize.js";
+import { oneHotLabelBounds } from "../index-bounds.js";
 import { selectResiduals } from "../residuals.js";
 import { commentText, stringLiteral, visibleText } from "../escape.js";
 import { exportBinding } from "./names.js";
@@ -158,6 +159,12 @@ function signatureDoc(fn: DifferentiatedFn): string {
   return `${doc}\`${fn.lowered.name}(${params.join(", ")}) -> ${result}\``;
 }
 
+/** `indexBounds` for a fn with one_hot label inputs (compiler/index-bounds.ts); nothing otherwise. */
+function indexBoundsField(outputs: readonly Node[]): { indexBounds?: Literal } {
+  const bounds = oneHotLabelBounds(outputs);
+  return bounds.length === 0 ? {} : { indexBounds: plain(bounds) };
+}
+
 /** Wraps roots that no kernel computes (inputs, literals) in a copy so every output has a buffer. */
 function computedRoots(fn: DifferentiatedFn, unoptimized: Node[]): Node[] {
   const leaf = new Set([Op.Input, Op.Const, Op.Scalar, Op.Dim]);
@@ -207,6 +214,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     // Read only by the runtime's error messages, which a terminal prints: escaped like a diagnostic.
     source: visibleText(`${L.module.file}:${start?.line ?? 1}`),
     inputs: plain(L.inputs),
+    ...indexBoundsField(L.outputs),
     scalars: plain(L.scalars),
     dims,
     outputs: plain(L.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape }))),
