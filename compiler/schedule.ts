@@ -157,20 +157,16 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
     if (!us.every((u) => grouped(u) && sameShape(u.shape, n.shape))) continue;
     level.set(n.id, Math.min(...us.map((u) => level.get(u.id)!)));
   }
-  const groups = new Map<string, Node[]>();
-  const sizes = new Map<string, number>();
+  const whole = new Map<string, Node[]>();
   for (const n of order) {
     if (!grouped(n)) continue;
-    // A group past MAX_FUSED_OPS continues in a new one: `order` is topological, so a later part
-    // only reads earlier ones, and what it reads is stored (step 4).
-    const base = `${level.get(n.id)}|${n.shape.join(",")}`;
-    const count = sizes.get(base) ?? 0;
-    sizes.set(base, count + 1);
-    const key = `${base}|${Math.floor(count / MAX_FUSED_OPS)}`;
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [n]);
+    const key = `${level.get(n.id)}|${n.shape.join(",")}`;
+    const group = whole.get(key);
+    if (group === undefined) whole.set(key, [n]);
     else group.push(n);
   }
+  const groups = new Map<string, Node[]>();
+  for (const [key, ns] of whole) boundedParts(ns, users).forEach((part, i) => groups.set(`${key}|${i}`, part));
   const groupOf = new Map<number, string>();
   for (const [k, ns] of groups) for (const n of ns) groupOf.set(n.id, k);
 
@@ -336,6 +332,42 @@ function splitByBindings(k: FusedKernel, max: number): FusedKernel[] {
   if (current.length > 0) parts.push(part(current));
   return parts;
 }
+
+/**
+ * A fusion group (topological) cut into parts of at least MAX_FUSED_OPS nodes, each cut where at
+ * most MAX_CUT_VALUES values cross it, so a part reads few buffers (one for a chain). `order` is
+ * topological, so a later part only reads earlier ones, and what it reads is stored (step 4). A
+ * group with no narrow point past the bound — a forward chain fused with its backward, which
+ * reads every forward value — stays whole, as before.
+ */
+function boundedParts(ns: Node[], users: ReadonlyMap<number, Node[]>): Node[][] {
+  if (ns.length <= MAX_FUSED_OPS) return [ns];
+  const at = new Map(ns.map((n, i) => [n.id, i]));
+  // crossing[p]: values computed before position p and read at p or later (in the group).
+  const delta = new Int32Array(ns.length + 1);
+  ns.forEach((n, i) => {
+    const last = Math.max(i, ...(users.get(n.id) ?? []).map((u) => at.get(u.id) ?? -1));
+    if (last > i) {
+      delta[i + 1]!++;
+      delta[last + 1]!--;
+    }
+  });
+  const parts: Node[][] = [];
+  let start = 0;
+  let crossing = 0;
+  for (let p = 1; p < ns.length; p++) {
+    crossing += delta[p]!;
+    if (p - start >= MAX_FUSED_OPS && crossing <= MAX_CUT_VALUES) {
+      parts.push(ns.slice(start, p));
+      start = p;
+    }
+  }
+  parts.push(ns.slice(start));
+  return parts;
+}
+
+/** The most values a cut of a fused group may pass on, each a buffer the next part reads. */
+const MAX_CUT_VALUES = 2;
 
 function orderKernels(kernels: ScheduledKernel[], producer: Map<number, ScheduledKernel>): ScheduledKernel[] {
   const done = new Set<ScheduledKernel>();
