@@ -4,24 +4,11 @@
  * The exit checks run in child processes (tests/webgpu/children/), since what fails is the
  * process itself (an abort, a SIGSEGV, a hang).
  */
-import { spawnSync } from "node:child_process";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { tensor, toDevice, type Tensor } from "estc/runtime";
 import { sharedDevice } from "../helpers/backends.js";
 import { buildModule } from "../helpers/build.js";
-
-const children = path.join(import.meta.dirname, "children");
-
-/** Runs `script` in a fresh node (with `args`), at most `timeoutMs`; its status, signal and output. */
-export function runChild(script: string, args: string[] = [], timeoutMs = 60_000, nodeArgs: string[] = []) {
-  const r = spawnSync(process.execPath, [...nodeArgs, path.join(children, script), ...args], {
-    encoding: "utf8",
-    timeout: timeoutMs,
-    env: { ...process.env, EGL_PLATFORM: process.env["EGL_PLATFORM"] ?? "surfaceless" },
-  });
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
+import { runChild } from "../helpers/child.js";
 
 describe("a WebGPU device opened and destroyed without a call", () => {
   it("exits 0 promptly, every time (it aborted, crashed or hung in about one run in four)", () => {
