@@ -14,10 +14,19 @@ export const root = path.resolve(import.meta.dirname, "..", "..");
 
 const exec = promisify(execFile);
 
+/**
+ * The environment of a user's shell: under `npm test`, npm's run-script variables name this
+ * checkout (npm_config_local_prefix would make the project's `npm install` install here).
+ */
+function userEnv(): NodeJS.ProcessEnv {
+  const npmRun = /^(npm_config_local_prefix|npm_package_.*|npm_lifecycle_.*|INIT_CWD)$/;
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !npmRun.test(k)));
+}
+
 /** Runs a command in `cwd`; rejects with its stdout and stderr in the message when it fails. */
 export async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await exec(command, args, { cwd, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 32 << 20 });
+    return await exec(command, args, { cwd, env: { ...userEnv(), ...env }, encoding: "utf8", maxBuffer: 32 << 20 });
   } catch (e) {
     const err = e as Error & { stdout?: string; stderr?: string };
     throw new Error(`${command} ${args.join(" ")} failed in ${cwd}:\n${err.message}\n${err.stdout ?? ""}\n${err.stderr ?? ""}`);
