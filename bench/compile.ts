@@ -102,14 +102,13 @@ async function quickstart(): Promise<Record<string, unknown>> {
 
 /**
  * The same figures for estc at commit 3935b7a (ts-morph + prettier, WGSL inside the module and in
- * a `.wgsl` file for reading), measured alternately with the new build on this machine while it
- * was loaded by other jobs (load average ~10 on 2 cores), so both are slower than on an idle one.
+ * a `.wgsl` file for reading), measured by hand on this machine: `idle` at load average 0.5,
+ * `loaded` at 11 (other jobs on the 2 cores), cold the median of 3-5 spawns, warm of 5 rebuilds.
  */
 const before = {
   commit: "3935b7a",
   idle: { coldTsMs: 1250, coldJsMs: 1490, npxColdTsMs: 1900 },
-  coldTsMs: 5710,
-  warmMs: 1240,
+  loaded: { coldTsMs: 5710, warmMs: 1437 },
   bytes: { "binary.d.ts": 629, "binary.js": 127181, "binary.ts": 130221, "binary.wgsl": 54231 },
 };
 
