@@ -19,12 +19,16 @@ import type { Analysis } from "./analysis.js";
 
 const keywords = ["import", "from", "as", "const", "estimator", "for", "fn", "let", "return", "grad", "surrogate", "backward", "detach", "true", "false", "f32", "i32", "bool"];
 
-/** Completion items at `offset` of `doc`, whose latest analysis is `a`. */
-export function completions(a: Analysis, doc: TextDocument, offset: number): CompletionItem[] {
+/**
+ * Completion items at `offset` of `doc`, whose latest analysis is `a`. `bySpace`: the editor asked
+ * because a space was typed (the trigger character), which only `backward ` answers, so a list
+ * does not pop up after every space.
+ */
+export function completions(a: Analysis, doc: TextDocument, offset: number, bySpace = false): CompletionItem[] {
   const tokens = T.lexer.tokenize(doc.getText().slice(0, offset)).tokens;
   const target = backwardTarget(tokens, offset);
   if (target !== undefined) return a.entry === undefined ? [] : estimatorsFor(a, a.entry, target, doc);
-  return a.entry === undefined ? [] : namesInScope(a, a.entry, offset);
+  return a.entry === undefined || bySpace ? [] : namesInScope(a, a.entry, offset);
 }
 
 /**

@@ -90,7 +90,8 @@ export class EstLanguageServer {
     c.onDefinition((p) => this.withTarget(p.textDocument.uri, p.position, (a, r) => this.definition(a, r)));
     c.onCompletion((p) => {
       const doc = this.documents.get(p.textDocument.uri);
-      return doc === undefined ? [] : completions(this.analysis(doc), doc, doc.offsetAt(p.position));
+      const bySpace = p.context?.triggerCharacter === " ";
+      return doc === undefined ? [] : completions(this.analysis(doc), doc, doc.offsetAt(p.position), bySpace);
     });
     c.onDocumentSymbol((p) => {
       const doc = this.documents.get(p.textDocument.uri);

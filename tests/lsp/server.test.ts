@@ -218,7 +218,8 @@ describe("completion", () => {
   it("after `backward`: exactly the estimators for the primitive before it, imports added for those not in scope", async () => {
     const text = `import { ReSTE } from "std/binary"\n\nfn f(x: f32[N]) -> f32[N] {\n  let a = round x backward \n  return sign(x) backward \n}\n`;
     await client.open("complete.est", text);
-    const at = (needle: string) => client.request<CompletionItem[]>("textDocument/completion", "complete.est", { position: pos(text, needle, needle.length) });
+    const at = (needle: string) =>
+      client.request<CompletionItem[]>("textDocument/completion", "complete.est", { position: pos(text, needle, needle.length), context: { triggerKind: 2, triggerCharacter: " " } });
     const forSign = await at("sign(x) backward ");
     expect(forSign.map((c) => c.label).sort()).toEqual(stdEstimatorsFor("sign"));
     expect(forSign.find((c) => c.label === "ReSTE")!.additionalTextEdits).toBeUndefined();
@@ -235,6 +236,9 @@ describe("completion", () => {
     const labels = items.map((c) => c.label);
     for (const name of ["x", "w", "o", "B", "I", "O", "xb", "layer", "helper", "ReSTE", "sign", "matmul", "let", "return"]) expect(labels).toContain(name);
     expect(labels).not.toContain("h");
+    // Typing a space (the trigger character) outside `backward ` offers nothing.
+    const bySpace = { position: pos(model, "helper(xb", 0), context: { triggerKind: 2, triggerCharacter: " " } };
+    expect(await client.request<CompletionItem[]>("textDocument/completion", "model.est", bySpace)).toEqual([]);
     expect(items.find((c) => c.label === "xb")!.detail).toBe("let xb: f32[B, I]");
   });
 });
