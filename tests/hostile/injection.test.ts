@@ -9,6 +9,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { visibleText } from "../../compiler/escape.js";
 import { tensor } from "../../runtime/index.js";
@@ -191,5 +192,28 @@ describe("user text in diagnostics", () => {
     expect(out).toContain("error[E1001]: unexpected character U+001B (escape)");
     expect(out).toContain("error[E1001]: unexpected character U+0007 (bell)");
     expect(RAW.exec(out)).toBeNull();
+  });
+});
+
+describe("estc build end to end, as the issue reported it", () => {
+  it("a file named with LF and U+2028 whose comment holds U+2028 and code builds (exit 0), imports without running the code and computes", () => {
+    const root = path.resolve(import.meta.dirname, "..", "..");
+    const work = path.join(dir, "cli");
+    fs.mkdirSync(work, { recursive: true });
+    const file = path.join(work, "x\ny\u2028z.est");
+    fs.writeFileSync(file, 'fn f(x: f32[N]) -> f32[N] {\n  return x * 3 // note\u2028globalThis.__estcInjected = "cli";\n}\n');
+    const out = path.join(work, "out");
+    const built = execFileSync("node", [path.join(root, "bin/estc.js"), "build", file, "--out-dir", out, "--emit", "js"], { encoding: "utf8", stdio: "pipe" });
+    expect(RAW.exec(built)).toBeNull(); // the "wrote …" lines show the name escaped
+    expect(built).toContain("x\\u{A}y\\u{2028}z.js");
+    const js = path.join(out, "x\ny\u2028z.js");
+    expect(RAW.exec(fs.readFileSync(js, "utf8"))).toBeNull();
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(js).href)});
+const { tensor } = await import("estc/runtime");
+const y = await m.f.forward({ x: tensor(new Float32Array([1, -2]), [2]) });
+console.log(JSON.stringify({ injected: globalThis.__estcInjected ?? null, y: Array.from(await y.data()) }));`;
+    fs.writeFileSync(path.join(work, "run.mjs"), script);
+    const result = JSON.parse(execFileSync("node", [path.join(work, "run.mjs")], { encoding: "utf8", cwd: work }));
+    expect(result).toEqual({ injected: null, y: [3, -6] });
   });
 });
