@@ -83,6 +83,8 @@ describe("the README's 'Use estc in your project', run in a fresh project", () =
     const tsconfig = JSON.parse(readme.files.get("tsconfig.json")!);
     expect(tsconfig.compilerOptions).toMatchObject({ module: "nodenext", strict: true });
     expect(tsconfig.compilerOptions.skipLibCheck).toBeUndefined();
+    // @webgpu/types builds on the DOM's types: the default lib, or one that lists "dom".
+    expect(tsconfig.compilerOptions.lib ?? ["dom"]).toContain("dom");
     expect(readme.commands).toEqual(["npm run build", "npm start"]);
   });
 
