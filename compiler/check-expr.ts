@@ -4,6 +4,7 @@
  * `detach`, tuples and lists. Every error becomes a diagnostic and an ErrorTy, which silences
  * follow-on errors.
  */
+import { pendingLinks } from "./chains.js";
 import type * as A from "../grammar/ast.js";
 import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
 import { argValue, bindArgs, unifyArg, type ArgContext } from "./check-args.js";
@@ -60,8 +61,22 @@ export class ExprChecker implements ArgContext {
     return errorTy;
   }
 
+  /** Types of chain links computed ahead by a loop (chains.ts), each taken once. */
+  private readonly chainTypes = new Map<A.Expr, Ty>();
+
   /** The type of `e` in `scope`. */
   typeOf(e: A.Expr, scope: Scope): Ty {
+    const ready = this.chainTypes.get(e);
+    if (ready !== undefined) {
+      this.chainTypes.delete(e);
+      return ready;
+    }
+    const links = pendingLinks(e, this.chainTypes);
+    for (let i = links.length - 1; i >= 0; i--) this.chainTypes.set(links[i]!, this.typeOfLink(links[i]!, scope));
+    return this.typeOfLink(e, scope);
+  }
+
+  private typeOfLink(e: A.Expr, scope: Scope): Ty {
     switch (e.kind) {
       case "Number":
         return tensor(e.isInt ? "i32" : "f32", [], e.isInt);

@@ -1,8 +1,8 @@
 /**
- * Stack depth as a property of the input: the recursive passes (check, lower, autodiff, optimize,
- * schedule, codegen) recurse once per level of an expression, so a deep enough one exhausts the
- * JavaScript stack. That is reported as E1002 on the fn, never as an internal error. The CLI runs
- * these passes on a 256 MB stack (cli/main.ts), where the parser's bracket limit comes first.
+ * Stack depth as a property of the input: the passes recurse once per level of nesting (chains
+ * are walked with loops, chains.ts), so a deep enough nest exhausts the JavaScript stack. That is
+ * reported as E1002, never as an internal error. The CLI compiles on a 256 MB stack
+ * (cli/main.ts), where the parser's bracket limit (E1002 past 20,000) comes first.
  */
 import { error, type Diagnostic, type Span } from "./diagnostics.js";
 

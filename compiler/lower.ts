@@ -5,6 +5,7 @@
  * (the estimator body) autodiff applies. Guarantees: every node's shape is the broadcast shape of
  * its inputs, every Random node has its own site.
  */
+import { pendingLinks } from "./chains.js";
 import type * as A from "../grammar/ast.js";
 import type { CheckedProgram } from "./check.js";
 import { Graph, Op, type Node } from "./ir.js";
@@ -123,8 +124,18 @@ export class Lowerer {
     throw new LowerError("E5001", decl.span, `fn '${decl.name.name}' has no return`);
   }
 
+  /** Values of chain links lowered ahead by a loop (chains.ts), each taken once. */
+  private readonly chainValues = new Map<A.Expr, Value>();
+
   /** Lowers one expression. */
   expr(e: A.Expr, env: Env): Value {
+    const ready = this.chainValues.get(e);
+    if (ready !== undefined) {
+      this.chainValues.delete(e);
+      return ready;
+    }
+    const links = pendingLinks(e, this.chainValues);
+    for (let i = links.length - 1; i >= 0; i--) this.chainValues.set(links[i]!, this.expr(links[i]!, env));
     const before = this.graph.size;
     const v = this.exprUntracked(e, env);
     this.tagNew(before, e.span);
