@@ -42,6 +42,7 @@ export interface ServerOutcome {
 
 /** Serves the protocol on this process's stdin and stdout until the client exits. */
 export function serveStdio(args: string[]): Promise<ServerOutcome> {
+  // vscode-languageclient adds --stdio; stdio is the only transport.
   const unknown = args.find((a) => a !== "--stdio");
   if (unknown !== undefined) return Promise.resolve({ stdout: "", stderr: `estc lsp: unknown option '${unknown}' (it speaks LSP on stdin/stdout)\n`, code: 1 });
   const connection = createConnection(new StreamMessageReader(process.stdin), new StreamMessageWriter(process.stdout));

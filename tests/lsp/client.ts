@@ -1,7 +1,7 @@
 /**
- * Test helper: a Language Server Protocol client that spawns `node bin/estc.js lsp` (built into
- * dist/ first when dist/ is missing or older than the sources) and speaks JSON-RPC to it over the
- * child's stdin/stdout, as an editor does.
+ * Test helper: a Language Server Protocol client that spawns `node bin/estc.js lsp --stdio` (as
+ * vscode-languageclient starts it; dist/ is built first when missing or older than the sources)
+ * and speaks JSON-RPC to it over the child's stdin/stdout, as an editor does.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -45,7 +45,7 @@ export class LspClient {
   stderr = "";
 
   constructor(readonly workspace: string) {
-    this.child = spawn(process.execPath, [path.join(root, "bin/estc.js"), "lsp"], { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
+    this.child = spawn(process.execPath, [path.join(root, "bin/estc.js"), "lsp", "--stdio"], { cwd: workspace, stdio: ["pipe", "pipe", "pipe"] });
     this.child.stderr!.on("data", (d: Buffer) => (this.stderr += d.toString()));
     this.connection = createMessageConnection(new StreamMessageReader(this.child.stdout!), new StreamMessageWriter(this.child.stdin!));
     this.connection.onNotification("textDocument/publishDiagnostics", (p: PublishDiagnosticsParams) => {

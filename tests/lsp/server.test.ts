@@ -4,6 +4,7 @@
  * definition (across files and into std/), completion, document symbols, formatting — each
  * asserting exact positions (found in the fixture text by search) and contents.
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -264,6 +265,23 @@ describe("document symbols", () => {
       },
     ]);
     expect(symbols[2]!.range).toEqual({ start: pos(model, "fn layer"), end: pos(model, "}\n", 1) });
+  });
+});
+
+describe("the process", () => {
+  it("rejects an unknown option without reading stdin", () => {
+    const r = spawnSync(process.execPath, [path.join(root, "bin/estc.js"), "lsp", "--tcp"], { encoding: "utf8", input: "" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("unknown option '--tcp'");
+  });
+
+  it("exits 1 on exit without shutdown, as the protocol says", async () => {
+    const other = new LspClient(ws);
+    await other.start();
+    const exited = new Promise<number | null>((resolve) => other["child"].once("exit", resolve));
+    await other.connection.sendNotification("exit");
+    expect(await exited).toBe(1);
+    other.connection.dispose();
   });
 });
 
