@@ -6,8 +6,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildFile, explainFile, explainStages, type BuildResult } from "../compiler/build.js";
-import type { Diagnostic } from "../compiler/diagnostics.js";
+import { buildFile, buildWarnings, explainFile, explainStages, type BuildResult } from "../compiler/build.js";
+import { sortDiagnostics, type Diagnostic } from "../compiler/diagnostics.js";
 import { visibleText } from "../compiler/escape.js";
 import { checkFiles, checkStdlib, type CheckResult } from "../compiler/pipeline.js";
 import { diagnosticsToJson, renderDiagnostics } from "../compiler/render.js";
@@ -51,6 +51,7 @@ export const commands: Command[] = [
       { name: "out-dir", value: "DIR", help: "where the module goes (required)" },
       { name: "emit", value: "LANG", choices: ["ts", "js"], help: "TypeScript (default) or JavaScript plus declarations" },
       { name: "fuse-matmul", value: "ON", choices: ["on", "off"], help: "fuse elementwise work into matrix products (default on)" },
+      { name: "fn", value: "NAME[,NAME]", help: "build only these fns (default: every fn that can be built on its own)" },
       { name: "watch", help: "rebuild when FILE.est or a file it imports changes; Ctrl-C stops" },
     ],
     notes: ["example: estc build model.est --out-dir src/generated --emit js --watch"],
@@ -179,7 +180,10 @@ function usageError(command: string, message: string): CliOutcome {
 function check(opts: Record<string, string>, files: string[]): CliOutcome {
   const stdlib = opts["stdlib"] === "true";
   if (!stdlib && files.length === 0) return usageError("check", "no files given");
-  return report(stdlib ? checkStdlib() : checkFiles(files), opts["format"] ?? "text");
+  const result = stdlib ? checkStdlib() : checkFiles(files);
+  // What build would warn about (a fn it leaves out, E4030) is said by check too.
+  result.diagnostics = sortDiagnostics([...result.diagnostics, ...buildWarnings(result)]);
+  return report(result, opts["format"] ?? "text");
 }
 
 async function build(opts: Record<string, string>, files: string[], _args: string[], io: CliIo, signal: AbortSignal): Promise<CliOutcome> {
@@ -187,16 +191,13 @@ async function build(opts: Record<string, string>, files: string[], _args: strin
   const outDir = opts["out-dir"];
   if (outDir === undefined || outDir === "") return usageError("build", "give --out-dir DIR, the folder the module goes to");
   const emit = (opts["emit"] ?? "ts") as "ts" | "js";
-  const options = { fuseMatMuls: (opts["fuse-matmul"] ?? "on") === "on" };
+  const options = { fuseMatMuls: (opts["fuse-matmul"] ?? "on") === "on", ...(opts["fn"] !== undefined ? { fns: opts["fn"].split(",").filter((f) => f !== "") } : {}) };
   if (opts["watch"] === "true") {
-    await watchBuild({ entry: files[0]!, outDir, emit, options }, io, signal, (r) => {
-      const f = buildFailure(r);
-      return f === undefined ? undefined : f.stderr;
-    });
+    await watchBuild({ entry: files[0]!, outDir, emit, options }, io, signal, (r) => buildFailure(r)?.stderr, (r) => warnings(r.diagnostics, r.sources));
     return { stdout: "", stderr: "", code: 0 };
   }
   const r = await buildFile(files[0]!, outDir, emit, undefined, options);
-  return buildFailure(r) ?? { stdout: r.written.map((f) => `wrote ${visibleText(f)}\n`).join(""), stderr: "", code: 0 };
+  return buildFailure(r) ?? { stdout: r.written.map((f) => `wrote ${visibleText(f)}\n`).join(""), stderr: warnings(r.diagnostics, r.sources), code: 0 };
 }
 
 function buildFailure(r: BuildResult): CliOutcome | undefined {
@@ -207,6 +208,12 @@ function explain(opts: Record<string, string>, files: string[]): CliOutcome {
   if (files.length !== 1) return usageError("explain", "give one FILE.est");
   const r = explainFile(files[0]!, (opts["after"] ?? "autodiff") as (typeof explainStages)[number], opts["fn"]);
   return failure(r.diagnostics, r.sources) ?? { stdout: r.text + "\n", stderr: "", code: 0 };
+}
+
+/** Warnings of a successful run, rendered, followed by a blank line; "" when there are none. */
+function warnings(diagnostics: Diagnostic[], sources: SourceMap): string {
+  const list = diagnostics.filter((d) => d.severity === "warning");
+  return list.length === 0 ? "" : `${renderDiagnostics(list, sources)}\n\n`;
 }
 
 /** The outcome for a run whose diagnostics include errors; undefined when there are none. */

@@ -30,9 +30,16 @@ const SETTLE_MS = 40;
 
 /**
  * Builds `target` and rebuilds it on every change until `signal` aborts (Ctrl-C); `failed` turns a
- * build's diagnostics into the text printed for a failed build (undefined when it succeeded).
+ * build's diagnostics into the text printed for a failed build (undefined when it succeeded),
+ * `warned` into the warnings printed above a successful one.
  */
-export async function watchBuild(target: WatchTarget, io: CliIo, signal: AbortSignal, failed: (r: BuildResult) => string | undefined): Promise<void> {
+export async function watchBuild(
+  target: WatchTarget,
+  io: CliIo,
+  signal: AbortSignal,
+  failed: (r: BuildResult) => string | undefined,
+  warned: (r: BuildResult) => string,
+): Promise<void> {
   const watched = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
@@ -55,7 +62,11 @@ export async function watchBuild(target: WatchTarget, io: CliIo, signal: AbortSi
       const r = await buildFile(target.entry, target.outDir, target.emit, undefined, target.options);
       const ms = Math.round(performance.now() - t0);
       const failure = failed(r);
-      if (failure === undefined) io.stdout(`[${clock()}] built ${target.entry} in ${ms} ms: ${r.written.join(", ")}\n`);
+      if (failure === undefined) {
+        const warnings = warned(r);
+        if (warnings !== "") io.stderr(warnings);
+        io.stdout(`[${clock()}] built ${target.entry} in ${ms} ms: ${r.written.join(", ")}\n`);
+      }
       else io.stderr(`${failure}[${clock()}] build failed in ${ms} ms; the last good output is kept. Waiting for changes…\n`);
       watch([target.entry, ...r.sources.paths()]);
       return;

@@ -102,8 +102,11 @@ function customRule(n: Node, ct: Node, ctx: AutodiffContext): (Node | null)[] {
   const out: (Node | null)[] = [null, ...inputs.map(() => null), ...params.map(() => null)];
   for (const s of est.body) {
     if ((s.kind === "Grad" || s.kind === "Surrogate" || s.kind === "Let") && ctx.cost === undefined && usesCost(s.value)) {
-      throw new LowerError("E4030", s.value.span, `estimator '${est.name.name}' reads cost, which needs a function with a scalar result`, {
+      // Reported where the user attached the estimator (the `backward`), the estimator's line a note.
+      const site = L.provenance.get(n.id) ?? s.value.span;
+      throw new LowerError("E4030", site, `estimator '${est.name.name}' reads cost, which needs a function with a scalar result`, {
         hint: "differentiate a scalar loss with valueAndGrad, or vjp of a scalar-valued fn",
+        related: site === s.value.span ? [] : [{ span: s.value.span, message: `'${est.name.name}' reads cost here` }],
       });
     }
     if (s.kind === "Let") {

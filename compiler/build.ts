@@ -10,7 +10,7 @@ import { differentiate, type DifferentiatedFn } from "./differentiate.js";
 import { error, type Diagnostic } from "./diagnostics.js";
 import { OutputError, writeOutputs } from "./emit.js";
 import { printGraph, type Node } from "./ir.js";
-import { checkFiles } from "./pipeline.js";
+import { checkFiles, type CheckResult } from "./pipeline.js";
 import { nodeHost, type CompilerHost } from "./resolve.js";
 import { schedule } from "./schedule.js";
 import { optimize } from "./optimize.js";
@@ -23,8 +23,11 @@ export interface BuildResult {
   written: string[];
 }
 
-/** Differentiates every fn of `entry`; diagnostics if any stage fails. */
-export function differentiateFile(entry: string, host: CompilerHost = nodeHost()): { fns: DifferentiatedFn[]; diagnostics: Diagnostic[]; sources: SourceMap; file: string } {
+/**
+ * Differentiates every fn of `entry` (or only those named in `only`); diagnostics if any stage
+ * fails. A fn left out by {@link leftOut} is not among `fns`, and its E4030 is a warning.
+ */
+export function differentiateFile(entry: string, host: CompilerHost = nodeHost(), only?: readonly string[]): { fns: DifferentiatedFn[]; diagnostics: Diagnostic[]; sources: SourceMap; file: string } {
   const checked = checkFiles([entry], host);
   const program = checked.programs[0];
   if (program === undefined || checked.diagnostics.some((d) => d.severity === "error")) {
@@ -32,17 +35,57 @@ export function differentiateFile(entry: string, host: CompilerHost = nodeHost()
   }
   const fns: DifferentiatedFn[] = [];
   const diagnostics: Diagnostic[] = [...checked.diagnostics];
-  for (const item of program.program.entry.ast.items) {
-    if (item.kind !== "Fn") continue;
+  const decls = program.program.entry.ast.items.filter((item): item is A.FnDecl => item.kind === "Fn");
+  for (const name of only ?? []) {
+    if (decls.some((f) => f.name.name === name)) continue;
+    const known = decls.map((f) => `'${f.name.name}'`).join(", ");
+    diagnostics.push(error("E5011", { file: program.program.entry.file, start: 0, end: 0 }, `no fn named '${name}' in ${program.program.entry.file}`, { hint: `its fns are ${known || "none"}` }));
+  }
+  for (const item of decls) {
+    if (only !== undefined && !only.includes(item.name.name)) continue;
     const d = differentiate(program, program.program.entry, item);
-    diagnostics.push(...d.diagnostics);
+    // A fn picked by name is built or fails; otherwise one without a gradient of its own is left out.
+    diagnostics.push(...(only === undefined ? leftOut(item.name.name, d.diagnostics) : d.diagnostics));
     if (d.fn !== undefined) fns.push(d.fn);
   }
   return { fns, diagnostics, sources: checked.sources, file: program.program.entry.file };
 }
 
+/**
+ * A fn whose result is not a scalar and that uses an estimator reading `cost` has no gradient of
+ * its own (E4030), though a scalar loss that calls it has one: such a helper is left out of the
+ * module with a warning instead of failing the build of the fns that use it. Other errors stay.
+ */
+export function leftOut(fn: string, diagnostics: Diagnostic[]): Diagnostic[] {
+  if (diagnostics.length === 0 || !diagnostics.every((d) => d.code === "E4030")) return diagnostics;
+  return diagnostics.map((d) => ({
+    ...d,
+    severity: "warning" as const,
+    message: `fn '${fn}' is left out of the module: ${d.message}`,
+    hint: `a scalar-valued fn that calls '${fn}' is built (cost is its result); to build '${fn}' itself, make its result a scalar, or pick it with --fn ${fn} to see the error`,
+  }));
+}
+
+/**
+ * The warnings `estc build` would give beyond `estc check`'s: the fns of each checked entry that
+ * it leaves out (E4030, found by differentiating them). Empty when the check has errors.
+ */
+export function buildWarnings(result: CheckResult): Diagnostic[] {
+  if (result.diagnostics.some((d) => d.severity === "error")) return [];
+  const out: Diagnostic[] = [];
+  for (const program of result.programs) {
+    for (const item of program.program.entry.ast.items) {
+      if (item.kind !== "Fn") continue;
+      out.push(...leftOut(item.name.name, differentiate(program, program.program.entry, item).diagnostics).filter((d) => d.severity === "warning"));
+    }
+  }
+  return out;
+}
+
 /** Code generation choices of a build. */
 export interface BuildOptions {
+  /** Build only these fns (`estc build --fn NAME`); each must build. Default: every fn that can. */
+  fns?: readonly string[];
   /**
    * Fuse transposes, elementwise prologues and epilogues into matrix products (default true;
    * false keeps each product bare, for comparing or for narrowing down a suspected fusion bug).
@@ -56,7 +99,7 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
     const span = { file: entry, start: 0, end: 0 };
     return { diagnostics: [error("E5020", span, "--out-dir is empty", { hint: "give --out-dir a folder name, e.g. --out-dir out (use --out-dir . for the current folder)" })], sources: new SourceMap(), written: [] };
   }
-  const d = differentiateFile(entry, host);
+  const d = differentiateFile(entry, host, options.fns);
   if (d.diagnostics.some((x) => x.severity === "error")) return { diagnostics: d.diagnostics, sources: d.sources, written: [] };
   if (d.fns.length === 0) {
     const span = { file: d.file, start: 0, end: 0 };

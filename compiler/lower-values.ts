@@ -1,6 +1,6 @@
 /** What lowering binds names to, and its one error type. */
 import type * as A from "../grammar/ast.js";
-import type { Span } from "./diagnostics.js";
+import type { RelatedInfo, Span } from "./diagnostics.js";
 import type { Node } from "./ir.js";
 import type { ModuleInfo } from "./resolve.js";
 import type { DimT } from "./types.js";
@@ -34,7 +34,7 @@ export class LowerError extends Error {
     readonly code: string,
     readonly span: Span,
     message: string,
-    readonly extra: { hint?: string } = {},
+    readonly extra: { hint?: string; related?: RelatedInfo[] } = {},
   ) {
     super(message);
   }
