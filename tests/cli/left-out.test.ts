@@ -23,6 +23,7 @@ fn loss(p: f32[N]) -> f32 {
   return sum(sample(p))
 }
 `;
+fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(dir, { recursive: true });
 const file = path.join(dir, "m.est");
 fs.writeFileSync(file, src);
