@@ -38,7 +38,7 @@ export function completions(a: Analysis, doc: TextDocument, offset: number, bySp
 export function backwardTarget(tokens: IToken[], offset: number): string | undefined {
   let i = tokens.length - 1;
   const last = tokens[i];
-  if (last !== undefined && last.tokenType === T.Ident && (last.endOffset ?? 0) + 1 === offset) i--;
+  if (last !== undefined && last.tokenType === T.Ident && last.startOffset + last.image.length === offset) i--;
   if (tokens[i]?.tokenType !== T.Backward) return undefined;
   i--;
   let callee: string | undefined;

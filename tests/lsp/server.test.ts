@@ -227,6 +227,11 @@ describe("completion", () => {
     expect(forSign.find((c) => c.label === "STE")!.additionalTextEdits).toEqual([
       { range: { start: pos(text, " }", 0), end: pos(text, " }", 0) }, newText: ", STE" },
     ]);
+    // The start of a name typed after `backward` gives the same list (the editor filters it).
+    const partial = `fn f(x: f32[N]) -> f32[N] {\n  return sign(x) backward Re\n}\n`;
+    await client.open("partial.est", partial);
+    const typed = await client.request<CompletionItem[]>("textDocument/completion", "partial.est", { position: pos(partial, "backward Re", 11) });
+    expect(typed.map((c) => c.label).sort()).toEqual(stdEstimatorsFor("sign"));
     const forRound = await at("round x backward ");
     expect(forRound.map((c) => c.label).sort()).toEqual(stdEstimatorsFor("round"));
     expect(forRound[0]!.additionalTextEdits).toEqual([{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, newText: 'import { RoundSTE } from "std/binary"\n'.replace("std/binary", "std/quant") }]);
