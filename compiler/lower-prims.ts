@@ -131,12 +131,9 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const mu = t("mu");
       const sigma = t("sigma");
       const shape = L.elementwise(Op.Add, "f32", [mu, sigma], span).shape;
-      const site = L.nextSite();
-      const u1 = g.node(Op.Random, "f32", shape, [], { site, stream: 0, open: true });
-      const u2 = g.node(Op.Random, "f32", shape, [], { site, stream: 1, open: false });
-      const c = (v: number) => g.node(Op.Const, "f32", [], [], { value: v });
-      const radius = g.node(Op.Sqrt, "f32", shape, [L.elementwise(Op.Mul, "f32", [c(-2), g.node(Op.Log, "f32", shape, [u1])], span)]);
-      const z = L.elementwise(Op.Mul, "f32", [radius, g.node(Op.Cos, "f32", shape, [L.elementwise(Op.Mul, "f32", [c(2 * Math.PI), u2], span)])], span);
+      // One node for the standard normal draw: runtime/normal.ts computes it bit for bit the
+      // same on every back end (Box–Muller from streams 0 and 1 of this site).
+      const z = g.node(Op.Random, "f32", shape, [], { site: L.nextSite(), stream: 0, open: false, normal: true });
       return tensorValue(L.elementwise(Op.Add, "f32", [mu, L.elementwise(Op.Mul, "f32", [sigma, z], span)], span));
     }
     case "categorical": {

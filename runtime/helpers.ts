@@ -1,4 +1,5 @@
 /** Small functions generated kernels call: rounding and per-element Philox draws. */
+import { normalFromWords } from "./normal.js";
 import { philox4x32Into, philoxKey, uniform01, uniformOpen01 } from "./philox.js";
 
 /** Round half to even, as WGSL's round, NumPy and PyTorch do (Math.round rounds half up). */
@@ -24,4 +25,21 @@ export function randomUniform(seed: number, site: number, stream: number, index:
   philox4x32Into(block, site, stream, 0, cachedKey[0], cachedKey[1], words);
   const w = words[index - block * 4]!;
   return open ? uniformOpen01(w) : uniform01(w);
+}
+
+/**
+ * The standard normal draw of element `index` at sampling site `site` under `seed`: Box–Muller
+ * from the site's stream-0 and stream-1 words, computed as runtime/normal.ts describes, the same
+ * bits the WGSL kernels and the reference evaluator draw.
+ */
+export function randomNormal(seed: number, site: number, index: number): number {
+  if (seed !== cachedSeed) {
+    cachedKey = philoxKey(seed);
+    cachedSeed = seed;
+  }
+  const block = Math.floor(index / 4);
+  philox4x32Into(block, site, 0, 0, cachedKey[0], cachedKey[1], words);
+  const w1 = words[index - block * 4]!;
+  philox4x32Into(block, site, 1, 0, cachedKey[0], cachedKey[1], words);
+  return normalFromWords(w1, words[index - block * 4]!);
 }

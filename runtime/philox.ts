@@ -21,17 +21,19 @@
  * - uniform [0,1):  `uniform01(w)`, w from stream 0: `(w >>> 8) * 2^-24`;
  * - uniform (0,1):  `uniformOpen01(w)`, w from stream 0: `((w >>> 9) + 0.5) * 2^-23`;
  * - normal:         Box–Muller cosine branch, `sqrt(-2 ln u1) * cos(2π u2)` with
- *                   u1 = uniformOpen01(stream-0 word), u2 = uniform01(stream-1 word);
+ *                   u1 = uniformOpen01(stream-0 word), u2 = uniform01(stream-1 word), computed
+ *                   in f32 by runtime/normal.ts with + − × and bit operations only;
  * - gumbel:         `-ln(-ln(uniformOpen01(stream-0 word)))`;
  * - bernoulli(p):   `uniform01(stream-0 word) < p ? 1 : 0`;
  * - categorical:    Gumbel-max over the last axis: the class of row r is
  *                   `argmax_k logits[r*K + k] + gumbel(i = r*K + k)` (first index on ties).
  *
- * The u32 words and the uniforms are identical on every back end (the uniforms are exact in
- * f32). Normal and Gumbel samples go through log/cos/sqrt, which WGSL evaluates in f32 with its
- * own error bounds, so they agree to those bounds rather than bit for bit.
+ * The u32 words, the uniforms (exact in f32) and the normal draws are identical on every back
+ * end. Gumbel samples go through log, which WGSL evaluates in f32 with its own error bounds, so
+ * they agree to those bounds (1e-5 relative) rather than bit for bit.
  */
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
+import { normalFromWords } from "./normal.js";
 
 /** Philox-4x32 round multipliers (Random123 `PHILOX_M4x32_0/1`). */
 export const PHILOX_M0 = 0xd2511f53;
@@ -49,7 +51,6 @@ export const PHILOX_MAX_ELEMENTS = 2 ** 34;
 
 const TWO_POW_MINUS_24 = 2 ** -24;
 const TWO_POW_MINUS_23 = 2 ** -23;
-const TWO_PI = 2 * Math.PI;
 
 /**
  * The high 32 bits of the 64-bit product of two u32s. Split into 16-bit halves so every partial
@@ -212,10 +213,7 @@ export function fillUniformOpen01(out: Float32Array, seed: number, node: number,
 export function fillNormal(out: Float32Array, seed: number, node: number, offset = 0): void {
   const radii = drawWords(out.length, seed, node, 0, offset);
   const angles = drawWords(out.length, seed, node, 1, offset);
-  for (let j = 0; j < out.length; j++) {
-    const radius = Math.sqrt(-2 * Math.log(uniformOpen01(radii[j])));
-    out[j] = radius * Math.cos(TWO_PI * uniform01(angles[j]));
-  }
+  for (let j = 0; j < out.length; j++) out[j] = normalFromWords(radii[j], angles[j]);
 }
 
 /** Fills `out` with standard Gumbel samples, `-ln(-ln u)` with u in (0, 1) so both logs are finite. */

@@ -63,8 +63,9 @@ export type CpuKernel = {
  *     struct Uniforms { dims: array<vec4<u32>, ND>, scalars: array<vec4<f32>, NS>, seed: vec4<u32> }
  *
  * with ND = max(1, ceil(FunctionSpec.dims.length / 4)) and NS = max(1, ceil(scalars.length / 4));
- * dim k is `u.dims[k / 4][k % 4]`, scalar k `u.scalars[k / 4][k % 4]`, and `u.seed.xy` is the
- * Philox key (seed mod 2^32, floor(seed / 2^32)). Bindings 1… are the step's `args` in order
+ * dim k is `u.dims[k / 4][k % 4]`, scalar k `u.scalars[k / 4][k % 4]` (an i32 scalar's bits, to
+ * bitcast), `u.seed.xy` is the Philox key (seed mod 2^32, floor(seed / 2^32)) and `u.seed.zw` is
+ * (0, 0) (the normal sampler relies on `u.seed.w` being 0). Bindings 1… are the step's `args` in order
  * (reads as `var<storage, read>`, writes as `var<storage, read_write>`); bool buffers are packed
  * bits in `array<u32>`. The entry point is `main`; the kernel computes its linear invocation index
  * as `gid.x + gid.y * (num_workgroups.x * workgroupSize)` so large dispatches can use 2-D grids.

@@ -6,12 +6,18 @@ import { Op, type Node } from "../ir.js";
 
 export type Printer = (a: string[]) => string;
 
-/** TypeScript: values are JS numbers; booleans are 0/1 numbers; comparisons are branch-free. */
+/**
+ * TypeScript, for f32 and bool results: values are JS numbers; booleans are 0/1 numbers;
+ * comparisons are branch-free. The kernel printer rounds every f32 result to f32
+ * (`Math.fround`), so a chain computes what WGSL's f32 arithmetic computes (docs/language.md
+ * "Numerics"). NaN propagates through sign, step, max, min and clamp (Math.max already does).
+ */
 export const tsOps: Partial<Record<Op, Printer>> = {
   [Op.Neg]: ([a]) => `-${a}`,
   [Op.Abs]: ([a]) => `Math.abs(${a})`,
-  // Branch-free: a ternary mispredicts on random signs (4x slower at 2^20 in npm run bench).
-  [Op.Sign]: ([a]) => `2 * +(${a} >= 0) - 1`,
+  // Branch-free on the sign: a ternary on it mispredicts on random signs (4x slower at 2^20 in
+  // npm run bench); the NaN test is a branch that is never taken on finite data.
+  [Op.Sign]: ([a]) => `(${a} !== ${a} ? NaN : 2 * +(${a} >= 0) - 1)`,
   [Op.Signum]: ([a]) => `Math.sign(${a})`,
   [Op.Exp]: ([a]) => `Math.exp(${a})`,
   [Op.Log]: ([a]) => `Math.log(${a})`,
@@ -27,7 +33,7 @@ export const tsOps: Partial<Record<Op, Printer>> = {
   [Op.Floor]: ([a]) => `Math.floor(${a})`,
   [Op.Ceil]: ([a]) => `Math.ceil(${a})`,
   [Op.Round]: ([a]) => `rint(${a})`,
-  [Op.Step]: ([a]) => `+(${a} > 0)`,
+  [Op.Step]: ([a]) => `(${a} !== ${a} ? NaN : +(${a} > 0))`,
   [Op.Not]: ([a]) => `+(${a} === 0)`,
   [Op.Add]: ([a, b]) => `${a} + ${b}`,
   [Op.Sub]: ([a, b]) => `${a} - ${b}`,
@@ -52,6 +58,26 @@ export const tsOps: Partial<Record<Op, Printer>> = {
   [Op.Broadcast]: ([a]) => `${a}`,
 };
 
+/**
+ * TypeScript for i32 results: two's-complement wrapping as WGSL's i32 (`| 0`, Math.imul), `%`
+ * floored with `x % 0 = 0` (WGSL's own `%` truncates; its helper `imod_` floors the same way).
+ */
+export const tsIntOps: Partial<Record<Op, Printer>> = {
+  [Op.Neg]: ([a]) => `-${a} | 0`,
+  [Op.Abs]: ([a]) => `Math.abs(${a}) | 0`,
+  [Op.Add]: ([a, b]) => `(${a} + ${b}) | 0`,
+  [Op.Sub]: ([a, b]) => `(${a} - ${b}) | 0`,
+  [Op.Mul]: ([a, b]) => `Math.imul(${a}, ${b})`,
+  [Op.Mod]: ([a, b]) => `(${b} === 0 ? 0 : ((${a} % ${b}) + ${b}) % ${b} | 0)`,
+  [Op.Minimum]: ([a, b]) => `Math.min(${a}, ${b})`,
+  [Op.Maximum]: ([a, b]) => `Math.max(${a}, ${b})`,
+  [Op.Clamp]: ([x, lo, hi]) => `Math.min(Math.max(${x}, ${lo}), ${hi})`,
+  [Op.Select]: ([c, a, b]) => `(${c} !== 0 ? ${a} : ${b})`,
+  [Op.StopGradient]: ([a]) => `${a}`,
+  [Op.Custom]: ([a]) => `${a}`,
+  [Op.Broadcast]: ([a]) => `${a}`,
+};
+
 /** A TypeScript literal for a number (keeps -0, Infinity and NaN exact). */
 export function tsLiteral(v: number): string {
   if (Number.isNaN(v)) return "NaN";
@@ -61,50 +87,54 @@ export function tsLiteral(v: number): string {
   return v < 0 ? `(${v})` : String(v);
 }
 
-/** A TypeScript cast between dtypes (bool and f32 are both JS numbers). */
-export function tsCast(a: string, to: string): string {
-  if (to === "i32") return `Math.trunc(${a})`;
+/**
+ * A TypeScript cast between dtypes (bool and f32 are both JS numbers). f32 → i32 truncates and
+ * saturates, NaN giving 0 (`| 0` of NaN), as WGSL's `f2i_`; i32 → f32 rounds to f32.
+ */
+export function tsCast(a: string, from: string, to: string): string {
+  if (to === "i32") return from === "f32" ? `Math.max(-2147483648, Math.min(2147483647, Math.trunc(${a}))) | 0` : a;
   if (to === "bool") return `+(${a} !== 0)`;
-  return a;
+  return from === "i32" ? `Math.fround(${a})` : a;
 }
 
 /**
- * WGSL: every value is an f32 (WGSL has no f64; i32 and bool values travel as f32 inside a
- * kernel and are converted at their buffers); booleans are 0.0/1.0 through `select`, so the
- * branch-free shape of the TypeScript table carries over. Helpers (`log1p_`, `pow_`) are WGSL
- * functions the kernel printer adds when a kernel uses them.
+ * WGSL, for f32 and bool results over f32 operands: i32 values are WGSL i32 (wgslIntOps) and
+ * enter an f32 op through `f32(…)` (a Cast node); bool values travel as f32 0.0/1.0 through
+ * `select`, so the branch-free shape of the TypeScript table carries over. WGSL lets an
+ * implementation assume no overflow, infinity or NaN (WGSL spec, "Floating Point Evaluation"),
+ * so every op whose IEEE answer is special on some input goes through a helper of
+ * ./wgsl-helpers.ts that builds that answer from bits (`div_`, `exp_`, `log_`, `max_`, …).
  */
 const bool = (c: string) => `select(0.0, 1.0, ${c})`;
 export const wgslOps: Partial<Record<Op, Printer>> = {
   [Op.Neg]: ([a]) => `-${a}`,
   [Op.Abs]: ([a]) => `abs(${a})`,
-  [Op.Sign]: ([a]) => `select(-1.0, 1.0, ${a} >= 0.0)`,
-  [Op.Signum]: ([a]) => `sign(${a})`,
-  [Op.Exp]: ([a]) => `exp(${a})`,
-  [Op.Log]: ([a]) => `log(${a})`,
+  [Op.Sign]: ([a]) => `sign_(${a})`,
+  [Op.Signum]: ([a]) => `signum_(${a})`,
+  [Op.Exp]: ([a]) => `exp_(${a})`,
+  [Op.Log]: ([a]) => `log_(${a})`,
   [Op.Log1p]: ([a]) => `log1p_(${a})`,
-  [Op.Sqrt]: ([a]) => `sqrt(${a})`,
-  [Op.Rsqrt]: ([a]) => `1.0 / sqrt(${a})`,
+  [Op.Sqrt]: ([a]) => `sqrt_(${a})`,
+  [Op.Rsqrt]: ([a]) => `div_(1.0, sqrt_(${a}))`,
   [Op.Sin]: ([a]) => `sin(${a})`,
   [Op.Cos]: ([a]) => `cos(${a})`,
-  // Some drivers compute tanh through exp and overflow to NaN; |x| >= 10 is ±1 in f32 anyway.
-  [Op.Tanh]: ([a]) => `tanh(clamp(${a}, -15.0, 15.0))`,
-  [Op.Sigmoid]: ([a]) => `1.0 / (1.0 + exp(-${a}))`,
-  [Op.Softplus]: ([a]) => `max(${a}, 0.0) + log1p_(exp(-abs(${a})))`,
-  [Op.Relu]: ([a]) => `max(${a}, 0.0)`,
+  [Op.Tanh]: ([a]) => `tanh_(${a})`,
+  [Op.Sigmoid]: ([a]) => `div_(1.0, 1.0 + exp_(-${a}))`,
+  [Op.Softplus]: ([a]) => `max_(${a}, 0.0) + log1p_(exp_(-abs(${a})))`,
+  [Op.Relu]: ([a]) => `max_(${a}, 0.0)`,
   [Op.Floor]: ([a]) => `floor(${a})`,
   [Op.Ceil]: ([a]) => `ceil(${a})`,
   [Op.Round]: ([a]) => `round(${a})`,
-  [Op.Step]: ([a]) => bool(`${a} > 0.0`),
+  [Op.Step]: ([a]) => `step_(${a})`,
   [Op.Not]: ([a]) => bool(`${a} == 0.0`),
   [Op.Add]: ([a, b]) => `${a} + ${b}`,
   [Op.Sub]: ([a, b]) => `${a} - ${b}`,
   [Op.Mul]: ([a, b]) => `${a} * ${b}`,
-  [Op.Div]: ([a, b]) => `${a} / ${b}`,
-  [Op.Mod]: ([a, b]) => `${a} - ${b} * floor(${a} / ${b})`,
+  [Op.Div]: ([a, b]) => `div_(${a}, ${b})`,
+  [Op.Mod]: ([a, b]) => `${a} - ${b} * floor(div_(${a}, ${b}))`,
   [Op.Pow]: ([a, b]) => `pow_(${a}, ${b})`,
-  [Op.Minimum]: ([a, b]) => `min(${a}, ${b})`,
-  [Op.Maximum]: ([a, b]) => `max(${a}, ${b})`,
+  [Op.Minimum]: ([a, b]) => `min_(${a}, ${b})`,
+  [Op.Maximum]: ([a, b]) => `max_(${a}, ${b})`,
   [Op.Lt]: ([a, b]) => bool(`${a} < ${b}`),
   [Op.Le]: ([a, b]) => bool(`${a} <= ${b}`),
   [Op.Gt]: ([a, b]) => bool(`${a} > ${b}`),
@@ -114,11 +144,47 @@ export const wgslOps: Partial<Record<Op, Printer>> = {
   [Op.And]: ([a, b]) => bool(`${a} != 0.0 && ${b} != 0.0`),
   [Op.Or]: ([a, b]) => bool(`${a} != 0.0 || ${b} != 0.0`),
   [Op.Select]: ([c, a, b]) => `select(${b}, ${a}, ${c} != 0.0)`,
-  [Op.Clamp]: ([x, lo, hi]) => `min(max(${x}, ${lo}), ${hi})`,
+  [Op.Clamp]: ([x, lo, hi]) => `min_(max_(${x}, ${lo}), ${hi})`,
   [Op.StopGradient]: ([a]) => `${a}`,
   [Op.Custom]: ([a]) => `${a}`,
   [Op.Broadcast]: ([a]) => `${a}`,
 };
+
+/** WGSL for i32 results over i32 operands (the same wrapping as tsIntOps; the select condition is an f32). */
+export const wgslIntOps: Partial<Record<Op, Printer>> = {
+  [Op.Neg]: ([a]) => `-${a}`,
+  [Op.Abs]: ([a]) => `abs(${a})`,
+  [Op.Add]: ([a, b]) => `${a} + ${b}`,
+  [Op.Sub]: ([a, b]) => `${a} - ${b}`,
+  [Op.Mul]: ([a, b]) => `${a} * ${b}`,
+  [Op.Mod]: ([a, b]) => `imod_(${a}, ${b})`,
+  [Op.Minimum]: ([a, b]) => `min(${a}, ${b})`,
+  [Op.Maximum]: ([a, b]) => `max(${a}, ${b})`,
+  [Op.Clamp]: ([x, lo, hi]) => `min(max(${x}, ${lo}), ${hi})`,
+  [Op.Select]: ([c, a, b]) => `select(${b}, ${a}, ${c} != 0.0)`,
+  [Op.StopGradient]: ([a]) => `${a}`,
+  [Op.Custom]: ([a]) => `${a}`,
+  [Op.Broadcast]: ([a]) => `${a}`,
+};
+
+/** WGSL comparisons of two i32 operands (bool results as 0.0/1.0). */
+export const wgslIntComparisons: Partial<Record<Op, Printer>> = {
+  [Op.Lt]: ([a, b]) => bool(`${a} < ${b}`),
+  [Op.Le]: ([a, b]) => bool(`${a} <= ${b}`),
+  [Op.Gt]: ([a, b]) => bool(`${a} > ${b}`),
+  [Op.Ge]: ([a, b]) => bool(`${a} >= ${b}`),
+  [Op.Eq]: ([a, b]) => bool(`${a} == ${b}`),
+  [Op.Ne]: ([a, b]) => bool(`${a} != ${b}`),
+  [Op.And]: ([a, b]) => bool(`${a} != 0 && ${b} != 0`),
+  [Op.Or]: ([a, b]) => bool(`${a} != 0 || ${b} != 0`),
+};
+
+/** A WGSL i32 literal (wrapped to i32; -2^31 has no literal of its own). */
+export function wgslIntLiteral(v: number): string {
+  const i = v | 0;
+  if (i === -2147483648) return "(-2147483647i - 1i)";
+  return i < 0 ? `(${i}i)` : `${i}i`;
+}
 
 /**
  * A WGSL f32 literal for a number, rounded to f32 first. Infinities and NaN have no literal and
@@ -143,11 +209,14 @@ export function wgslLiteral(v: number): string {
   return f < 0 ? `(${text})` : text;
 }
 
-/** A WGSL cast between dtypes of values held as f32 (i32 truncates, bool is 0.0/1.0). */
-export function wgslCast(a: string, to: string): string {
-  if (to === "i32") return `trunc(${a})`;
-  if (to === "bool") return bool(`${a} != 0.0`);
-  return a;
+/**
+ * A WGSL cast between dtypes: i32 values are i32, f32 and bool values f32 (bool 0.0/1.0).
+ * f32 → i32 truncates and saturates, NaN giving 0 (`f2i_`, the same as tsCast).
+ */
+export function wgslCast(a: string, from: string, to: string): string {
+  if (to === "i32") return from === "i32" ? a : from === "bool" ? `i32(${a})` : `f2i_(${a})`;
+  if (to === "bool") return bool(from === "i32" ? `${a} != 0` : `${a} != 0.0`);
+  return from === "i32" ? `f32(${a})` : a;
 }
 
 const comparisons: ReadonlySet<Op> = new Set([Op.Lt, Op.Le, Op.Gt, Op.Ge, Op.Eq, Op.Ne]);
@@ -174,7 +243,7 @@ function roundF32(c: number, up: boolean): number {
  * equals is never true. Undefined for any other node (the op table prints it).
  */
 export function wgslComparison(n: Node, ins: string[]): string | undefined {
-  if (!comparisons.has(n.op) || !n.inputs.some((i) => i.op === Op.Const)) return undefined;
+  if (!comparisons.has(n.op) || !n.inputs.some((i) => i.op === Op.Const) || n.inputs.some((i) => i.dtype === "i32")) return undefined;
   const [a, b] = n.inputs;
   const flipped = a!.op === Op.Const && b!.op !== Op.Const;
   const c = (flipped ? a : b)!.attrs["value"] as number;
@@ -187,70 +256,3 @@ export function wgslComparison(n: Node, ins: string[]): string | undefined {
   const bound = wgslLiteral(roundF32(c, op === Op.Lt || op === Op.Ge));
   return wgslOps[op]!([x, bound]);
 }
-
-/**
- * WGSL functions the printed expressions call, each added to a kernel that uses one of `uses`:
- * f32_bits (infinities and NaN, which no WGSL constant expression may produce), log1p_, pow_
- * (JavaScript's Math.pow where WGSL's pow is undefined), and the Philox draws of Op.Random.
- */
-export const wgslHelpers: { uses: string[]; code: string }[] = [
-  { uses: ["f32_bits(", "pow_("], code: "fn f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }" },
-  {
-    uses: ["log1p_("],
-    code: `fn log1p_(x: f32) -> f32 {
-  let v = 1.0 + x;
-  if (v == 1.0) { return x; }
-  if (x > 1.0e4) { return log(v); }
-  return log(v) * (x / (v - 1.0));
-}`,
-  },
-  {
-    uses: ["pow_("],
-    // JavaScript's Math.pow on the cases WGSL's pow leaves undefined (x <= 0).
-    code: `fn pow_(x: f32, y: f32) -> f32 {
-  if (y == 0.0) { return 1.0; }
-  let ax = abs(x);
-  var m = pow(ax, y);
-  if (ax == 0.0) { m = select(f32_bits(0x7f800000u), 0.0, y > 0.0); }
-  if (x >= 0.0) { return m; }
-  if (floor(y) != y) { return f32_bits(0x7fc00000u); }
-  return select(m, -m, y - 2.0 * floor(y * 0.5) == 1.0);
-}`,
-  },
-  {
-    uses: ["rand01_(", "rand_open01_("],
-    // runtime/philox.ts, word for word: mulhi through 16-bit halves, key bumped before rounds 1-9,
-    // counter (i / 4, site, stream, 0), key u.seed.xy, word i % 4.
-    code: `fn mulhi32_(a: u32, b: u32) -> u32 {
-  let a0 = a & 0xffffu;
-  let a1 = a >> 16u;
-  let b0 = b & 0xffffu;
-  let b1 = b >> 16u;
-  let p00 = a0 * b0;
-  let p01 = a0 * b1;
-  let p10 = a1 * b0;
-  let p11 = a1 * b1;
-  let mid = (p00 >> 16u) + (p01 & 0xffffu) + (p10 & 0xffffu);
-  return p11 + (p01 >> 16u) + (p10 >> 16u) + (mid >> 16u);
-}
-fn philox_word_(i: u32, site: u32, stream: u32) -> u32 {
-  var c = vec4<u32>(i >> 2u, site, stream, 0u);
-  var k = u.seed.xy;
-  for (var r = 0u; r < 10u; r++) {
-    if (r > 0u) { k = k + vec2<u32>(0x9e3779b9u, 0xbb67ae85u); }
-    let hi0 = mulhi32_(0xd2511f53u, c.x);
-    let lo0 = 0xd2511f53u * c.x;
-    let hi1 = mulhi32_(0xcd9e8d57u, c.z);
-    let lo1 = 0xcd9e8d57u * c.z;
-    c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-  }
-  return c[i & 3u];
-}
-fn rand01_(i: u32, site: u32, stream: u32) -> f32 {
-  return f32(philox_word_(i, site, stream) >> 8u) * 0x1p-24f;
-}
-fn rand_open01_(i: u32, site: u32, stream: u32) -> f32 {
-  return (f32(philox_word_(i, site, stream) >> 9u) + 0.5) * 0x1p-23f;
-}`,
-  },
-];

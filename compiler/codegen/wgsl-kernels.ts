@@ -5,14 +5,16 @@
  * buffer; four, as vec4 loads and stores, when every operand is contiguous f32/i32 of the
  * kernel's shape or a scalar). Reductions are in wgsl-reduce.ts.
  * Broadcast operands are read through per-axis strides applied to the coordinates of the linear
- * index (div/mod by the loop dims, which travel in the uniform). Values are f32 throughout.
+ * index (div/mod by the loop dims, which travel in the uniform). i32 values are WGSL i32 (exact
+ * and wrapping as on the CPU), f32 and bool values f32 (bool as 0.0/1.0).
  */
 import { GENERATED_WORKGROUP, type Dim, type WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
 import { isInlineValue, isScalarConst, type FusedKernel } from "../schedule.js";
 import type { KernelContext } from "./ts-kernels.js";
-import { wgslCast, wgslComparison, wgslHelpers, wgslLiteral, wgslOps } from "./expr.js";
+import { wgslCast, wgslComparison, wgslIntComparisons, wgslIntLiteral, wgslIntOps, wgslLiteral, wgslOps } from "./expr.js";
+import { helpersFor, type WgslHelper } from "./wgsl-helpers.js";
 
 /** A KernelContext that also knows how many dims and scalars the uniform block holds. */
 export interface WgslContext extends KernelContext {
@@ -56,13 +58,15 @@ export class WgslWriter {
     return v;
   }
 
-  scalar(name: string): string {
+  /** A runtime scalar: an f32, or for an i32 scalar its bits, which the runtime stores as such. */
+  scalar(name: string, dtype = "f32"): string {
     let v = this.scalarVars.get(name);
     if (v === undefined) {
       v = `s_${name}`;
       const k = this.ctx.scalarIndex(name);
       this.scalarVars.set(name, v);
-      this.hoisted.push(`let ${v} = u.scalars[${k >> 2}][${k & 3}];`);
+      const slot = `u.scalars[${k >> 2}][${k & 3}]`;
+      this.hoisted.push(`let ${v} = ${dtype === "i32" ? `bitcast<i32>(${slot})` : slot};`);
     }
     return v;
   }
@@ -101,18 +105,17 @@ export class WgslWriter {
     return parts.length === 0 ? "1u" : parts.join(" * ");
   }
 
-  /** Element `at` (a u32 expression) of the buffer holding `n`, as an f32. */
+  /** Element `at` (a u32 expression) of the buffer holding `n`: an i32 for i32, else an f32. */
   read(n: Node, at: string): string {
     const b = this.buffer(n);
-    if (n.dtype === "f32") return `${b}[${at}]`;
-    if (n.dtype === "i32") return `f32(${b}[${at}])`;
+    if (n.dtype === "f32" || n.dtype === "i32") return `${b}[${at}]`;
     const i = /^[\w.]+$/.test(at) ? at : `(${at})`;
     return `f32((${b}[${i} >> 5u] >> (${i} & 31u)) & 1u)`;
   }
 
-  /** Storing an f32 value into a non-bool buffer. */
+  /** Storing a value of `n`'s own type (see `read`) into its non-bool buffer. */
   store(n: Node, at: string, value: string): string {
-    return `${this.buffer(n)}[${at}] = ${n.dtype === "i32" ? `i32(${value})` : value};`;
+    return `${this.buffer(n)}[${at}] = ${value};`;
   }
 
   /**
@@ -128,10 +131,8 @@ export class WgslWriter {
   }
 
   /** Uniforms, bindings, `extra` module-scope declarations, the helpers `main` calls, and `main`. */
-  shader(builtins: string[], main: string[], size: number, extra: string[] = [], helpers: { uses: string[]; code: string }[] = []): string {
-    const text = main.join("\n");
-    const used = (h: { uses: string[] }): boolean => h.uses.some((x) => text.includes(x));
-    const chosen = [...helpers, ...wgslHelpers].filter(used);
+  shader(builtins: string[], main: string[], size: number, extra: string[] = [], helpers: WgslHelper[] = []): string {
+    const chosen = helpersFor([...main, ...extra].join("\n"), helpers);
     return [
       "struct Uniforms {",
       `  dims: array<vec4<u32>, ${Math.max(1, Math.ceil(this.ctx.dimCount / 4))}>,`,
@@ -184,25 +185,43 @@ export function computeLines(w: WgslWriter, nodes: readonly Node[], read: (n: No
   return { lines, value };
 }
 
-/** A literal, runtime scalar, dim or scalar constant, as the (hoisted) f32 expression for it. */
+/** A literal, runtime scalar, dim or scalar constant, as the (hoisted) expression for it, of its own type. */
 function leafValue(w: WgslWriter, n: Node): string {
-  if (n.op === Op.Const) return wgslLiteral(n.attrs["value"] as number);
-  if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string);
-  if (n.op === Op.Dim) return `f32(${w.dim(n.attrs["name"] as string)})`;
+  if (n.op === Op.Const) return n.dtype === "i32" ? wgslIntLiteral(n.attrs["value"] as number) : wgslLiteral(n.attrs["value"] as number);
+  if (n.op === Op.Scalar) return w.scalar(n.attrs["name"] as string, n.dtype);
+  if (n.op === Op.Dim) return `${n.dtype === "i32" ? "i32" : "f32"}(${w.dim(n.attrs["name"] as string)})`;
   if (isScalarConst(n)) return w.constant(n);
   throw new Error(`codegen/wgsl: ${n.op} is not computed inline`);
 }
 
-/** The f32 expression for elementwise node `n` over its inputs' expressions `ins`. */
+/** `expr`, a value of `from`'s WGSL type (i32 for i32, f32 otherwise), as an f32. */
+export function asF32(expr: string, from: string): string {
+  return from === "i32" ? `f32(${expr})` : expr;
+}
+
+/**
+ * The expression for elementwise node `n` over its inputs' expressions `ins`, of `n`'s type: i32
+ * ops compute in i32, comparisons of two i32s compare i32s, f32 ops take their i32 operands
+ * through f32() (lowering casts them already; this keeps a stray one type-correct).
+ */
 function nodeExpr(n: Node, ins: string[], coord: (axis: number) => string, flat: string): string {
+  if (n.op === Op.Random) {
+    return n.attrs["normal"] === true ? `rand_normal_(${flat}, ${n.attrs["site"]}u)` : `${n.attrs["open"] ? "rand_open01_" : "rand01_"}(${flat}, ${n.attrs["site"]}u, ${n.attrs["stream"]}u)`;
+  }
+  if (n.op === Op.Iota) return `i32(${coord(n.attrs["axis"] as number)})`;
+  if (n.op === Op.Cast) return wgslCast(ins[0]!, n.inputs[0]!.dtype, n.dtype);
+  if (n.dtype === "i32") {
+    const p = wgslIntOps[n.op];
+    if (p === undefined) throw new Error(`codegen/wgsl: no WGSL for i32 op ${n.op}`);
+    return p(n.op === Op.Select ? [asF32(ins[0]!, n.inputs[0]!.dtype), ...ins.slice(1)] : ins);
+  }
+  const ints = n.inputs.map((i) => i.dtype === "i32");
+  if (ints.length > 0 && ints.every(Boolean) && wgslIntComparisons[n.op] !== undefined) return wgslIntComparisons[n.op]!(ins);
   const comparison = wgslComparison(n, ins);
   if (comparison !== undefined) return comparison;
-  if (n.op === Op.Random) return `${n.attrs["open"] ? "rand_open01_" : "rand01_"}(${flat}, ${n.attrs["site"]}u, ${n.attrs["stream"]}u)`;
-  if (n.op === Op.Iota) return `f32(${coord(n.attrs["axis"] as number)})`;
-  if (n.op === Op.Cast) return wgslCast(ins[0]!, n.dtype);
   const p = wgslOps[n.op];
   if (p === undefined) throw new Error(`codegen/wgsl: no WGSL for op ${n.op}`);
-  return p(ins);
+  return p(ins.map((x, k) => asF32(x, n.inputs[k]!.dtype)));
 }
 
 /** Strides (u32 expressions, "0" where it broadcasts) of `n`, aligned right, along each axis of `shape`. */
@@ -313,12 +332,12 @@ function vec4Kernel(name: string, k: FusedKernel, reads: Node[], ctx: WgslContex
   const isVec = new Set(strided.map((n) => n.id));
   reads.forEach((n) => w.bind(n, false, isVec.has(n.id)));
   k.outputs.forEach((n) => w.bind(n, true, true));
-  const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : n.dtype === "i32" ? `f32(x${n.id}[l])` : `x${n.id}[l]`);
+  const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : `x${n.id}[l]`);
   const c = computeLines(w, k.nodes, read, () => "0u", "i");
   const lanes = [
     "let i = idx * 4u + l;",
     ...c.lines,
-    ...k.outputs.map((o) => `o${o.id}[l] = ${o.dtype === "i32" ? `i32(${c.value(o)})` : c.value(o)};`),
+    ...k.outputs.map((o) => `o${o.id}[l] = ${c.value(o)};`),
   ];
   const body = [
     ...reads.filter(isScalarLike).map((n) => `let r${n.id} = ${w.read(n, "0u")};`),

@@ -17,7 +17,7 @@ import { REDUCE_CHUNK as CHUNK, REDUCE_SPLIT_MIN as SPLIT_MIN, REDUCE_WORKGROUP,
 import { Op, type Node } from "../ir.js";
 import type { ReduceKernel } from "../schedule.js";
 import { wgslLiteral } from "./expr.js";
-import { computeLines, coordLines, isScalarLike, offsetExpr, stridesFor, WgslWriter, type WgslContext } from "./wgsl-kernels.js";
+import { asF32, computeLines, coordLines, isScalarLike, offsetExpr, stridesFor, WgslWriter, type WgslContext } from "./wgsl-kernels.js";
 
 /** Invocations per reduction workgroup (WebGPU compatibility mode guarantees 128). */
 export const WGSL_REDUCE_WORKGROUP = REDUCE_WORKGROUP;
@@ -111,7 +111,7 @@ function reduceShader(mode: Mode, name: string, k: ReduceKernel, reads: Node[], 
     const read = (n: Node) => (isScalarLike(n) ? `r${n.id}` : w.read(n, `p${n.id}`));
     const c = computeLines(w, k.prologue, read, (axis) => `c${axis}`, "pself");
     inner.push(...c.lines);
-    const v = c.value(x);
+    const v = asF32(c.value(x), x.dtype);
     if (arg) inner.push(`let cand = ${v};`, `if (cand ${better} acc) { acc = cand; best = j; }`);
     else inner.push(`acc = ${combine("acc", v)};`);
     const live = [...coordLines(w, shape, kept, "row")];

@@ -265,6 +265,11 @@ function callUniformData(spec: FunctionSpec, r: Resolved): ArrayBuffer {
   const data = new ArrayBuffer(16 * (nd + ns + 1));
   new Uint32Array(data, 0, 4 * nd).set(r.dims);
   new Float32Array(data, 16 * nd, 4 * ns).set(r.scalars);
+  // An i32 scalar travels as its bits (the kernel bitcasts them), exact beyond 2^24.
+  const ints = new Int32Array(data, 16 * nd, 4 * ns);
+  spec.scalars.forEach((s, k) => {
+    if (s.dtype === "i32") ints[k] = r.scalars[k]!;
+  });
   new Uint32Array(data, 16 * (nd + ns), 4).set([r.seed % 2 ** 32, Math.floor(r.seed / 2 ** 32), 0, 0]);
   return data;
 }
