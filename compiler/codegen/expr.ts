@@ -129,7 +129,8 @@ export const wgslOps: Partial<Record<Op, Printer>> = {
   [Op.Not]: ([a]) => bool(`${a} == 0.0`),
   [Op.Add]: ([a, b]) => `${a} + ${b}`,
   [Op.Sub]: ([a, b]) => `${a} - ${b}`,
-  [Op.Mul]: ([a, b]) => `${a} * ${b}`,
+  // Pinned (rnd_, ./wgsl-helpers.ts): no contraction with a following add into an FMA.
+  [Op.Mul]: ([a, b]) => `rnd_(${a} * ${b})`,
   [Op.Div]: ([a, b]) => `div_(${a}, ${b})`,
   [Op.Mod]: ([a, b]) => `${a} - ${b} * floor(div_(${a}, ${b}))`,
   [Op.Pow]: ([a, b]) => `pow_(${a}, ${b})`,

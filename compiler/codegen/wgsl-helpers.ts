@@ -22,6 +22,10 @@ const NAN = "f32_bits(0x7fc00000u)";
 const INF = "f32_bits(0x7f800000u)";
 
 export const wgslHelpers: WgslHelper[] = [
+  // A product pinned to its f32 rounding: Mesa (and SPIR-V in general) may contract a * b + c
+  // into one fused multiply-add, rounding once where JavaScript rounds twice. The XOR with
+  // u.seed.w, which the runtime always sets to 0 but no compiler can know, forces the rounding.
+  { uses: ["rnd_("], code: "fn rnd_(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ u.seed.w); }" },
   { uses: ["f32_bits("], code: "fn f32_bits(b: u32) -> f32 { return bitcast<f32>(b); }" },
   { uses: ["isnan_("], code: "fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }" },
   { uses: ["isinf_("], code: "fn isinf_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }" },
