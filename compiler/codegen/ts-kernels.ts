@@ -140,7 +140,20 @@ function computeLines(
   // A select of two equal literals (`c !== 0 ? 1 : 1`) has a literal type, and comparing it with
   // 0 later is TS2367 in a user's tsc: a select's value is declared a number.
   const typed = (n: Node) => (n.op === Op.Select ? `v${n.id}: number` : `v${n.id}`);
-  const lines = nodes.map((n) => `const ${typed(n)} = ${nodeExpr(n, n.inputs.map(value), index, flat)};`);
+  const lines = nodes.flatMap((n) => {
+    // An operand the printed expression uses twice (sign's NaN test) that is a buffer read is
+    // read once into a const: V8 does not merge the two loads and their bounds checks.
+    const ins = n.inputs.map(value);
+    const marks = ins.map((_, k) => `\u0000${k}\u0000`);
+    const shape = nodeExpr(n, marks, index, flat);
+    const once: string[] = [];
+    const bound = ins.map((x, k) => {
+      if ((/^[\w$.()-]+$/.test(x) && !x.includes("[")) || shape.split(marks[k]!).length <= 2) return x;
+      once.push(`const a${n.id}_${k} = ${x};`);
+      return `a${n.id}_${k}`;
+    });
+    return [...once, `const ${typed(n)} = ${nodeExpr(n, bound, index, flat)};`];
+  });
   return { lines, value };
 }
 
