@@ -64,6 +64,25 @@ export class ExprChecker implements ArgContext {
   /** Types of chain links computed ahead by a loop (chains.ts), each taken once. */
   private readonly chainTypes = new Map<A.Expr, Ty>();
 
+  /**
+   * A number literal's type, after its range check: an integer literal must fit an i32 (it is an
+   * i32 wherever it meets one, and would wrap on the CPU and saturate on the GPU: E3050), a float
+   * literal must be finite in f32 (1e39 and 1e999 would be Infinity: E3051). `negated`: the
+   * literal is the operand of a prefix minus, so 2147483648 is -2^31.
+   */
+  number(e: A.NumberLit, negated: boolean): Ty {
+    if (e.isInt && e.value > (negated ? 2 ** 31 : 2 ** 31 - 1)) {
+      this.report("E3050", e.span, `the integer literal ${e.text} is outside the i32 range [-2147483648, 2147483647]`, {
+        hint: `write ${e.text}.0 for an f32 value`,
+      });
+    } else if (!e.isInt && !Number.isFinite(Math.fround(e.value))) {
+      this.report("E3051", e.span, `the literal ${e.text} is outside the f32 range (its magnitude must be below 3.4028235e38)`, {
+        hint: "estc computes in f32; a value this large would be Infinity",
+      });
+    }
+    return tensor(e.isInt ? "i32" : "f32", [], e.isInt);
+  }
+
   /** The type of `e` in `scope`. */
   typeOf(e: A.Expr, scope: Scope): Ty {
     const ready = this.chainTypes.get(e);
@@ -79,12 +98,14 @@ export class ExprChecker implements ArgContext {
   private typeOfLink(e: A.Expr, scope: Scope): Ty {
     switch (e.kind) {
       case "Number":
-        return tensor(e.isInt ? "i32" : "f32", [], e.isInt);
+        return this.number(e, false);
       case "Bool":
         return tensor("bool", []);
       case "Name":
         return this.name(e, scope);
       case "Unary": {
+        // -2147483648 is the one integer literal whose magnitude is outside i32 but whose value is not.
+        if (e.op === "-" && e.operand.kind === "Number") return this.number(e.operand, true);
         const t = this.tensorOperand(e.operand, scope, `\`${e.op}\``);
         if (t === undefined) return errorTy;
         return e.op === "!" ? tensor("bool", t.shape) : tensor(t.dtype === "bool" ? "f32" : t.dtype, t.shape, t.weak);

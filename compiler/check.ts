@@ -163,11 +163,21 @@ export class Checker implements ItemOracle {
       let ty: Ty = errorTy;
       if (p.type !== undefined) ty = this.typeFromAst(m, p.type);
       if (p.default !== undefined) {
+        const before = this.diagnostics.length;
         const dty = exprs.typeOf(p.default, scope);
-        if (this.fold(m, p.default) === undefined) {
+        // A literal out of range has said so already (E3050/E3051); its default is not reported again.
+        const folded = this.diagnostics.length > before ? 0 : this.fold(m, p.default);
+        if (folded === undefined) {
           this.report("E3007", p.default.span, `the default of '${p.name.name}' must be a compile-time constant`, {
             hint: "a literal such as 3.0, or a const",
           });
+        } else if (typeof folded === "number" && !Number.isFinite(Math.fround(folded))) {
+          // The runtime takes finite scalars only (E6013), so such a default could never be used.
+          this.report("E3051", p.default.span, `the default of '${p.name.name}' is ${folded}, which is not a finite f32`, {
+            hint: "a runtime scalar must be a finite number below 3.4028235e38 in magnitude",
+          });
+        } else if (typeof folded === "number" && (ty.kind === "tensor" && ty.dtype === "i32") && (folded > 2 ** 31 - 1 || folded < -(2 ** 31))) {
+          this.report("E3050", p.default.span, `the default of '${p.name.name}' is ${folded}, outside the i32 range [-2147483648, 2147483647]`);
         } else if (p.type === undefined && dty.kind === "tensor") {
           ty = tensor(dty.dtype === "i32" && kind === "fn" && !dty.weak ? "i32" : dty.dtype === "bool" ? "bool" : "f32", []);
         } else if (dty.kind === "tensor" && ty.kind === "tensor" && !dtypeAssignable(dty, ty.dtype)) {
