@@ -37,6 +37,11 @@ export type CallOptions<S extends string = string, I extends string = string> = 
    * `argnums`); the steps only the others need do not run. Default: every f32 input.
    */
   wrt?: readonly I[];
+  /**
+   * Scan every f32 buffer after each kernel for NaN and Infinity and throw E6030 naming the fn,
+   * the kernel and its `.est` line at the first (JAX's jax_debug_nans). Off by default, and free then.
+   */
+  checkNumerics?: boolean;
 } & (string extends S ? { readonly [scalar: string]: unknown } : { readonly [K in S]?: number });
 
 /** Gradients by input name: one for each of the spec's `gradInputs`, or each name of `wrt`. */
@@ -115,8 +120,8 @@ export function defineFunction<
   const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> => {
     checkIndexBounds(spec, call.tensors, call.dims);
     return call.device.kind === "webgpu"
-      ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device)
-      : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device);
+      ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device, call.checkNumerics)
+      : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device, call.checkNumerics);
   };
   /** The gradients a plan returned, by name: those `call.wrt` asked for, in that order. */
   const gradients = (call: Call, grads: Tensor[]): Gradients =>

@@ -50,7 +50,7 @@ export const runtimeErrors = {
   unknownInput: { code: "E6011", meaning: "an input the fn does not declare" },
   unknownOption: {
     code: "E6012",
-    meaning: "an option that is not `device`, `seed`, `wrt` or one of the fn's scalars",
+    meaning: "an option that is not `device`, `seed`, `wrt`, `checkNumerics` or one of the fn's scalars (or a `checkNumerics` that is not a boolean)",
   },
   badScalar: { code: "E6013", meaning: "a scalar option that is not a finite number of its dtype" },
   cotangentMismatch: {
@@ -86,6 +86,10 @@ export const runtimeErrors = {
     code: "E6021",
     meaning:
       "`tensor()` data that is not a Float32Array, an Int32Array, a Uint8Array of 0/1 or an array of numbers",
+  },
+  nonFinite: {
+    code: "E6030",
+    meaning: "`checkNumerics`: a NaN or Infinity appeared (named: the fn, and the kernel and its .est line, or the input)",
   },
 } as const satisfies Record<string, RuntimeErrorInfo>;
 

@@ -6,6 +6,7 @@
 import type { CpuArray, CpuDevice } from "./cpu.js";
 import { EstcRuntimeError, RuntimeErrorCode, describePlanInput } from "./errors.js";
 import { gather, gatherGrad, nmMask, product, transpose } from "./kernels.js";
+import { firstNonFinite, nonFiniteAfterStep, nonFiniteInput, stepBuffers } from "./numerics.js";
 import { matmul } from "./matmul.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
@@ -27,6 +28,7 @@ export function runPlan(
   scalars: Float64Array,
   seed: number,
   device: CpuDevice,
+  checkNumerics = false,
 ): Tensor[] {
   const shapes = plan.buffers.map((b) => resolveShape(spec, b, dims));
   const sizes = shapes.map(product);
@@ -67,9 +69,23 @@ export function runPlan(
     arrays[r] = undefined;
   };
 
+  if (checkNumerics) {
+    for (const { name, buffer } of plan.inputs) {
+      const a = arrays[buffer];
+      const i = a instanceof Float32Array ? firstNonFinite(a) : -1;
+      if (i >= 0) throw nonFiniteInput(spec, name, i, a![i]!);
+    }
+  }
   try {
     plan.steps.forEach((step, s) => {
       runStep(spec, step, { array, shapes, external, root, dims, scalars, seed });
+      if (checkNumerics) {
+        for (const b of stepBuffers(step)) {
+          const a = array(b);
+          const i = a instanceof Float32Array && !plan.buffers[b]!.packed ? firstNonFinite(a) : -1;
+          if (i >= 0) throw nonFiniteAfterStep(spec, plan, step, b, i, a[i]!);
+        }
+      }
       for (const r of lastUse.get(s) ?? []) if (!returned.has(r)) release(r);
     });
     return plan.outputs.map((b, i) => {

@@ -205,7 +205,7 @@ export function wgslDispatch(kernel: WgslKernel, size: (d: Dim) => number, seria
  * The options every generated function takes besides its runtime scalars (runtime/validate.ts
  * checks them); the checker rejects a runtime scalar named like one (E2013).
  */
-export const CALL_OPTIONS = ["device", "seed", "wrt"] as const;
+export const CALL_OPTIONS = ["device", "seed", "wrt", "checkNumerics"] as const;
 
 /** Everything the runtime needs to run one generated function. */
 export interface FunctionSpec {
@@ -229,6 +229,8 @@ export interface FunctionSpec {
   /** The f32 inputs that vjp and valueAndGrad return gradients for, in order. */
   gradInputs: string[];
   kernels: CpuKernel[];
+  /** The `.est` file and line each kernel was generated from (same indices), for checkNumerics' E6030. */
+  kernelSources?: string[];
   /** The same kernels in WGSL (same indices), for the WebGPU back end. */
   wgsl?: WgslKernel[];
   /**

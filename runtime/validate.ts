@@ -43,6 +43,8 @@ export interface Call {
   device: CpuDevice | WebGpuDevice;
   /** The places in `spec.gradInputs` of the gradients asked for (`wrt`), in that order; all by default. */
   wrt: number[];
+  /** The `checkNumerics` option (runtime/numerics.ts). */
+  checkNumerics: boolean;
 }
 
 /** Checks the inputs then the options, and binds the shape symbols. */
@@ -210,6 +212,7 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
     seed: checkSeed(spec, own(given, "seed")),
     device: checkDevice(spec, own(given, "device")),
     wrt: checkWrt(spec, own(given, "wrt")),
+    checkNumerics: checkFlag(spec, "checkNumerics", own(given, "checkNumerics")),
   };
 }
 
@@ -263,6 +266,11 @@ function checkScalar(
   }
   if (scalar.dtype === "bool" && value !== 0 && value !== 1) return bad("0 or 1 (bool)");
   return value;
+}
+
+function checkFlag(spec: FunctionSpec, name: string, value: unknown): boolean {
+  if (value === undefined || typeof value === "boolean") return value === true;
+  return fail(CallErrorCode.unknownOption, `${spec.name}: option '${name}' must be true or false, got ${describe(value)}`);
 }
 
 function checkSeed(spec: FunctionSpec, seed: unknown): number {

@@ -221,6 +221,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     tuple: L.tuple,
     gradInputs,
     kernels: table.kernels.map((k) => new Code(k.name)),
+    kernelSources: table.kernels.map((k) => kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`),
     loadWgsl: new Code(`async () => (await ${WGSL_LOADER}()).${L.name}`),
     forward: planLiteral(forward),
     vjp: planLiteral(vjp),

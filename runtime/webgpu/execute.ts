@@ -14,6 +14,7 @@ import type { Tensor } from "../tensor.js";
 import type { WebGpuDevice } from "./device.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { GATHER_OK } from "./kernels.js";
+import { NumericsCheck } from "./numerics.js";
 import { BufferUsage, type CachedPipeline } from "./pool.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape } from "../plan-buffers.js";
 import { prepareStep, SCRATCH, type PreparedStep } from "./steps.js";
@@ -41,6 +42,7 @@ export async function runPlanWebGpu(
   scalars: Float64Array,
   seed: number,
   device: WebGpuDevice,
+  checkNumerics = false,
 ): Promise<Tensor[]> {
   const where = `${spec.name} (${spec.source})`;
   if (device.failure !== undefined) throw webGpuError(WebGpuErrorCode.deviceFailure, `${where}: ${device.failure}`);
@@ -84,7 +86,9 @@ export async function runPlanWebGpu(
     }
     const prepared = plan.steps.map((step, s) => prepareStep(spec, step, s, { shapes, root, bits, hostArrays, dims, dtypes: plan.buffers.map((b) => b.dtype), boundBytes }, device));
     await whileAlive(device, Promise.all(prepared.flatMap((p) => (p.kind === "alias" ? [] : [p.pipeline, p.then?.pipeline]))), where);
-    return await encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed }, prepared, device);
+    const numerics = checkNumerics ? new NumericsCheck(spec, plan, device, sizes) : undefined;
+    numerics?.hostInputs(hostArrays);
+    return await encodeAndSubmit(spec, plan, { shapes, root, bits, bytes, hostArrays, deviceInputs, dims, scalars, seed, numerics }, prepared, device);
   } finally {
     for (const release of holds) release();
   }
@@ -100,6 +104,8 @@ interface Resolved {
   dims: Int32Array;
   scalars: Float64Array;
   seed: number;
+  /** Present when the call asked for checkNumerics (./numerics.ts). */
+  numerics?: NumericsCheck;
 }
 
 async function encodeAndSubmit(
@@ -169,6 +175,7 @@ async function encodeAndSubmit(
       const buffer = storage(b, false);
       upload(device, buffer, hostWords(array, array instanceof Uint8Array ? "bool" : plan.buffers[b]!.dtype));
     }
+    if (r.numerics !== undefined) for (const [b, buffer] of r.deviceInputs) r.numerics.input(encoder, b, buffer);
     prepared.forEach((step, s) => {
       if (step.kind === "alias") storage(step.x);
       else {
@@ -202,6 +209,7 @@ async function encodeAndSubmit(
           encode(step.label, step.cached!, step.buffers, step.overwrites ?? 0, step.grid);
           if (step.then !== undefined) encode(step.then.label, step.then.cached!, step.then.buffers, step.then.overwrites, step.then.grid);
         }
+        r.numerics?.afterStep(encoder, s, storage);
       }
       for (const at of dead.get(s) ?? []) {
         if (returned.has(at) || !live.delete(at)) continue;
@@ -236,6 +244,7 @@ async function encodeAndSubmit(
     for (const at of live) releaseStorage(device, buffers[at]!);
     for (const buffer of temps) device.pool.release(buffer);
     if (!submitted && staging !== undefined) device.pool.release(staging);
+    if (!submitted) r.numerics?.release();
   }
 
   try {
@@ -244,7 +253,9 @@ async function encodeAndSubmit(
     const first = errors[0]?.message ?? uncaught[0];
     if (first !== undefined) throw gpuFailure(spec, prepared, first);
     if (staging !== undefined) await checkGatherFlag(spec, device, staging);
+    await r.numerics?.scan();
   } catch (e) {
+    r.numerics?.release();
     for (const buffer of outs) releaseStorage(device, buffer);
     throw e;
   }
