@@ -81,7 +81,7 @@ describe("sum(x * x)", () => {
     await rejects(
       () => f.forward({ x }, { s: 1 } as never),
       "E6012",
-      "sum_squares: unknown option 's'; the options are 'device', 'seed', 'wrt'; it has no scalars",
+      "sum_squares: unknown option 's'; the options are 'device', 'seed', 'wrt', 'checkNumerics'; it has no scalars",
     );
   });
 });

@@ -92,7 +92,7 @@ describe("call validation", () => {
     await rejects(
       call({ x, w }, { sed: 1 }),
       "E6012",
-      "binary_dense: unknown option 'sed' (did you mean 'seed'?); the options are 'device', 'seed', 'wrt' and the scalars 'o'",
+      "binary_dense: unknown option 'sed' (did you mean 'seed'?); the options are 'device', 'seed', 'wrt', 'checkNumerics' and the scalars 'o'",
     );
     await rejects(
       call({ x, w }, { temperature: 1 }),
