@@ -8,7 +8,7 @@
 import type * as A from "../grammar/ast.js";
 import { Op, topoSort, type Node } from "./ir.js";
 import { LowerError, expectTensor, type Env, type Value } from "./lower-values.js";
-import type { Lowerer } from "./lower.js";
+import type { EstimatorRule, Lowerer } from "./lower.js";
 import { derivativeRule, sumTo, type Builder } from "./autodiff-rules.js";
 import type { DimT } from "./types.js";
 
@@ -110,7 +110,7 @@ function customRule(n: Node, ct: Node, ctx: AutodiffContext): (Node | null)[] {
       });
     }
     if (s.kind === "Let") {
-      const v = L.expr(s.value, env);
+      const v = lowerAt(rule, est, () => L.expr(s.value, env));
       s.names.forEach((nm, i) => env.vars.set(nm.name, s.destructure && v.kind === "tuple" ? v.items[i]! : v));
     } else if (s.kind === "Grad") {
       const i = rule.inputNames.indexOf(s.name.name);
@@ -126,6 +126,17 @@ function customRule(n: Node, ct: Node, ctx: AutodiffContext): (Node | null)[] {
     }
   }
   return out;
+}
+
+/** Lowers part of an estimator body; a failed `require` (E4040) is reported at the call site. */
+function lowerAt<T>(rule: EstimatorRule, est: A.EstimatorDecl, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const inside = e instanceof LowerError && e.span.file === rule.callSpan.file && e.span.start >= rule.callSpan.start && e.span.end <= rule.callSpan.end;
+    if (!(e instanceof LowerError) || e.code !== "E4040" || inside) throw e;
+    throw new LowerError("E4040", rule.callSpan, `estimator '${est.name.name}': ${e.message}`, e.extra);
+  }
 }
 
 /** `diff(e, x)` in an estimator body: the elementwise derivative of e with respect to input x. */

@@ -141,6 +141,38 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const noisy = L.elementwise(Op.Add, "f32", [logits, gumbel(L, logits.shape)], span);
       return tensorValue(reduction(L, "argmax", noisy, [logits.shape.length - 1], false, span));
     }
+    case "require": {
+      const given = t("x");
+      // An i32 runtime scalar reaches an f32 parameter through a cast.
+      const x = given.op === Op.Cast && given.inputs[0]!.op === Op.Scalar ? given.inputs[0]! : given;
+      const bound = (k: string): number | undefined => {
+        if (args[k] === undefined) return undefined;
+        const n = t(k);
+        if (n.op !== Op.Const) throw new LowerError("E4040", span, `require: '${k}' must be a compile-time number`);
+        return n.attrs["value"] as number;
+      };
+      const [min, max] = [bound("min"), bound("max")];
+      if (x.op === Op.Const) {
+        // A literal (or a default) bound at this call site: decided now.
+        const v = x.attrs["value"] as number;
+        if ((min !== undefined && !(v >= min)) || (max !== undefined && !(v <= max))) {
+          throw new LowerError("E4040", span, `an argument of ${v} is outside the valid range ${rangeText(min, max)} that its require(…) declares`, {
+            hint: "pass a value in the range (see the estimator's documentation)",
+          });
+        }
+      } else if (x.op === Op.Scalar) {
+        // A runtime scalar of the fn: the runtime checks it at every call (E6031).
+        const name = x.attrs["name"] as string;
+        const had = L.scalarRanges.get(name);
+        L.scalarRanges.set(name, {
+          min: had?.min === undefined ? min : min === undefined ? had.min : Math.max(had.min, min),
+          max: had?.max === undefined ? max : max === undefined ? had.max : Math.min(had.max, max),
+          span: had?.span ?? span,
+        });
+      }
+      // Anything computed (o * 2) is not checked: docs/language.md says so.
+      return tensorValue(given);
+    }
     case "sg": {
       const v = args["x"];
       if (v === undefined || !isValue(v) || v.kind !== "tensor") throw new LowerError("E5001", span, "sg needs a tensor");
@@ -243,4 +275,10 @@ function gumbel(L: Lowerer, shape: readonly DimT[]): Node {
   const g = L.graph;
   const u = random(L, shape, 0, true);
   return g.node(Op.Neg, "f32", shape, [g.node(Op.Log, "f32", shape, [g.node(Op.Neg, "f32", shape, [g.node(Op.Log, "f32", shape, [u])])])]);
+}
+
+/** `x >= 1`, `0 <= x <= 1`: a range as the diagnostics and the runtime print it. */
+export function rangeText(min: number | undefined, max: number | undefined): string {
+  if (min !== undefined && max !== undefined) return `${min} <= x <= ${max}`;
+  return min !== undefined ? `x >= ${min}` : `x <= ${max}`;
 }

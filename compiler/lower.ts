@@ -28,6 +28,8 @@ export interface EstimatorRule {
   differentiable: boolean[];
   /** The estimator's parameter names, in Custom input order after the inputs. */
   paramNames: string[];
+  /** The `x backward E(…)` expression, where a failed `require` on a literal is reported. */
+  callSpan: A.Span;
 }
 
 /** One fn lowered to IR: its interface and output nodes. */
@@ -48,6 +50,18 @@ export interface LoweredFn {
   dims: Map<string, { input: string; axis: number }>;
   /** Where each node came from in the source (shared with autodiff, which adds to it). */
   provenance: Map<number, A.Span>;
+  /**
+   * The valid range of runtime scalars that reach a `require` (an estimator parameter bound to
+   * one), by scalar name; filled while estimator bodies are lowered, checked by the runtime (E6031).
+   */
+  scalarRanges: Map<string, ScalarRange>;
+}
+
+/** Bounds `require(x, min, max)` puts on a runtime scalar (inclusive), and the require's span. */
+export interface ScalarRange {
+  min?: number;
+  max?: number;
+  span: A.Span;
 }
 
 /** Per-program lowering state shared by nested inlined calls. */
@@ -56,6 +70,7 @@ export class Lowerer {
   readonly rules: EstimatorRule[] = [];
   /** The source span each node was first lowered from, for comments above generated kernels. */
   readonly provenance = new Map<number, A.Span>();
+  readonly scalarRanges = new Map<string, ScalarRange>();
   private site = 0;
 
   constructor(readonly checked: CheckedProgram) {}
@@ -92,7 +107,7 @@ export class Lowerer {
       const t = declared(k);
       return t?.kind === "tensor" ? this.cast(n, t.dtype) : n;
     });
-    return { name: decl.name.name, decl, module, graph: this.graph, inputs, scalars, outputs, tuple: result.kind === "tuple", rules: this.rules, dims, provenance: this.provenance };
+    return { name: decl.name.name, decl, module, graph: this.graph, inputs, scalars, outputs, tuple: result.kind === "tuple", rules: this.rules, dims, provenance: this.provenance, scalarRanges: this.scalarRanges };
   }
 
   /** A fresh Philox site for one sampling call. */
@@ -352,6 +367,7 @@ export class Lowerer {
       inputNames: est.inputs.map((i) => i.name),
       differentiable: inputNodes.map((n) => n.dtype === "f32" && n.op !== Op.Const),
       paramNames: est.params.map((p) => p.name.name),
+      callSpan: e.span,
     });
     const node = this.graph.node(Op.Custom, y.dtype, y.shape, [y, ...inputNodes, ...params], { rule, estimator: est.name.name });
     return tensorValue(node);

@@ -310,6 +310,21 @@ const list: Primitive[] = [
     },
     doc: "i32 positions along axis (default 0) of a tensor of the given shape: iota([2, 3], axis = 1) is [[0, 1, 2], [0, 1, 2]]",
   },
+  {
+    name: "require",
+    category: "gradient",
+    params: [
+      { name: "x", kind: "tensor" },
+      { name: "min", kind: "tensor", optional: true },
+      { name: "max", kind: "tensor", optional: true },
+    ],
+    result: (args) => {
+      const t = tensorArg(args["x"]);
+      if (t !== undefined && t.shape !== null && t.shape.length > 0) return { error: "checks a scalar (an estimator parameter)", arg: "x" };
+      return t ?? tensor("f32", []);
+    },
+    doc: "x itself, declaring its valid range [min, max] (inclusive, compile-time numbers): a literal out of range is E4040 at build time, a runtime scalar out of range E6031 at call time",
+  },
   { name: "sg", category: "gradient", params: [{ name: "x", kind: "tensor" }], result: (args) => tensorArg(args["x"]) ?? tensor("f32", null), doc: "stop-gradient: the value of x, with no cotangent (also `x detach`)" },
 ];
 

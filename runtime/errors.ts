@@ -87,6 +87,10 @@ export const runtimeErrors = {
     meaning:
       "`tensor()` data that is not a Float32Array, an Int32Array, a Uint8Array of 0/1 or an array of numbers",
   },
+  scalarOutOfRange: {
+    code: "E6031",
+    meaning: "a scalar option outside the valid range an estimator it is passed to declares with `require`",
+  },
   nonFinite: {
     code: "E6030",
     meaning: "`checkNumerics`: a NaN or Infinity appeared (named: the fn, and the kernel and its .est line, or the input)",

@@ -30,6 +30,7 @@ export const CallErrorCode = runtimeErrorCodes(
   "cotangentMismatch",
   "backendUnavailable",
   "badWrt",
+  "scalarOutOfRange",
 );
 
 type CallErrorCodeValue = (typeof CallErrorCode)[keyof typeof CallErrorCode];
@@ -265,6 +266,18 @@ function checkScalar(
     return bad("an integer in the i32 range");
   }
   if (scalar.dtype === "bool" && value !== 0 && value !== 1) return bad("0 or 1 (bool)");
+  if ((scalar.min !== undefined && value < scalar.min) || (scalar.max !== undefined && value > scalar.max)) {
+    const range =
+      scalar.min !== undefined && scalar.max !== undefined
+        ? `${scalar.min} <= ${scalar.name} <= ${scalar.max}`
+        : scalar.min !== undefined
+          ? `${scalar.name} >= ${scalar.min}`
+          : `${scalar.name} <= ${scalar.max}`;
+    fail(
+      CallErrorCode.scalarOutOfRange,
+      `${spec.name}: option '${scalar.name}' is ${value}, outside its valid range ${range} (required by ${scalar.requiredBy ?? "an estimator"})`,
+    );
+  }
   return value;
 }
 

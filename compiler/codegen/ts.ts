@@ -215,13 +215,17 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     source: visibleText(`${L.module.file}:${start?.line ?? 1}`),
     inputs: plain(L.inputs),
     ...indexBoundsField(L.outputs),
-    scalars: plain(L.scalars),
+    scalars: plain(L.scalars.map((s) => {
+      const r = L.scalarRanges.get(s.name);
+      if (r === undefined) return s;
+      return { ...s, ...(r.min === undefined ? {} : { min: r.min }), ...(r.max === undefined ? {} : { max: r.max }), requiredBy: visibleText(kernelWhere(r.span, sources) ?? r.span.file) };
+    })),
     dims,
     outputs: plain(L.outputs.map((o) => ({ dtype: o.dtype, shape: o.shape }))),
     tuple: L.tuple,
     gradInputs,
     kernels: table.kernels.map((k) => new Code(k.name)),
-    kernelSources: table.kernels.map((k) => kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`),
+    kernelSources: table.kernels.map((k) => visibleText(kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`)),
     loadWgsl: new Code(`async () => (await ${WGSL_LOADER}()).${L.name}`),
     forward: planLiteral(forward),
     vjp: planLiteral(vjp),

@@ -10,7 +10,7 @@ import { checkFiles } from "../../compiler/pipeline.js";
 import { normalFromWords } from "../../runtime/normal.js";
 import { fillWords, uniform01, uniformOpen01 } from "../../runtime/philox.js";
 import { run } from "../helpers/backends.js";
-import { memoryHost } from "../helpers/compile.js";
+import { compileFn, memoryHost } from "../helpers/compile.js";
 
 const DEVICES = ["cpu", "webgpu"] as const;
 const f32 = Math.fround;
@@ -267,4 +267,28 @@ describe("checkNumerics names the fn, the kernel and the .est line where a NaN o
       }
     });
   }
+});
+
+const RESTE = `import { ReSTE } from "std/binary"
+fn act(x: f32[N], o: f32 = 3.0) -> f32[N] {
+  return sign x backward ReSTE(o = o)
+}`;
+
+describe("ReSTE's o must be >= 1 (its require): o = 0 gave NaN gradients silently", () => {
+  for (const device of DEVICES) {
+    it(`${device}: o = 0 and o = 0.5 are E6031 naming the scalar and its range; o = 1 gives finite gradients`, async () => {
+      const x = { data: [0.05, -0.5, 1.2, 2], shape: [4] };
+      for (const o of [0, 0.5, -1]) {
+        const err = await run(device, RESTE, "act", { x }, { ct: [[1, 1, 1, 1]], scalars: { o } }).then(() => undefined, (e: unknown) => e);
+        expect(err).toMatchObject({ code: "E6031" });
+        expect((err as Error).message).toMatch(new RegExp(`act: option 'o' is ${o}, outside its valid range o >= 1 \\(required by .*std/binary\\.est:\\d+\\)`));
+      }
+      // o = 1: ReSTE is the clipped identity, slope 1 on |x| <= t = 1.5 (and m^0 = 1 inside m).
+      same((await run(device, RESTE, "act", { x }, { ct: [[1, 1, 1, 1]], scalars: { o: 1 } })).grads["x"]!, [1, 1, 1, 0], "ReSTE(o = 1) gradient");
+    });
+  }
+  it("a literal o = 0 at the call site is E4040 there, at build time", () => {
+    const text = `import { ReSTE } from "std/binary"\nfn lit(x: f32[N]) -> f32[N] {\n  return sign x backward ReSTE(o = 0.0)\n}\n`;
+    expect(() => compileFn(text, "lit")).toThrow(/main\.est:3:10: error\[E4040\]: estimator 'ReSTE': an argument of 0 is outside the valid range x >= 1/);
+  });
 });
