@@ -346,7 +346,7 @@ export function fusedLoop(w: KernelWriter, shape: readonly DimT[], nodes: readon
  * A matrix product kernel: each operand with a prologue (or stored transposed) is computed into
  * a local array over its own shape, `gemm` (runtime/kernels.ts) multiplies, and the epilogue is a
  * fused loop over the product. The operands and the product are rounded to f32 as stored
- * buffers would be; the epilogue keeps f64 between its ops as any fused loop does.
+ * buffers would be; the epilogue rounds each op to f32 as any fused loop does.
  */
 export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContext): KernelSource {
   const w = new KernelWriter(ctx);
