@@ -221,7 +221,19 @@ function nodeExpr(n: Node, ins: string[], coord: (axis: number) => string, flat:
   if (comparison !== undefined) return comparison;
   const p = wgslOps[n.op];
   if (p === undefined) throw new Error(`codegen/wgsl: no WGSL for op ${n.op}`);
-  return p(ins.map((x, k) => asF32(x, n.inputs[k]!.dtype)));
+  return p(ins.map((x, k) => opaque(n, k, asF32(x, n.inputs[k]!.dtype))));
+}
+
+/**
+ * Operand `k` of `n`, hidden from the shader compiler's algebra (rnd_) where an inexact rewrite
+ * would drop IEEE's answer: NIR turns `x * 0.0` into 0 and `x - x` into 0, which are NaN for an
+ * infinite or NaN x on the CPU.
+ */
+function opaque(n: Node, k: number, x: string): string {
+  const c = n.inputs[k]!;
+  const zero = n.op === Op.Mul && c.op === Op.Const && (c.attrs["value"] === 0 || !Number.isFinite(c.attrs["value"] as number));
+  const self = n.op === Op.Sub && k === 1 && n.inputs[0] === c;
+  return zero || self ? `rnd_(${x})` : x;
 }
 
 /** Strides (u32 expressions, "0" where it broadcasts) of `n`, aligned right, along each axis of `shape`. */

@@ -84,6 +84,7 @@ fn nan_more(x: f32[N]) -> (f32[N], f32[N], f32[N], f32[N], f32[N], f32[N]) {
 }
 fn compare(x: f32[N]) -> (bool[N], bool[N], bool[N], f32[N]) { return (x > 0, x != x, x == x, select(x, 1.0, 2.0)) }
 fn fma_chain(a: f32[N], b: f32[N], c: f32[N]) -> f32[N] { return (a * b + c) * (a - c) + b * b }
+fn folds(x: f32[N]) -> (f32[N], f32[N]) { return (relu(x) * 0.0, x - x) }
 `;
 
 const X = [100, -100, 0, -0, NaN, Infinity, -Infinity, 1, -1, 88.72284, 88.72283, 0.5];
@@ -138,6 +139,12 @@ describe("f32 results, overflow, division by zero and NaN are the same on both b
       same(r[1]!, [1, 0, 0, 0], "x != x");
       same(r[2]!, [0, 1, 1, 1], "x == x");
       same(r[3]!, [1, 1, 1, 2], "select(x, 1, 2)");
+    });
+    it(`${device}: x * 0 and x - x are NaN for an infinite or NaN x (no algebraic folding)`, async () => {
+      const x = [Infinity, -Infinity, NaN, 3, -0];
+      const r = (await run(device, FLOATS, "folds", { x: { data: x, shape: [5] } })).outputs;
+      same(r[0]!, x.map((v) => Math.max(v, 0) * 0), "relu(x) * 0");
+      same(r[1]!, x.map((v) => v - v), "x - x");
     });
   }
   it("a chain of + - * gives the same bits on both back ends (each op rounded to f32, no FMA)", async () => {
