@@ -215,19 +215,15 @@ export interface FunctionSpec {
   /** Tensor parameters, in declaration order. */
   inputs: { name: string; dtype: DType; shape: Dim[] }[];
   /**
-<<<<<<< HEAD
    * i32 inputs used as `one_hot` labels: every element must lie in [0, bound), which the runtime
    * checks (E6008) before a call runs wherever the elements are on the host.
    */
   indexBounds?: { input: string; bound: Dim }[];
-  /** Runtime scalar options with their defaults. */
-  scalars: { name: string; dtype: DType; default: number }[];
-=======
+  /**
    * Runtime scalar options with their defaults, and the valid range (inclusive) a `require` in
    * an estimator the scalar is passed to declares, with that require's `.est` line (E6031).
    */
   scalars: { name: string; dtype: DType; default: number; min?: number; max?: number; requiredBy?: string }[];
->>>>>>> 4f2a60d (require(x, min, max): an estimator parameter declares its valid range; a literal out of range is E4040 at the backward, a runtime scalar passed to it is checked at every call (E6031 naming the scalar, its range and the require's line). std/binary's ReSTE requires o >= 1: o = 0 gave NaN gradients silently)
   /** Shape symbols, in the order kernels receive their sizes. */
   dims: string[];
   outputs: { dtype: DType; shape: Dim[] }[];
