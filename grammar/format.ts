@@ -73,12 +73,13 @@ class CommentPrinter {
     return this.comments.filter((c) => c.span.start >= start && c.span.start < end);
   }
 
+  /** Line terminators are \n, \r and \r\n (docs/language.md §2). */
   private hadBlank(from: number, to: number): boolean {
-    return (this.text.slice(from, to).match(/\n/g)?.length ?? 0) >= 2;
+    return (this.text.slice(from, to).match(/\r\n|\r|\n/g)?.length ?? 0) >= 2;
   }
 
   private sameLine(from: number, to: number): boolean {
-    return !this.text.slice(from, to).includes("\n");
+    return !/[\r\n]/.test(this.text.slice(from, to));
   }
 
   /**

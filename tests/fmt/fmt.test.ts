@@ -226,8 +226,10 @@ describe("parentheses", () => {
 `);
   });
 
-  it("turns CRLF line endings into LF, keeping blank lines and comments", () => {
+  it("turns CRLF and CR line endings into LF, keeping blank lines and comments", () => {
     expect(fmt("// top\r\n\r\nconst K = 2 // two\r\n\r\n\r\nconst M = 3\r\n")).toBe("// top\n\nconst K = 2 // two\n\nconst M = 3\n");
+    // A lone \r ends a line too (docs/language.md §2).
+    expect(fmt("// top\r\rconst K = 2\r// about M\rconst M = 3\r")).toBe("// top\n\nconst K = 2\n// about M\nconst M = 3\n");
   });
 
   it("adds the parentheses precedence needs and normalises spacing", () => {
