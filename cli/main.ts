@@ -5,7 +5,7 @@
  * The commands that compile run on a worker thread with a 256 MB stack. Chevrotain's parser
  * spends about fourteen rule calls per parenthesis, so on the main thread's ~1 MB stack a
  * program stops near 200 nested parentheses (chains of operators are walked with loops,
- * compiler/chains.ts); on the worker's, the front end's own limit (E1002 past 20,000 nested
+ * grammar/chains.ts); on the worker's, the front end's own limit (E1002 past 20,000 nested
  * brackets, grammar/index.ts) comes first. The worker sends its output here as it
  * goes (watch mode) and is told when Ctrl-C arrives. Commands that need the main thread run
  * here: `lsp` reads stdin, `doctor` loads Dawn's native module.

@@ -4,7 +4,7 @@
  * `detach`, tuples and lists. Every error becomes a diagnostic and an ErrorTy, which silences
  * follow-on errors.
  */
-import { pendingLinks } from "./chains.js";
+import { pendingLinks } from "../grammar/chains.js";
 import type * as A from "../grammar/ast.js";
 import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
 import { argValue, bindArgs, unifyArg, type ArgContext } from "./check-args.js";
@@ -61,7 +61,7 @@ export class ExprChecker implements ArgContext {
     return errorTy;
   }
 
-  /** Types of chain links computed ahead by a loop (chains.ts), each taken once. */
+  /** Types of chain links computed ahead by a loop (grammar/chains.ts), each taken once. */
   private readonly chainTypes = new Map<A.Expr, Ty>();
 
   /**

@@ -1,6 +1,6 @@
 /**
  * Stack depth as a property of the input: the passes recurse once per level of nesting (chains
- * are walked with loops, chains.ts), so a deep enough nest exhausts the JavaScript stack. That is
+ * are walked with loops, grammar/chains.ts), so a deep enough nest exhausts the JavaScript stack. That is
  * reported as E1002, never as an internal error. The CLI compiles on a 256 MB stack
  * (cli/main.ts), where the parser's bracket limit (E1002 past 20,000) comes first.
  */

@@ -5,7 +5,7 @@
  * (the estimator body) autodiff applies. Guarantees: every node's shape is the broadcast shape of
  * its inputs, every Random node has its own site.
  */
-import { pendingLinks } from "./chains.js";
+import { pendingLinks } from "../grammar/chains.js";
 import type * as A from "../grammar/ast.js";
 import type { CheckedProgram } from "./check.js";
 import { Graph, Op, type Node } from "./ir.js";
@@ -139,7 +139,7 @@ export class Lowerer {
     throw new LowerError("E5001", decl.span, `fn '${decl.name.name}' has no return`);
   }
 
-  /** Values of chain links lowered ahead by a loop (chains.ts), each taken once. */
+  /** Values of chain links lowered ahead by a loop (grammar/chains.ts), each taken once. */
   private readonly chainValues = new Map<A.Expr, Value>();
 
   /** Lowers one expression. */

@@ -3,6 +3,7 @@
  * imports stay together), `///` doc comments above their items, and parentheses exactly where
  * precedence or associativity needs them, so `parse(printModule(ast))` gives back `ast`.
  */
+import { pendingLinks } from "./chains.js";
 import type * as A from "./ast.js";
 
 // ---------------------------------------------------------------- precedence, loosest first
@@ -121,8 +122,22 @@ class ExprPrinter {
     return jux === undefined ? `${e.callee.name}(${this.args(e.args)})` : `${e.callee.name} ${jux}`;
   }
 
+  /** Texts of chain links printed ahead by a loop (chains.ts), each taken once. */
+  private readonly chainTexts = new Map<A.Expr, string>();
+
   /** `e` without parentheses around itself. */
   bare(e: A.Expr): string {
+    const ready = this.chainTexts.get(e);
+    if (ready !== undefined) {
+      this.chainTexts.delete(e);
+      return ready;
+    }
+    const links = pendingLinks(e, this.chainTexts);
+    for (let i = links.length - 1; i >= 0; i--) this.chainTexts.set(links[i]!, this.bareLink(links[i]!));
+    return this.bareLink(e);
+  }
+
+  private bareLink(e: A.Expr): string {
     switch (e.kind) {
       case "Number":
         return e.text;

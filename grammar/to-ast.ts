@@ -28,6 +28,14 @@ function isRealToken(t: IToken | undefined): t is IToken {
   return t !== undefined && !t.isInsertedInRecovery && Number.isFinite(t.startOffset);
 }
 
+/** The first child node of a CST node (an item's, a statement's or a primary's one alternative). */
+function firstNode(c: Children): CstNode | undefined {
+  for (const key in c) {
+    for (const e of c[key] ?? []) if (isNode(e)) return e;
+  }
+  return undefined;
+}
+
 /** Builds AST nodes for one file. */
 export class AstBuilder extends BaseVisitor {
   constructor(
@@ -139,7 +147,7 @@ export class AstBuilder extends BaseVisitor {
   }
 
   item(c: Children): A.Item | undefined {
-    const inner = Object.values(c).flat().find(isNode);
+    const inner = firstNode(c);
     return inner === undefined ? undefined : (this.visit(inner) as A.Item);
   }
 
@@ -245,7 +253,7 @@ export class AstBuilder extends BaseVisitor {
   }
 
   statement(c: Children): A.Stmt | undefined {
-    const inner = Object.values(c).flat().find(isNode);
+    const inner = firstNode(c);
     return inner === undefined ? undefined : (this.visit(inner) as A.Stmt);
   }
 
@@ -456,7 +464,7 @@ export class AstBuilder extends BaseVisitor {
     if (id !== undefined) {
       return isRealToken(id) ? { kind: "Name", name: id.image, span } : this.errorExpr(span);
     }
-    const inner = Object.values(c).flat().find(isNode);
+    const inner = firstNode(c);
     return inner === undefined ? this.errorExpr(span) : (this.visit(inner) as A.Expr);
   }
 

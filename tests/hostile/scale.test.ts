@@ -4,7 +4,7 @@
  * cli/main.ts): 1,000 nested parentheses and a flat chain of 10,000 operators check clean, 3,000
  * chained `detach` build (it overflowed the stack in lowering, exit 2), and brackets deeper than
  * 20,000 are E1002 at the bracket that goes too deep. In a library call, on a small stack,
- * chains still check and build (check and lower walk them with loops, compiler/chains.ts) and
+ * chains still check and build (check and lower walk them with loops, grammar/chains.ts) and
  * mean the same as short ones (the IR interpreter's sum and gradient), and nesting gives E1002
  * at worst, never an exception. Doc comments of many items attach in one pass (they were
  * matched by scanning every doc for every item).
@@ -17,7 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildFile } from "../../compiler/build.js";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { nodeHost } from "../../compiler/resolve.js";
-import { MAX_NESTING, parse } from "../../grammar/index.js";
+import { MAX_NESTING, parse, type FnDecl, type ReturnStmt } from "../../grammar/index.js";
+import { printExpr } from "../../grammar/print.js";
 import { ensureDist, repoRoot } from "../helpers/dist.js";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "estc-scale-"));
@@ -105,6 +106,17 @@ describe("deep programs in a library call (small stack)", () => {
     const env = { inputs: { x: { data: [0.5, -2], shape: [2] }, $ct0: { data: [1, 1], shape: [2] } }, scalars: {}, dims: { N: 2 }, seed: 0 };
     expect(Array.from(evaluate(fn.lowered.outputs, env)[0]!.data)).toEqual([5000.5, -20002]);
     expect(Array.from(evaluate([fn.grads["x"]!], env)[0]!.data)).toEqual([10001, 10001]);
+  });
+});
+
+describe("printing chains", () => {
+  it("the printer gives back a 10,000-operator chain and 3,000 detach as written (and - - … x, which the parser nests by recursion)", () => {
+    for (const body of [`x${" + x".repeat(10_000)}`, `x${" detach".repeat(3000)} * x`, `${"-".repeat(100)}x`]) {
+      const { ast, diagnostics } = parse(`fn f(x: f32[N]) -> f32[N] { return ${body} }\n`, "p.est");
+      expect(diagnostics).toEqual([]);
+      const ret = (ast.items[0] as FnDecl).body[0] as ReturnStmt;
+      expect(printExpr(ret.value)).toBe(body);
+    }
   });
 });
 
