@@ -30,9 +30,12 @@ if (isMainThread) {
   };
   const stop = new AbortController();
   const onSigint = () => stop.abort();
-  process.once("SIGINT", onSigint);
-  process.once("SIGTERM", onSigint);
   const args = process.argv.slice(2);
+  // Only a watch waits for Ctrl-C to stop cleanly; any other command keeps Node's default (exit at once).
+  if (args.includes("--watch")) {
+    process.once("SIGINT", onSigint);
+    process.once("SIGTERM", onSigint);
+  }
   const outcome = COMPILING.has(args[0] ?? "") ? await onWorker(args, io, stop.signal) : await (await import("./estc.js")).runCliAsync(args, io, stop.signal);
   process.off("SIGINT", onSigint);
   process.off("SIGTERM", onSigint);

@@ -43,6 +43,18 @@ console.log(JSON.stringify(Array.from(await y.data())));`;
   return JSON.parse(execFileSync(process.execPath, [runner], { encoding: "utf8" })) as number[];
 }
 
+describe("Ctrl-C", () => {
+  it("ends a command that is not a watch at once (estc lsp, waiting on stdin), as Node's default does", async () => {
+    const child = spawn(process.execPath, [path.join(root, "bin/estc.js"), "lsp"], { stdio: ["pipe", "pipe", "pipe"] });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+    await new Promise((r) => setTimeout(r, 1500)); // loaded and waiting for a client
+    child.kill("SIGINT");
+    const signal = await Promise.race([exited, new Promise<string>((r) => setTimeout(() => r("still running"), 5000))]);
+    child.kill("SIGKILL");
+    expect(signal).toBe("SIGINT");
+  });
+});
+
 describe("estc build --watch", () => {
   it("rebuilds on a change to an imported file, keeps the last good output on an error, stops on SIGINT", async () => {
     const dir = fs.mkdtempSync(path.join(root, "tests/.tmp/watch-"));
