@@ -299,3 +299,24 @@ describe("ReSTE's o must be >= 1 (its require): o = 0 gave NaN gradients silentl
     expect(() => compileFn(text, "lit")).toThrow(/main\.est:3:10: error\[E4040\]: estimator 'ReSTE': an argument of 0 is outside the valid range x >= 1/);
   });
 });
+
+const DENSE = `import { ClippedSTE } from "std/binary"
+fn dense(x: f32[B, I], w: f32[I, O]) -> f32[B, O] {
+  return (sign x backward ClippedSTE) @ (sign w backward ClippedSTE)
+}`;
+
+describe("NaN through an estimator: a binary dense layer (the quickstart's gave a finite -3 for NaN inputs)", () => {
+  for (const device of DEVICES) {
+    it(`${device}: a NaN input makes its row NaN; ClippedSTE's mask passes no gradient at NaN`, async () => {
+      const x = { data: [NaN, 0.5, -0.25, 0.75, -0.5, 0.125], shape: [2, 3] };
+      const w = { data: [0.5, 0.5, 0.25, 0.25, -0.75, 0.5], shape: [3, 2] };
+      const r = await run(device, DENSE, "dense", { x, w }, { ct: [[1, 1, 1, 1]] });
+      // sign(w) = [[1, 1], [1, 1], [-1, 1]]. Row 0 holds sign(NaN) = NaN; row 1 is (1, -1, 1) @ sign(w) = (-1, 1).
+      same(r.outputs[0]!, [NaN, NaN, -1, 1], "forward");
+      // dx = (ct @ sign(w)ᵀ) · 1[|x| <= 1] = (2, 2, 0) · mask: 0 at the NaN, where the mask is false.
+      same(r.grads["x"]!, [0, 2, 0, 2, 2, 0], "dx");
+      // dw = sign(x)ᵀ @ ct: the row of w that meets the NaN column of x is NaN, the others 1 - 1 = 0.
+      same(r.grads["w"]!, [NaN, NaN, 0, 0, 0, 0], "dw");
+    });
+  }
+});
