@@ -17,7 +17,9 @@ describe("estc doctor", () => {
   });
 
   it("rejects arguments", async () => {
-    expect(await runCliAsync(["doctor", "--json"])).toMatchObject({ code: 1, stderr: expect.stringContaining("takes no arguments") });
+    expect(await runCliAsync(["doctor", "extra"])).toMatchObject({ code: 1, stderr: expect.stringContaining("takes no arguments, got 'extra'") });
+    // Options go through the CLI's one option parser, which names the unknown one and shows the command's usage.
+    expect(await runCliAsync(["doctor", "--json"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown option '--json'[\s\S]*usage: estc doctor/) });
   });
 
   it("explains each failed attempt on its own line", () => {
