@@ -26,7 +26,7 @@
  * - StopGradient and Custom are the identity of inputs[0]; Custom's other inputs (the estimator's
  *   inputs and parameters) are not evaluated at all.
  */
-import { normalFromWords } from "../runtime/normal.js";
+import { gumbelFromWord, normalFromWords } from "../runtime/normal.js";
 import { fillWords, uniform01, uniformOpen01 } from "../runtime/philox.js";
 import { Op, topoSort, type DimT, type Node } from "./ir.js";
 
@@ -277,6 +277,7 @@ function readInput(n: Node, shape: number[], env: EvalEnv): Float64Array {
 function random(n: Node, shape: number[], seed: number): Float64Array {
   const words = new Uint32Array(numel(shape));
   fillWords(words, seed, Number(n.attrs.site), Number(n.attrs.stream ?? 0));
+  if (n.attrs.gumbel === true) return Float64Array.from(words, gumbelFromWord);
   if (n.attrs.normal === true) {
     const angles = new Uint32Array(numel(shape));
     fillWords(angles, seed, Number(n.attrs.site), 1);

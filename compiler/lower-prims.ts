@@ -272,9 +272,8 @@ function random(L: Lowerer, shape: readonly DimT[], stream: number, open: boolea
 
 /** Standard Gumbel noise: -log(-log(u)) with u uniform on the open interval. */
 function gumbel(L: Lowerer, shape: readonly DimT[]): Node {
-  const g = L.graph;
-  const u = random(L, shape, 0, true);
-  return g.node(Op.Neg, "f32", shape, [g.node(Op.Log, "f32", shape, [g.node(Op.Neg, "f32", shape, [g.node(Op.Log, "f32", shape, [u])])])]);
+  // One node: runtime/normal.ts computes −ln(−ln u) bit for bit the same on every back end.
+  return L.graph.node(Op.Random, "f32", shape, [], { site: L.nextSite(), stream: 0, open: true, gumbel: true });
 }
 
 /** `x >= 1`, `0 <= x <= 1`: a range as the diagnostics and the runtime print it. */

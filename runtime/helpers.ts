@@ -1,5 +1,5 @@
 /** Small functions generated kernels call: rounding and per-element Philox draws. */
-import { normalFromWords } from "./normal.js";
+import { gumbelFromWord, normalFromWords } from "./normal.js";
 import { philox4x32Into, philoxKey, uniform01, uniformOpen01 } from "./philox.js";
 
 /** Round half to even, as WGSL's round, NumPy and PyTorch do (Math.round rounds half up). */
@@ -42,4 +42,15 @@ export function randomNormal(seed: number, site: number, index: number): number 
   const w1 = words[index - block * 4]!;
   philox4x32Into(block, site, 1, 0, cachedKey[0], cachedKey[1], words);
   return normalFromWords(w1, words[index - block * 4]!);
+}
+
+/** The standard Gumbel draw of element `index` at sampling site `site` under `seed` (runtime/normal.ts). */
+export function randomGumbel(seed: number, site: number, index: number): number {
+  if (seed !== cachedSeed) {
+    cachedKey = philoxKey(seed);
+    cachedSeed = seed;
+  }
+  const block = Math.floor(index / 4);
+  philox4x32Into(block, site, 0, 0, cachedKey[0], cachedKey[1], words);
+  return gumbelFromWord(words[index - block * 4]!);
 }

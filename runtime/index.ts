@@ -63,7 +63,7 @@ export {
   type Pullback,
   type VjpResult,
 } from "./define.js";
-export { randomNormal, randomUniform, rint } from "./helpers.js";
+export { randomGumbel, randomNormal, randomUniform, rint } from "./helpers.js";
 export {
   explainAttempts,
   findAdapter,

@@ -65,8 +65,12 @@ function squareRoot(v: number): number {
 
 /** ln u1 for u1 = m · 2^-24, m odd in [1, 2^24): from the bits of f32(m), which is exact. */
 function logOfOpen(m: number): number {
-  const b = bitsOf(m);
-  let e = (b >>> 23) - 127 - 24;
+  return logOfBits(bitsOf(m), 24);
+}
+
+/** ln(v · 2^-offset) for the positive normal f32 v whose bits are `b`. */
+function logOfBits(b: number, offset: number): number {
+  let e = (b >>> 23) - 127 - offset;
   let x = fromBits((b & 0x007fffff) | 0x3f800000);
   if (x >= SQRT2) {
     x = f(x * 0.5);
@@ -106,6 +110,15 @@ function cosTurn(k: number): number {
   const useSin = (q & 1) === 1 !== upper;
   const v = useSin ? sinHalfPi(a) : cosHalfPi(a);
   return q === 1 || q === 2 ? -v : v;
+}
+
+/**
+ * The standard Gumbel draw of stream-0 word `w`: −ln(−ln u) with u = uniformOpen01(w), both logs
+ * by the same f32 routine, so it is the same bits on every back end too.
+ */
+export function gumbelFromWord(w: number): number {
+  const lnu = logOfOpen(2 * (w >>> 9) + 1);
+  return -logOfBits(bitsOf(-lnu), 0);
 }
 
 /** The standard normal draw of stream-0 word `w1` and stream-1 word `w2` (see the module comment). */

@@ -23,17 +23,16 @@
  * - normal:         Box–Muller cosine branch, `sqrt(-2 ln u1) * cos(2π u2)` with
  *                   u1 = uniformOpen01(stream-0 word), u2 = uniform01(stream-1 word), computed
  *                   in f32 by runtime/normal.ts with + − × and bit operations only;
- * - gumbel:         `-ln(-ln(uniformOpen01(stream-0 word)))`;
+ * - gumbel:         `-ln(-ln(uniformOpen01(stream-0 word)))`, both logs by runtime/normal.ts;
  * - bernoulli(p):   `uniform01(stream-0 word) < p ? 1 : 0`;
  * - categorical:    Gumbel-max over the last axis: the class of row r is
  *                   `argmax_k logits[r*K + k] + gumbel(i = r*K + k)` (first index on ties).
  *
- * The u32 words, the uniforms (exact in f32) and the normal draws are identical on every back
- * end. Gumbel samples go through log, which WGSL evaluates in f32 with its own error bounds, so
- * they agree to those bounds (1e-5 relative) rather than bit for bit.
+ * The u32 words, the uniforms (exact in f32) and the normal and Gumbel draws (runtime/normal.ts)
+ * are identical on every back end.
  */
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
-import { normalFromWords } from "./normal.js";
+import { gumbelFromWord, normalFromWords } from "./normal.js";
 
 /** Philox-4x32 round multipliers (Random123 `PHILOX_M4x32_0/1`). */
 export const PHILOX_M0 = 0xd2511f53;
@@ -219,7 +218,7 @@ export function fillNormal(out: Float32Array, seed: number, node: number, offset
 /** Fills `out` with standard Gumbel samples, `-ln(-ln u)` with u in (0, 1) so both logs are finite. */
 export function fillGumbel(out: Float32Array, seed: number, node: number, offset = 0): void {
   const words = drawWords(out.length, seed, node, 0, offset);
-  for (let j = 0; j < out.length; j++) out[j] = -Math.log(-Math.log(uniformOpen01(words[j])));
+  for (let j = 0; j < out.length; j++) out[j] = gumbelFromWord(words[j]);
 }
 
 /**

@@ -203,6 +203,7 @@ function nodeExpr(n: Node, ins: string[], index: (axis: number) => string, flat:
 function opExpr(n: Node, ins: string[], index: (axis: number) => string, flat: string, once: boolean): string {
   if (n.op === Op.Random) {
     const at = `seed, ${n.attrs["site"]}`;
+    if (n.attrs["gumbel"] === true) return `randomGumbel(${at}, ${flat})`;
     return n.attrs["normal"] === true ? `randomNormal(${at}, ${flat})` : `randomUniform(${at}, ${n.attrs["stream"]}, ${flat}, ${n.attrs["open"] ? "true" : "false"})`;
   }
   if (n.op === Op.Iota) return index(n.attrs["axis"] as number);

@@ -238,6 +238,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     if (k.source.body.includes("rint(")) helpers.add("rint");
     if (k.source.body.includes("randomUniform(")) helpers.add("randomUniform");
     if (k.source.body.includes("randomNormal(")) helpers.add("randomNormal");
+    if (k.source.body.includes("randomGumbel(")) helpers.add("randomGumbel");
     if (k.source.body.includes("gemm(")) helpers.add("gemm");
     // A kernel that binds more storage buffers than compatibility mode guarantees (the schedule
     // splits kernels to fit where one output allows it) says so above its WGSL; the runtime

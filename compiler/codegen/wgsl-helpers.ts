@@ -162,7 +162,7 @@ fn rand_open01_(i: u32, site: u32, stream: u32) -> f32 {
   return (f32(philox_word_(i, site, stream) >> 9u) + 0.5) * 0x1p-23f;
 }`,
   },
-  { uses: ["rand_normal_("], code: NORMAL_WGSL },
+  { uses: ["rand_normal_(", "rand_gumbel_("], code: NORMAL_WGSL },
 ];
 
 /**

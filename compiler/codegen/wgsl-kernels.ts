@@ -206,6 +206,7 @@ export function asF32(expr: string, from: string): string {
  */
 function nodeExpr(n: Node, ins: string[], coord: (axis: number) => string, flat: string): string {
   if (n.op === Op.Random) {
+    if (n.attrs["gumbel"] === true) return `rand_gumbel_(${flat}, ${n.attrs["site"]}u)`;
     return n.attrs["normal"] === true ? `rand_normal_(${flat}, ${n.attrs["site"]}u)` : `${n.attrs["open"] ? "rand_open01_" : "rand01_"}(${flat}, ${n.attrs["site"]}u, ${n.attrs["stream"]}u)`;
   }
   if (n.op === Op.Iota) return `i32(${coord(n.attrs["axis"] as number)})`;

@@ -35,8 +35,10 @@ fn sqrt_exact_(v: f32) -> f32 {
   return rnd_(v * y);
 }
 fn log_open_(m: u32) -> f32 {
-  let b = bitcast<u32>(f32(m));
-  var e = i32(b >> 23u) - 151i;
+  return log_bits_(bitcast<u32>(f32(m)), 24i);
+}
+fn log_bits_(b: u32, off: i32) -> f32 {
+  var e = i32(b >> 23u) - 127i - off;
   var x = bitcast<f32>((b & 0x007fffffu) | 0x3f800000u);
   if (x >= ${lit(Math.SQRT2)}) {
     x = rnd_(x * 0.5);
@@ -69,6 +71,10 @@ fn cos_turn_(k: u32) -> f32 {
   let use_sin = ((q & 1u) == 1u) != upper;
   let v = select(cos_half_pi_(a), sin_half_pi_(a), use_sin);
   return select(v, -v, q == 1u || q == 2u);
+}
+fn rand_gumbel_(i: u32, site: u32) -> f32 {
+  let lnu = log_open_(2u * (philox_word_(i, site, 0u) >> 9u) + 1u);
+  return -log_bits_(bitcast<u32>(-lnu), 0i);
 }
 fn rand_normal_(i: u32, site: u32) -> f32 {
   let m = 2u * (philox_word_(i, site, 0u) >> 9u) + 1u;
