@@ -98,10 +98,9 @@ function customRule(n: Node, ct: Node, ctx: AutodiffContext): (Node | null)[] {
   bind("g", ct);
   if (ctx.cost !== undefined) bind("cost", L.graph.node(Op.StopGradient, "f32", ctx.cost.shape, [ctx.cost]));
   env.diff = (call, e) => diffCall(call, e, rule.inputNames, inputs, ctx);
-  const usesCost = (e: A.Expr) => JSON.stringify(e, (key, v) => (key === "span" ? undefined : v)).includes('"name":"cost"');
   const out: (Node | null)[] = [null, ...inputs.map(() => null), ...params.map(() => null)];
   for (const s of est.body) {
-    if ((s.kind === "Grad" || s.kind === "Surrogate" || s.kind === "Let") && ctx.cost === undefined && usesCost(s.value)) {
+    if ((s.kind === "Grad" || s.kind === "Surrogate" || s.kind === "Let") && ctx.cost === undefined && exprReadsCost(s.value)) {
       // Reported where the user attached the estimator (the `backward`), the estimator's line a note.
       const site = L.provenance.get(n.id) ?? s.value.span;
       throw new LowerError("E4030", site, `estimator '${est.name.name}' reads cost, which needs a function with a scalar result`, {
@@ -148,4 +147,14 @@ function diffCall(call: A.CallExpr, env: Env, names: string[], inputs: Node[], c
   const e = expectTensor(ctx.lowerer.expr(body.value, env), body.span).node;
   const ones = ctx.lowerer.graph.node(Op.Broadcast, "f32", e.shape, [ctx.lowerer.graph.node(Op.Const, "f32", [], [], { value: 1 })]);
   return { kind: "tensor", node: vjp([e], [ones], [x], ctx)[0]! };
+}
+
+/** Whether an estimator rule's expression reads `cost` (the fn's scalar result). */
+function exprReadsCost(e: A.Expr): boolean {
+  return JSON.stringify(e, (key, v) => (key === "span" ? undefined : v)).includes('"name":"cost"');
+}
+
+/** Whether any statement of `est` reads `cost`: only then can attaching it give E4030. */
+export function estimatorReadsCost(est: A.EstimatorDecl): boolean {
+  return est.body.some((s) => (s.kind === "Grad" || s.kind === "Surrogate" || s.kind === "Let") && exprReadsCost(s.value));
 }

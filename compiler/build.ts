@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
 import { isStackOverflow, tooDeep } from "./depth.js";
+import { estimatorReadsCost } from "./autodiff.js";
 import { differentiate, type DifferentiatedFn } from "./differentiate.js";
 import { error, type Diagnostic } from "./diagnostics.js";
 import { OutputError, writeOutputs } from "./emit.js";
@@ -74,6 +75,10 @@ export function buildWarnings(result: CheckResult): Diagnostic[] {
   if (result.diagnostics.some((d) => d.severity === "error")) return [];
   const out: Diagnostic[] = [];
   for (const program of result.programs) {
+    // E4030 needs an estimator that reads cost; without one, differentiating every fn (most of a
+    // large file's check time) cannot find anything.
+    const modules = [...program.program.modules.values(), program.program.entry];
+    if (!modules.some((m) => m.ast.items.some((i) => i.kind === "Estimator" && estimatorReadsCost(i)))) continue;
     for (const item of program.program.entry.ast.items) {
       if (item.kind !== "Fn") continue;
       out.push(...leftOut(item.name.name, differentiate(program, program.program.entry, item).diagnostics).filter((d) => d.severity === "warning"));
