@@ -344,7 +344,7 @@ function checkBoolBytes(data: Uint8Array): void {
 }
 
 /** A short description of any value, for "got …". */
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return `an array of ${value.length}`;
   switch (typeof value) {

@@ -14,7 +14,7 @@ import {
   type RuntimeErrorCodeValue,
 } from "./errors.js";
 import { CALL_OPTIONS, type Dim, type FunctionSpec } from "./plan.js";
-import { tensorProblem, type DType, type Tensor } from "./tensor.js";
+import { describeValue, tensorProblem, type DType, type Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
 
 /**
@@ -416,20 +416,9 @@ export function resultType(spec: FunctionSpec): string {
 /** A short description of any value a caller might have passed, for "got …". */
 function describe(value: unknown): string {
   if (isTensor(value)) return formatTensorType(value.dtype, value.shape);
-  if (value === null) return "null";
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  switch (typeof value) {
-    case "number":
-      return String(value);
-    case "string":
-      return JSON.stringify(value);
-    case "object":
-      return "an object that is not a tensor";
-    case "undefined":
-      return "undefined";
-    default:
-      return `a ${typeof value}`;
-  }
+  // Where a tensor was expected, an object's class name says less than that it is not one.
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return "an object that is not a tensor";
+  return describeValue(value);
 }
 
 function listNames(names: readonly string[]): string {
