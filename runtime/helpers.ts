@@ -12,18 +12,23 @@ const words = new Uint32Array(4);
 let cachedSeed = -1;
 let cachedKey: [number, number] = [0, 0];
 
-/**
- * The uniform draw of element `index` at sampling site `site` and `stream` under `seed`: the
- * same number the WGSL kernels and the reference evaluator draw (see philox.ts for the mapping).
- */
-export function randomUniform(seed: number, site: number, stream: number, index: number, open: boolean): number {
+/** Philox word `index` of sampling site `site` and `stream` under `seed` (the key cached per seed). */
+function philoxWord(seed: number, site: number, stream: number, index: number): number {
   if (seed !== cachedSeed) {
     cachedKey = philoxKey(seed);
     cachedSeed = seed;
   }
   const block = Math.floor(index / 4);
   philox4x32Into(block, site, stream, 0, cachedKey[0], cachedKey[1], words);
-  const w = words[index - block * 4]!;
+  return words[index - block * 4]!;
+}
+
+/**
+ * The uniform draw of element `index` at sampling site `site` and `stream` under `seed`: the
+ * same number the WGSL kernels and the reference evaluator draw (see philox.ts for the mapping).
+ */
+export function randomUniform(seed: number, site: number, stream: number, index: number, open: boolean): number {
+  const w = philoxWord(seed, site, stream, index);
   return open ? uniformOpen01(w) : uniform01(w);
 }
 
@@ -33,24 +38,10 @@ export function randomUniform(seed: number, site: number, stream: number, index:
  * bits the WGSL kernels and the reference evaluator draw.
  */
 export function randomNormal(seed: number, site: number, index: number): number {
-  if (seed !== cachedSeed) {
-    cachedKey = philoxKey(seed);
-    cachedSeed = seed;
-  }
-  const block = Math.floor(index / 4);
-  philox4x32Into(block, site, 0, 0, cachedKey[0], cachedKey[1], words);
-  const w1 = words[index - block * 4]!;
-  philox4x32Into(block, site, 1, 0, cachedKey[0], cachedKey[1], words);
-  return normalFromWords(w1, words[index - block * 4]!);
+  return normalFromWords(philoxWord(seed, site, 0, index), philoxWord(seed, site, 1, index));
 }
 
 /** The standard Gumbel draw of element `index` at sampling site `site` under `seed` (runtime/normal.ts). */
 export function randomGumbel(seed: number, site: number, index: number): number {
-  if (seed !== cachedSeed) {
-    cachedKey = philoxKey(seed);
-    cachedSeed = seed;
-  }
-  const block = Math.floor(index / 4);
-  philox4x32Into(block, site, 0, 0, cachedKey[0], cachedKey[1], words);
-  return gumbelFromWord(words[index - block * 4]!);
+  return gumbelFromWord(philoxWord(seed, site, 0, index));
 }

@@ -13,28 +13,9 @@ import { generateModule, type GeneratedModule } from "../../compiler/codegen/ts.
 import type { Diagnostic } from "../../compiler/diagnostics.js";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { renderDiagnostics } from "../../compiler/render.js";
-import { defaultStdlibDir, type CompilerHost } from "../../compiler/resolve.js";
+import { memoryHost } from "../helpers/compile.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
-
-/** A host serving `files` (names relative to /mem, any characters) and the real stdlib. */
-export function hostileHost(files: Record<string, string>): CompilerHost {
-  const cwd = "/mem";
-  const stdlibDir = defaultStdlibDir();
-  return {
-    cwd,
-    stdlibDir,
-    readFile: (p) => {
-      if (p.startsWith(`${cwd}/`) && files[p.slice(cwd.length + 1)] !== undefined) return files[p.slice(cwd.length + 1)];
-      if (!p.startsWith(stdlibDir)) return undefined;
-      try {
-        return fs.readFileSync(p, "utf8");
-      } catch {
-        return undefined;
-      }
-    },
-  };
-}
 
 /** What compiling one program gave: diagnostics (rendered for a terminal) or a module. */
 export interface Compiled {
@@ -45,13 +26,13 @@ export interface Compiled {
 
 /** `estc check` on `entry`: diagnostics only. */
 export function check(files: Record<string, string>, entry: string): Compiled {
-  const r = checkFiles([entry], hostileHost(files));
+  const r = checkFiles([entry], memoryHost(files));
   return { diagnostics: r.diagnostics, rendered: renderDiagnostics(r.diagnostics, r.sources) };
 }
 
 /** Check, differentiate and generate `entry` (`.ts`, `.js`, `.d.ts` and the WGSL sibling, named for `m`, from one run). */
 export async function compile(files: Record<string, string>, entry: string): Promise<Compiled> {
-  const d = differentiateFile(entry, hostileHost(files));
+  const d = differentiateFile(entry, memoryHost(files));
   const rendered = renderDiagnostics(d.diagnostics, d.sources);
   if (d.diagnostics.some((x) => x.severity === "error") || d.fns.length === 0) return { diagnostics: d.diagnostics, rendered };
   return { diagnostics: d.diagnostics, rendered, module: await generateModule(d.file, d.fns, d.sources, true, true, "m") };
