@@ -1,6 +1,5 @@
 /** Test helpers: compile `.est` text from memory and differentiate one of its fns. */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { defaultStdlibDir, type CompilerHost } from "../../compiler/resolve.js";
 import { differentiate, type DifferentiatedFn } from "../../compiler/differentiate.js";
