@@ -9,7 +9,8 @@ import { resolve } from "node:path";
 import { estimatingError, flipRatio, gradientStability, resteO, tensor, webgpu } from "estc/runtime";
 import { parseArgs } from "../lib/args.js";
 import { accuracy, batches, gather, Rng, teacherTask } from "../lib/data.js";
-import { loadMnist } from "../lib/idx.js";
+import { IdxError } from "../lib/idx.js";
+import { loadImageData } from "../lib/mnist.js";
 import { progress } from "../lib/progress.js";
 import * as bnn from "./out/bnn.js";
 import { adam, BINARY, ESTIMATORS, initParams, paramTensors } from "./model.js";
@@ -17,7 +18,7 @@ import { writeReport } from "./report.js";
 
 const options = parseArgs(
   process.argv.slice(2),
-  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, limit: 0, device: "cpu", estimators: ESTIMATORS.map((e) => e.name).join(",") },
+  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, synthetic: false, limit: 0, device: "cpu", estimators: ESTIMATORS.map((e) => e.name).join(",") },
   {
     program: "examples/bnn/train.js",
     help: {
@@ -29,8 +30,9 @@ const options = parseArgs(
       lr: "Adam learning rate (default 0.01)",
       oEnd: "ReSTE's final power o, also used by the estimating error (default 3)",
       seed: "seed of the task, the initialisation and the batch order (default 1)",
-      data: "a directory with the MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz)",
-      limit: "with --data: use only the first N training images (default all)",
+      data: "a directory with the MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz); default /usr/share/datasets/fashion-mnist",
+      synthetic: "train on the synthetic teacher task even when Fashion-MNIST is installed",
+      limit: "real data: use only the first N training images (default all; 1024 with --smoke)",
       estimators: "comma-separated subset of STE,ClippedSTE,ReSTE,ApproxSign (default all)",
       device: "the back end the losses run on: cpu or webgpu (default cpu)",
     },
@@ -40,8 +42,8 @@ const options = parseArgs(
 const DEVICES = ["cpu", "webgpu"];
 const outDir = resolve(options.out ?? "examples/bnn/out");
 const task = loadTask();
-const epochs = options.epochs || (options.smoke ? 2 : options.data ? 5 : 15);
-const hidden = options.hidden || (options.smoke ? 32 : options.data ? 512 : 128);
+const epochs = options.epochs || (options.smoke ? 2 : task.real ? 5 : 15);
+const hidden = options.hidden || (options.smoke ? 32 : task.real ? 512 : 128);
 const selected = options.estimators.split(",").map((name) => {
   const e = ESTIMATORS.find((x) => x.name.toLowerCase() === name.trim().toLowerCase());
   if (!e) {
@@ -83,29 +85,44 @@ function adapterInfo(device) {
   return { path, vendor, architecture, device: name, description, backend, featureLevel };
 }
 
-/** The synthetic teacher task, or MNIST from --data (standardised with the training mean/std). */
+/**
+ * Fashion-MNIST from its Debian package's directory, MNIST-format data from --data, or (with
+ * --synthetic, or when the package is absent: a note on stderr says so) the synthetic teacher task.
+ * Pixels are standardised with the full training split's mean and std (0.2860 and 0.3530 for
+ * Fashion-MNIST), so a --smoke or --limit slice is scaled as the full run is.
+ */
 function loadTask() {
-  if (!options.data) {
+  const synthetic = () => {
     const sizes = options.smoke ? { trainSize: 512, testSize: 256 } : { trainSize: 8192, testSize: 2048 };
-    return teacherTask({ features: options.features, hidden: options.teacher, classes: 10, seed: options.seed, ...sizes });
+    return { ...teacherTask({ features: options.features, hidden: options.teacher, classes: 10, seed: options.seed, ...sizes }), real: false };
+  };
+  if (options.synthetic) {
+    if (options.data !== undefined) {
+      process.stderr.write("error: --synthetic and --data exclude each other\n");
+      process.exit(2);
+    }
+    return synthetic();
   }
-  const mnist = loadMnist(options.data);
-  const limit = options.smoke ? 1024 : options.limit || mnist.train.n;
-  const f = mnist.train.rows * mnist.train.cols;
-  const n = Math.min(limit, mnist.train.n);
-  let mean = 0;
-  let square = 0;
-  for (let i = 0; i < n * f; i++) (mean += mnist.train.images[i]), (square += mnist.train.images[i] ** 2);
-  mean /= n * f;
-  const sd = Math.sqrt(square / (n * f) - mean * mean);
-  const split = (/** @type {import("../lib/idx.js").MnistSplit} */ s, /** @type {number} */ count) => ({
-    x: Float32Array.from(s.images.subarray(0, count * f), (v) => (v - mean) / sd),
-    y: s.labels.slice(0, count),
-    n: count,
-    features: f,
-  });
-  const testN = Math.min(options.smoke ? 512 : mnist.test.n, mnist.test.n);
-  return { train: split(mnist.train, n), test: split(mnist.test, testN), features: f, classes: 10, description: `MNIST from ${options.data} (${n} train, ${testN} test images, standardised)` };
+  let data;
+  try {
+    data = loadImageData({ dir: options.data, trainLimit: options.smoke ? 1024 : options.limit, testLimit: options.smoke ? 512 : 0 });
+  } catch (error) {
+    if (!(error instanceof IdxError)) throw error;
+    process.stderr.write(`error: ${error.message}\n`);
+    process.exit(1);
+  }
+  if ("missing" in data) {
+    process.stderr.write(`bnn: ${data.missing}\n`);
+    return synthetic();
+  }
+  const f = data.rows * data.cols;
+  const split = (/** @type {import("../lib/mnist.js").ImageSplit} */ s) => ({ x: s.images, y: s.labels, n: s.n, features: f });
+  // Labels are 0 … K−1 (10 for MNIST and Fashion-MNIST); K comes from the data for other sets.
+  let classes = 0;
+  for (const labels of [data.train.labels, data.test.labels]) for (const label of labels) classes = Math.max(classes, label + 1);
+  const { mean, std } = data.stats;
+  const description = `${data.name} (${data.train.n} train, ${data.test.n} test images, standardised with the training mean ${mean.toFixed(4)} and std ${std.toFixed(4)})`;
+  return { train: split(data.train), test: split(data.test), features: f, classes, description, real: true };
 }
 
 /**

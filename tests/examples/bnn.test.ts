@@ -79,7 +79,7 @@ function checkOutputs(out: string, epochs: number) {
 describe("examples/bnn", () => {
   it("runs --smoke on the synthetic task and writes the results", () => {
     const out = join(root, "synthetic");
-    const r = runExample("bnn", ["--smoke", "--out", out]);
+    const r = runExample("bnn", ["--smoke", "--synthetic", "--out", out]);
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain("| estimator");
@@ -110,11 +110,38 @@ describe("examples/bnn", () => {
     expect(r.status).toBe(0);
     const report = checkOutputs(out, 2) as unknown as { config: { features: number; trainSize: number; testSize: number } };
     expect(report.config).toMatchObject({ features: 36, trainSize: 300, testSize: 100 });
-    expect(readFileSync(join(out, "results.md"), "utf8")).toContain("MNIST from");
+    expect(readFileSync(join(out, "results.md"), "utf8")).toContain(`MNIST-format data from ${dir} (300 train, 100 test images, standardised with the training mean`);
+  }, 300_000);
+
+  // Without --data the example reads Debian's dataset-fashion-mnist (CI installs it), else it says
+  // how to get it and trains on the synthetic task.
+  it("runs --smoke on the installed Fashion-MNIST by default, or notes its absence", () => {
+    const out = join(root, "default");
+    const r = runExample("bnn", ["--smoke", "--out", out]);
+    expect(r.status, r.stderr).toBe(0);
+    const report = checkOutputs(out, 2) as unknown as { task: string; config: { features: number; trainSize: number; testSize: number } };
+    if (existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+      expect(report.config).toMatchObject({ features: 784, trainSize: 1024, testSize: 512 });
+      expect(report.task).toBe("Fashion-MNIST (1024 train, 512 test images, standardised with the training mean 0.2860 and std 0.3530)");
+      expect(r.stderr).not.toContain("note:");
+    } else {
+      expect(r.stderr).toContain("apt-get install dataset-fashion-mnist");
+      expect(report.config).toMatchObject({ features: 32, trainSize: 512 });
+    }
+  }, 300_000);
+
+  it("rejects a --data directory without the files, and --data with --synthetic", () => {
+    const missing = runExample("bnn", ["--smoke", "--data", join(root, "nowhere"), "--out", join(root, "z")]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain(`error: ${join(root, "nowhere")}: no train-images-idx3-ubyte or train-images-idx3-ubyte.gz`);
+    const both = runExample("bnn", ["--smoke", "--synthetic", "--data", join(root, "mnist"), "--out", join(root, "z")]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("error: --synthetic and --data exclude each other");
+    expect(existsSync(join(root, "z", "results.json"))).toBe(false);
   }, 300_000);
 
   it("trains on --device webgpu as on the cpu back end", () => {
-    const args = ["--smoke", "--estimators", "ReSTE,ClippedSTE"];
+    const args = ["--smoke", "--synthetic", "--estimators", "ReSTE,ClippedSTE"];
     const runs = (["cpu", "webgpu"] as const).map((device) => {
       const out = join(root, `device-${device}`);
       const r = runExample("bnn", [...args, "--device", device, "--out", out]);
