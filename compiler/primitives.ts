@@ -373,8 +373,7 @@ function reshapeRule(args: Record<string, ArgValue | undefined>): RuleResult {
   const before = elementCount(t?.shape ?? null);
   const after = elementCount(target.dims);
   if (before !== null && after !== null) {
-    const same = before.factor === after.factor && before.symbols.join() === after.symbols.join();
-    if (!same) return { error: `cannot reshape ${showShape(t!.shape)} to ${showShape(target.dims)}: the element counts differ`, arg: "shape" };
+    if (before !== after) return { error: `cannot reshape ${showShape(t!.shape)} to ${showShape(target.dims)}: the element counts differ (${before} vs ${after})`, arg: "shape" };
   }
   return tensor(t?.dtype ?? "f32", target.dims);
 }

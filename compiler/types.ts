@@ -1,14 +1,16 @@
 /**
  * The checker's types: tensors with a dtype and a symbolic shape, tuples of tensors, and
- * shape lists. A dim is a known size (number), a symbol bound by a parameter type (string),
- * or "?" when it cannot be known at compile time; a shape of `null` has unknown rank
+ * shape lists. A dim is a known size (number), a symbol bound by a parameter type (string), a
+ * computed dim (a canonical string such as `C*H*W`, built only by compiler/dims.ts, so equal
+ * dims are equal strings) or "?" when it cannot be known at compile time; a shape of `null` has unknown rank
  * (inside estimator bodies, whose inputs take the shape of whatever they are attached to).
  */
 import type { DType } from "../grammar/ast.js";
+import { dimProduct } from "./dims.js";
 
 export type { DType };
 
-/** One dimension: a size, a symbol such as "B", or "?" (unknown). */
+/** One dimension: a size, a symbol such as "B", a canonical computed dim ("C*H*W"), or "?" (unknown). */
 export type DimT = number | string;
 
 /** A shape, or null for "any rank". */
@@ -123,15 +125,12 @@ export function dtypeAssignable(from: TensorTy, to: DType): boolean {
   return false;
 }
 
-/** Symbolic element count: a constant factor times a sorted list of symbols; null if unknown. */
-export function elementCount(shape: Shape): { factor: number; symbols: string[] } | null {
-  if (shape === null) return null;
-  let factor = 1;
-  const symbols: string[] = [];
-  for (const d of shape) {
-    if (d === "?") return null;
-    if (typeof d === "number") factor *= d;
-    else symbols.push(d);
-  }
-  return { factor, symbols: symbols.sort() };
+/**
+ * Symbolic element count: the canonical product of the dims (compiler/dims.ts), so two shapes
+ * hold as many elements exactly when their counts are equal (`[B, C*H*W]` and `[B, C, H, W]`);
+ * null when the rank or a dim is unknown.
+ */
+export function elementCount(shape: Shape): DimT | null {
+  if (shape === null || shape.includes("?")) return null;
+  return dimProduct(shape);
 }
