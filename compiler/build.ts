@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type * as A from "../grammar/ast.js";
 import { isStackOverflow, tooDeep } from "./depth.js";
 import { estimatorReadsCost } from "./autodiff.js";
-import { differentiate, type DifferentiatedFn } from "./differentiate.js";
+import { differentiate, rankGenericEntry, type DifferentiatedFn } from "./differentiate.js";
 import { error, type Diagnostic } from "./diagnostics.js";
 import { OutputError, writeOutputs } from "./emit.js";
 import { printGraph, type Node } from "./ir.js";
@@ -44,6 +44,11 @@ export function differentiateFile(entry: string, host: CompilerHost = nodeHost()
   }
   for (const item of decls) {
     if (only !== undefined && !only.includes(item.name.name)) continue;
+    const generic = program.signatures.get(item)?.generic;
+    if (generic !== undefined) {
+      diagnostics.push(rankGenericEntry(item, generic, only !== undefined));
+      continue;
+    }
     const d = differentiate(program, program.program.entry, item);
     // A fn picked by name is built or fails; otherwise one without a gradient of its own is left out.
     diagnostics.push(...(only === undefined ? leftOut(item.name.name, d.diagnostics) : d.diagnostics));

@@ -10,6 +10,7 @@ import type { ArgValue, PrimParam } from "./primitives.js";
 import type { Scope } from "./scope.js";
 import { closest } from "./suggest.js";
 import { dtypeAssignable, showTy, tensor, type DimT, type TensorTy, type Ty } from "./types.js";
+import { bindShape, isEllipsis } from "./ellipsis.js";
 
 /** What argument checking needs from the expression checker. */
 export interface ArgContext {
@@ -20,6 +21,8 @@ export interface ArgContext {
   dimOf(e: A.Expr, scope: Scope): DimT | undefined;
   constOf(name: string): number | boolean | undefined;
   tensorOperand(e: A.Expr, scope: Scope, what: string): TensorTy | undefined;
+  /** Records the axes a named ellipsis denotes in this instance (for lower). */
+  recordAxes(e: A.Expr, axes: number[]): void;
 }
 
 /** One argument as bound to a parameter. */
@@ -84,8 +87,48 @@ export function bindArgs(
   return ok ? bound : undefined;
 }
 
-/** Evaluates one primitive argument according to its parameter kind. */
-export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, callee: string): ArgValue | undefined {
+/**
+ * `axis = B` or `axis = [B, -1]` where B names an ellipsis (`...B`) of the rank-generic fn being
+ * checked: the axes of `operand` that B's dims occupy in this instance. null when no element
+ * names an ellipsis.
+ */
+function ellipsisAxes(c: ArgContext, e: A.Expr, scope: Scope, operand: TensorTy | undefined, callee: string): ArgValue | undefined | null {
+  const elements = e.kind === "List" ? e.elements : [e];
+  const named = (x: A.Expr) => (x.kind === "Name" ? scope.lookup(x.name) : undefined);
+  if (!elements.some((x) => named(x)?.kind === "ellipsis")) return null;
+  const axes: number[] = [];
+  for (const x of elements) {
+    const b = named(x);
+    if (b?.kind !== "ellipsis") {
+      const v = c.intOf(x);
+      if (v === undefined) {
+        c.report("E3034", x.span, `${callee}: an axis must be a compile-time integer or a named ellipsis`);
+        return undefined;
+      }
+      axes.push(v);
+      continue;
+    }
+    const ph = b.placeholders ?? [];
+    const shape = operand?.shape ?? null;
+    const first = shape === null ? -1 : ph.length === 0 ? 0 : shape.indexOf(ph[0]!);
+    if (shape === null || first < 0 || ph.some((d, k) => shape[first + k] !== d)) {
+      c.report("E3061", x.span, `${callee}: the operand ${operand === undefined ? "" : `(${showTy(operand)}) `}does not carry the dims of ...${(x as A.NameExpr).name}, so axis = ${(x as A.NameExpr).name} names no axes of it`, {
+        hint: "a named ellipsis stands for the axes it covers in a value whose type still has them in a row, such as a parameter typed with it",
+      });
+      return undefined;
+    }
+    axes.push(...ph.map((_, k) => first + k));
+  }
+  c.recordAxes(e, axes);
+  return { ty: { kind: "list", dims: axes }, ints: axes };
+}
+
+/** Evaluates one primitive argument according to its parameter kind (`operand`: the prim's x). */
+export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, callee: string, operand?: TensorTy): ArgValue | undefined {
+  if (p.kind === "axis") {
+    const spread = ellipsisAxes(c, e, scope, operand, callee);
+    if (spread !== null) return spread;
+  }
   switch (p.kind) {
     case "tensor": {
       const t = c.tensorOperand(e, scope, callee);
@@ -150,36 +193,47 @@ export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, c
   }
 }
 
-/** Checks one argument against a declared parameter type, binding its shape symbols. */
-export function unifyArg(c: Pick<ArgContext, "report">, param: string, want: TensorTy, got: TensorTy, span: Span, dims: Map<string, { dim: DimT; span: Span }>, callee: string): boolean {
+/** The symbols a call has bound so far: the dim (broadcast over its uses) and where it was bound. */
+export type CallDims = Map<string, { dim: DimT; span: Span }>;
+
+/**
+ * Checks one argument against its parameter's type (ellipses already expanded for this call),
+ * binding shape symbols with NumPy broadcasting (ellipsis.ts `bindShape`).
+ */
+export function unifyArg(c: Pick<ArgContext, "report">, param: string, want: TensorTy, got: TensorTy, span: Span, dims: CallDims, callee: string, generic: TensorTy = want): boolean {
   if (!dtypeAssignable(got, want.dtype)) {
-    c.report("E3005", span, `${callee}: '${param}' expects ${showTy(want)}, got ${showTy(got)}`);
+    c.report("E3005", span, `${callee}: '${param}' expects ${showTy(generic)}, got ${showTy(got)}`);
     return false;
   }
   if (want.shape === null || got.shape === null) return true;
-  if (want.shape.length !== got.shape.length) {
-    c.report("E3002", span, `${callee}: '${param}' expects ${showTy(want)} (rank ${want.shape.length}), got ${showTy(got)} (rank ${got.shape.length})`);
-    return false;
+  const bound = new Map([...dims].map(([k, v]) => [k, { dim: v.dim, at: 0 }]));
+  const clash = bindShape(want.shape, got.shape, bound, 0);
+  if (clash === undefined) {
+    for (const [k, v] of bound) if (dims.get(k)?.dim !== v.dim) dims.set(k, { dim: v.dim, span });
+    return true;
   }
-  for (let i = 0; i < want.shape.length; i++) {
-    const w = want.shape[i]!;
-    const g = got.shape[i]!;
-    if (typeof w === "number") {
-      if (g !== w && g !== "?") {
-        c.report("E3002", span, `${callee}: '${param}' expects ${showTy(want)}, got ${showTy(got)} (dim ${i}: ${g} vs ${w})`);
-        return false;
-      }
-      continue;
-    }
-    const prev = dims.get(w);
-    if (prev === undefined) dims.set(w, { dim: g, span });
-    else if (prev.dim !== g && prev.dim !== "?" && g !== "?") {
-      c.report("E3002", span, `${callee}: dim ${w} is bound twice and disagrees: ${w} = ${g} for '${param}' (${showTy(got)}), but ${w} = ${prev.dim} before`, {
-        hint: `every use of ${w} in ${callee}'s parameter types must have the same size`,
-        related: [{ span: prev.span, message: `${w} = ${prev.dim} here` }],
+  // A placeholder "...B[1]" is shown as "dim 1 of ...B".
+  const shown = (d: string) => (d.endsWith("]") ? `dim ${d.slice(d.lastIndexOf("[") + 1, -1)} of \`${d.slice(0, d.lastIndexOf("["))}\`` : `dim ${d}`);
+  switch (clash.kind) {
+    case "rank":
+      c.report("E3002", span, `${callee}: '${param}' expects ${showTy(generic)} (rank ${clash.want}), got ${showTy(got)} (rank ${clash.got})`, {
+        hint: generic.shape?.some(isEllipsis) ? undefined : `an argument may have fewer dims than its parameter (they broadcast), not more; for any number of leading dims, write the parameter as ${generic.dtype}[..., ${(generic.shape ?? []).join(", ")}]`,
+      });
+      return false;
+    case "dim":
+      c.report("E3002", span, `${callee}: '${param}' expects ${showTy(generic)}, got ${showTy(got)} (dim ${clash.axis}: ${clash.got} vs ${clash.want})`, {
+        hint: "a dim must equal the parameter's or be 1 (it broadcasts)",
+      });
+      return false;
+    case "symbol": {
+      const prev = dims.get(clash.symbol)!;
+      const label = shown(clash.symbol);
+      const name = clash.symbol.endsWith("]") ? label : clash.symbol;
+      c.report("E3002", span, `${callee}: ${label} is bound twice and disagrees: ${name} = ${clash.got} for '${param}' (${showTy(got)}), but ${name} = ${clash.prev} before`, {
+        hint: `every use of ${name} in ${callee}'s parameter types must have the same size, or 1 (it broadcasts)`,
+        related: [{ span: prev.span, message: `${name} = ${clash.prev} here` }],
       });
       return false;
     }
   }
-  return true;
 }

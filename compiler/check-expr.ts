@@ -7,7 +7,8 @@
 import { pendingLinks } from "../grammar/chains.js";
 import type * as A from "../grammar/ast.js";
 import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
-import { argValue, bindArgs, unifyArg, type ArgContext } from "./check-args.js";
+import { argValue, bindArgs, unifyArg, type ArgContext, type CallDims } from "./check-args.js";
+import { callLengths, substituteShape, type Lengths } from "./ellipsis.js";
 import { pickOverload, primitives, type ArgValue, type Primitive } from "./primitives.js";
 import type { ItemSymbol, ModuleInfo } from "./resolve.js";
 import type { Scope } from "./scope.js";
@@ -35,12 +36,21 @@ export interface ItemOracle {
   recordUse(sym: ItemSymbol, span: Span): void;
   /** Suggests an estimator by name, with where it comes from, for E2003. */
   suggestEstimator(name: string, module: ModuleInfo): string | undefined;
+  /**
+   * A rank-generic fn's instance for these ellipsis lengths: its parameter and result types with
+   * each ellipsis expanded. Checks the body for that instance once (errors noted at `call`).
+   */
+  fnInstance(sym: Extract<ItemSymbol, { kind: "fn" }>, lengths: Lengths, call: Span): { params: Ty[]; result: Ty } | undefined;
+  /** Records the axes `axis = B` (a named ellipsis) denotes in one instance, for lower. */
+  recordEllipsisAxes(e: A.Expr, instance: string, axes: number[]): void;
 }
 
 /** A user fn's interface: parameter types (with shape symbols) and result type. */
 export interface FnSignature {
   params: { name: string; ty: Ty; hasDefault: boolean; span: Span }[];
   result: Ty;
+  /** A rank-generic fn's ellipsis markers ("...", "...B"), in order of first use; absent otherwise. */
+  generic?: string[];
 }
 
 /** The estimator body being checked, if any: enables `diff`. */
@@ -54,11 +64,17 @@ export class ExprChecker implements ArgContext {
     readonly oracle: ItemOracle,
     readonly diagnostics: Diagnostic[],
     readonly estimator?: EstimatorFrame,
+    /** The instance of a rank-generic fn whose body this checks (ellipsis.ts `instanceKey`). */
+    readonly instance = "",
   ) {}
 
   report(code: string, span: Span, message: string, extra: { hint?: string; related?: RelatedInfo[] } = {}): Ty {
     this.diagnostics.push(error(code, span, message, extra));
     return errorTy;
+  }
+
+  recordAxes(e: A.Expr, axes: number[]): void {
+    this.oracle.recordEllipsisAxes(e, this.instance, axes);
   }
 
   /** Types of chain links computed ahead by a loop (grammar/chains.ts), each taken once. */
@@ -136,6 +152,11 @@ export class ExprChecker implements ArgContext {
 
   private name(e: A.NameExpr, scope: Scope): Ty {
     const local = scope.lookup(e.name);
+    if (local?.kind === "ellipsis") {
+      return this.report("E3061", e.span, `'${e.name}' is an ellipsis (a run of dims), not a value`, {
+        hint: `it can only stand as the axes it covers: sum(x, axis = ${e.name})`,
+      });
+    }
     if (local !== undefined) return local.ty;
     const entry = this.module.scope.get(e.name);
     if (entry !== undefined) {
@@ -321,7 +342,8 @@ export class ExprChecker implements ArgContext {
       const b = bound.get(p.name);
       if (b === undefined) continue;
       spans[p.name] = b.span;
-      const v = argValue(this, p, b.expr, scope, prim.name);
+      const x = values["x"]?.ty;
+      const v = argValue(this, p, b.expr, scope, prim.name, x?.kind === "tensor" ? x : undefined);
       if (v === undefined) ok = false;
       else values[p.name] = v;
     }
@@ -345,19 +367,33 @@ export class ExprChecker implements ArgContext {
       for (const a of e.args) this.typeOf(a.value, scope);
       return errorTy;
     }
-    const dims = new Map<string, { dim: DimT; span: Span }>();
     let ok = true;
-    for (const p of sig.params) {
+    const args = sig.params.map((p) => {
       const b = bound.get(p.name);
-      if (b === undefined) continue;
+      if (b === undefined) return undefined;
       const t = this.tensorOperand(b.expr, scope, name);
-      if (t === undefined || p.ty.kind !== "tensor") {
-        ok = false;
-        continue;
-      }
-      if (!unifyArg(this, p.name, p.ty, t, b.span, dims, name)) ok = false;
+      if (t === undefined || p.ty.kind !== "tensor") ok = false;
+      return t;
+    });
+    if (!ok) return errorTy;
+    let wants = sig.params.map((p) => p.ty);
+    let result = sig.result;
+    if (sig.generic !== undefined) {
+      // A rank-generic fn: each ellipsis is as long as its longest argument's batch.
+      const lengths = callLengths(sig.params.map((p) => (p.ty.kind === "tensor" ? p.ty.shape : null)), args.map((t) => t?.shape?.length));
+      const inst = this.oracle.fnInstance(sym, lengths, e.span);
+      if (inst === undefined) return errorTy;
+      wants = inst.params;
+      result = inst.result;
     }
-    return ok ? substitute(sig.result, dims) : errorTy;
+    const dims: CallDims = new Map();
+    sig.params.forEach((p, i) => {
+      const t = args[i];
+      const want = wants[i]!;
+      if (t === undefined || want.kind !== "tensor" || p.ty.kind !== "tensor") return;
+      if (!unifyArg(this, p.name, want, t, bound.get(p.name)!.span, dims, name, p.ty)) ok = false;
+    });
+    return ok ? substitute(result, dims) : errorTy;
   }
 
   // ---------------------------------------------------------------- estimators
@@ -429,7 +465,7 @@ function isIntLiteral(e: A.Expr): boolean {
 
 /** Replaces shape symbols in a callee's result type by the caller's dims. */
 function substitute(t: Ty, dims: Map<string, { dim: DimT }>): Ty {
-  if (t.kind === "tensor") return tensor(t.dtype, t.shape === null ? null : t.shape.map((d) => (typeof d === "string" ? (dims.get(d)?.dim ?? "?") : d)));
+  if (t.kind === "tensor") return tensor(t.dtype, t.shape === null ? null : substituteShape(t.shape, dims));
   if (t.kind === "tuple") return { kind: "tuple", elements: t.elements.map((x) => substitute(x, dims)) };
   return t;
 }

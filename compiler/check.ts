@@ -14,7 +14,8 @@ import { stdlibModuleIds } from "./resolve.js";
 import { Scope, type BindObserver } from "./scope.js";
 import { CALL_OPTIONS } from "../runtime/plan.js";
 import { closest } from "./suggest.js";
-import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy } from "./types.js";
+import { ellipsisMarker, expandShape, instanceKey, markersOf, placeholder, type Lengths } from "./ellipsis.js";
+import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy, type DimT } from "./types.js";
 
 
 type FnSym = Extract<ItemSymbol, { kind: "fn" }>;
@@ -26,6 +27,14 @@ export interface CheckedProgram {
   signatures: Map<A.FnDecl, FnSignature>;
   /** The folded value of every const item. */
   consts: Map<A.ConstDecl, number | boolean>;
+  /** `axis = B` (a named ellipsis) in a rank-generic fn: the axes, by instance key (ellipsis.ts). */
+  ellipsisAxes: Map<A.Expr, Map<string, number[]>>;
+}
+
+/** One instance of a rank-generic fn: its types with each ellipsis expanded. */
+interface FnInstance {
+  params: Ty[];
+  result: Ty;
 }
 
 /** The checker for one program; `run` checks every module once. */
@@ -36,6 +45,9 @@ export class Checker implements ItemOracle {
   /** Uses of fns and estimators by each item, for the recursion check. */
   private readonly uses = new Map<A.Item, { target: A.Item; span: Span }[]>();
   private current: A.Item | undefined;
+  /** Instances of rank-generic fns checked so far, by instance key. */
+  private readonly instances = new Map<A.FnDecl, Map<string, FnInstance | "pending">>();
+  private readonly ellipsisAxes = new Map<A.Expr, Map<string, number[]>>();
   /** How many const cycles were reported: a const caught in one is not also "not computable". */
   private constCycles = 0;
 
@@ -55,7 +67,7 @@ export class Checker implements ItemOracle {
     for (const [k, v] of this.signatures) if (v !== "pending") signatures.set(k, v);
     const consts = new Map<A.ConstDecl, number | boolean>();
     for (const [k, v] of this.consts) if (v !== undefined && v !== "pending") consts.set(k, v);
-    return { program: this.program, signatures, consts };
+    return { program: this.program, signatures, consts, ellipsisAxes: this.ellipsisAxes };
   }
 
   private report(code: string, span: Span, message: string, extra: Parameters<typeof error>[3] = {}): void {
@@ -79,6 +91,17 @@ export class Checker implements ItemOracle {
 
   constValue(sym: ConstSym): number | boolean | undefined {
     return this.constOf(sym.module, sym.decl);
+  }
+
+  recordEllipsisAxes(e: A.Expr, instance: string, axes: number[]): void {
+    const byInstance = this.ellipsisAxes.get(e) ?? new Map<string, number[]>();
+    byInstance.set(instance, axes);
+    this.ellipsisAxes.set(e, byInstance);
+  }
+
+  fnInstance(sym: FnSym, lengths: Lengths, call: Span): FnInstance | undefined {
+    const sig = this.fnSignature(sym);
+    return sig === undefined ? undefined : this.instantiate(sym.module, sym.decl, sig, lengths, call);
   }
 
   recordUse(sym: ItemSymbol, span: Span): void {
@@ -139,7 +162,16 @@ export class Checker implements ItemOracle {
 
   /** A written type; a dim naming an integer const takes the const's value. */
   private typeFromAst(m: ModuleInfo, t: A.TypeExpr): TensorTy {
+    const ellipses = (t.dims ?? []).filter((d) => d.kind === "DimEllipsis");
+    if (ellipses.length > 1) {
+      this.report("E3060", ellipses[1]!.span, "a type has at most one ellipsis", {
+        hint: "an ellipsis is a run of any number of dims; two in one type could split the dims either way",
+        related: [{ span: ellipses[0]!.span, message: "the first ellipsis" }],
+      });
+      return tensor(t.dtype, null);
+    }
     const dims = (t.dims ?? []).map((d) => {
+      if (d.kind === "DimEllipsis") return ellipsisMarker(d.name);
       if (d.kind === "DimSymbol") {
         const sym = m.scope.get(d.name)?.symbol;
         const v = sym?.kind === "const" ? this.constOf(sym.module, sym.decl) : undefined;
@@ -212,6 +244,12 @@ export class Checker implements ItemOracle {
     }
     for (const p of params) {
       for (const d of p.type?.dims ?? []) {
+        if (d.kind === "DimEllipsis" && d.name !== undefined) {
+          const b = scope.lookup(d.name);
+          if (b === undefined) scope.bind(d.name, { kind: "ellipsis", ty: errorTy, span: d.span, placeholders: [placeholder(ellipsisMarker(d.name), 0)] });
+          else if (b.kind !== "ellipsis") this.shadowed({ kind: "Ident", name: d.name, span: d.span }, b.span);
+          continue;
+        }
         if (d.kind !== "DimSymbol" || m.scope.get(d.name)?.symbol.kind === "const") continue;
         const b = scope.lookup(d.name);
         if (b === undefined) scope.bind(d.name, { kind: "dim", ty: i32Scalar, span: d.span, dim: d.name });
@@ -242,6 +280,12 @@ export class Checker implements ItemOracle {
     const declared = decl.result === undefined ? undefined : decl.result.kind === "TupleType"
       ? ({ kind: "tuple", elements: decl.result.elements.map((t) => this.typeFromAst(m, t)) } as Ty)
       : this.typeFromAst(m, decl.result);
+    const markers = markersOf(params.map((p) => (p.ty.kind === "tensor" ? p.ty.shape : null)));
+    if (markers.length > 0 || (declared !== undefined && markersOf(resultShapes(declared)).length > 0)) {
+      const sig = this.genericSignature(m, decl, params, declared, markers);
+      this.current = prev;
+      return sig;
+    }
     const bodyTy = this.checkBody(m, decl, scope);
     if (declared !== undefined && bodyTy !== undefined) this.checkResult(declared, bodyTy, decl);
     const sig: FnSignature = { params, result: declared ?? bodyTy ?? errorTy };
@@ -250,9 +294,91 @@ export class Checker implements ItemOracle {
     return sig;
   }
 
+  /**
+   * A rank-generic fn's signature. Its body is checked per instance (each ellipsis a given number
+   * of placeholder dims); here once with every ellipsis one dim long, so a fn no one calls is
+   * checked too. An inferred result is that instance's, each placeholder turned back into its
+   * ellipsis.
+   */
+  private genericSignature(m: ModuleInfo, decl: A.FnDecl, params: FnSignature["params"], declared: Ty | undefined, markers: string[]): FnSignature {
+    let result = declared;
+    for (const t of decl.result === undefined ? [] : decl.result.kind === "TupleType" ? decl.result.elements : [decl.result]) {
+      for (const d of t.dims ?? []) {
+        if (d.kind === "DimEllipsis" && !markers.includes(ellipsisMarker(d.name))) {
+          this.report("E3060", d.span, `the result's ${ellipsisMarker(d.name)} is not bound by any parameter`, {
+            hint: "an ellipsis takes its dims from the arguments; write it in a parameter's type too",
+          });
+          result = errorTy;
+        }
+      }
+    }
+    const sig: FnSignature = { params, result: result ?? errorTy, generic: markers };
+    this.signatures.set(decl, sig);
+    const inst = this.instantiate(m, decl, sig, new Map(markers.map((k) => [k, 1])), undefined);
+    if (declared === undefined && inst !== undefined) sig.result = generalize(inst.result);
+    return sig;
+  }
+
+  /**
+   * Checks a rank-generic fn's body for one instance (once per ellipsis lengths); an error the
+   * body has only in this instance gets a note at the call that asked for it.
+   */
+  private instantiate(m: ModuleInfo, decl: A.FnDecl, sig: FnSignature, lengths: Lengths, call: Span | undefined): FnInstance | undefined {
+    const key = instanceKey(lengths);
+    const cache = this.instances.get(decl) ?? new Map<string, FnInstance | "pending">();
+    this.instances.set(decl, cache);
+    const known = cache.get(key);
+    if (known !== undefined) return known === "pending" ? undefined : known;
+    cache.set(key, "pending");
+    const prev = this.current;
+    this.current = decl;
+    const expand = (t: Ty): Ty =>
+      t.kind === "tensor" && t.shape !== null ? tensor(t.dtype, expandShape(t.shape, lengths), t.weak) : t.kind === "tuple" ? { kind: "tuple", elements: t.elements.map(expand) } : t;
+    const params = sig.params.map((p) => expand(p.ty));
+    // Names of the body: parameters (expanded), shape symbols, and named ellipses with their placeholders.
+    const first = call === undefined && this.observer !== undefined ? this.observer : undefined;
+    const scope = new Scope(undefined, first && ((name, b) => (b.kind === "let" ? first(name, b) : undefined)));
+    sig.params.forEach((p, i) => scope.bind(p.name, { kind: "param", ty: params[i]!, span: p.span }));
+    for (const p of decl.params) {
+      for (const d of p.type?.dims ?? []) {
+        if (d.kind === "DimSymbol" && m.scope.get(d.name)?.symbol.kind !== "const") scope.bind(d.name, { kind: "dim", ty: i32Scalar, span: d.span, dim: d.name });
+        if (d.kind === "DimEllipsis" && d.name !== undefined) {
+          const marker = ellipsisMarker(d.name);
+          scope.bind(d.name, { kind: "ellipsis", ty: errorTy, span: d.span, placeholders: Array.from({ length: lengths.get(marker) ?? 1 }, (_, k) => placeholder(marker, k)) });
+        }
+      }
+    }
+    const before = this.diagnostics.length;
+    const bodyTy = this.checkBody(m, decl, scope, key);
+    const declared = decl.result === undefined ? undefined : expand(sig.result);
+    if (declared !== undefined && bodyTy !== undefined) this.checkResult(declared, bodyTy, decl);
+    this.noteInstance(before, decl, lengths, call);
+    const inst: FnInstance = { params, result: declared ?? bodyTy ?? errorTy };
+    cache.set(key, inst);
+    this.current = prev;
+    return inst;
+  }
+
+  /** Drops an instance's errors already reported for another; notes the call on the others. */
+  private noteInstance(before: number, decl: A.FnDecl, lengths: Lengths, call: Span | undefined): void {
+    const fresh = this.diagnostics.splice(before);
+    const seen = new Set(this.diagnostics.map(diagnosticKey));
+    const what = [...lengths].map(([k, n]) => `${k} of ${n} dim${n === 1 ? "" : "s"}`).join(", ");
+    for (const d of fresh) {
+      if (seen.has(diagnosticKey(d))) continue;
+      seen.add(diagnosticKey(d));
+      // The check with one-dim ellipses notes itself only where the message shows their dims.
+      if (call === undefined && !d.message.includes("...")) this.diagnostics.push(d);
+      else {
+        const note = call === undefined ? `${decl.name.name} is checked with ${what}` : `in ${decl.name.name} called with ${what} here`;
+        this.diagnostics.push({ ...d, related: [...(d.related ?? []), { span: call ?? decl.name.span, message: note }] });
+      }
+    }
+  }
+
   /** Checks a fn body; returns the type of its `return`. */
-  private checkBody(m: ModuleInfo, decl: A.FnDecl, scope: Scope): Ty | undefined {
-    const exprs = new ExprChecker(m, this, this.diagnostics);
+  private checkBody(m: ModuleInfo, decl: A.FnDecl, scope: Scope, instance = ""): Ty | undefined {
+    const exprs = new ExprChecker(m, this, this.diagnostics, undefined, instance);
     let result: Ty | undefined;
     let returned: A.ReturnStmt | undefined;
     for (const s of decl.body) {
@@ -401,13 +527,16 @@ export class Checker implements ItemOracle {
       this.recordUse(entry.symbol, decl.target.span);
       const sig = this.fnSignature(entry.symbol);
       if (sig === undefined) return undefined;
-      inputs = sig.params.map((p) => ({
+      // A rank-generic target is seen as its instance with one-dim ellipses (as its body is checked).
+      const inst = sig.generic === undefined ? undefined : this.instantiate(entry.symbol.module, entry.symbol.decl, sig, new Map(sig.generic.map((k) => [k, 1])), undefined);
+      if (sig.generic !== undefined && inst === undefined) return undefined;
+      inputs = sig.params.map((p, i) => ({
         name: p.name,
-        ty: p.ty,
+        ty: inst?.params[i] ?? p.ty,
         differentiable: p.ty.kind === "tensor" && p.ty.dtype === "f32" && !p.hasDefault,
         optional: p.hasDefault,
       }));
-      out = sig.result;
+      out = inst?.result ?? sig.result;
     } else {
       const prims = primitives.get(name);
       if (prims === undefined) {
@@ -477,6 +606,21 @@ function paramType(p: PrimParam): Ty {
   if (p.kind === "shape" || p.kind === "perm") return { kind: "list", dims: [] };
   if (p.kind === "flag") return tensor("bool", []);
   return i32Scalar;
+}
+
+/** The shapes of a (possibly tuple) type. */
+function resultShapes(t: Ty): (readonly DimT[] | null)[] {
+  return t.kind === "tensor" ? [t.shape] : t.kind === "tuple" ? t.elements.flatMap(resultShapes) : [];
+}
+
+/** An instance's type with each one-dim placeholder ("...B[0]") turned back into its ellipsis. */
+function generalize(t: Ty): Ty {
+  if (t.kind === "tensor" && t.shape !== null) return tensor(t.dtype, t.shape.map((d) => (typeof d === "string" && d.endsWith("[0]") && d.startsWith("...") ? d.slice(0, -3) : d)), t.weak);
+  return t.kind === "tuple" ? { kind: "tuple", elements: t.elements.map(generalize) } : t;
+}
+
+function diagnosticKey(d: Diagnostic): string {
+  return `${d.code} ${d.span.file} ${d.span.start} ${d.span.end} ${d.message}`;
 }
 
 function sameTensorType(a: Ty, b: Ty): boolean {

@@ -24,8 +24,22 @@ export interface DifferentiatedFn {
   valueAndGrad?: Record<string, Node>;
 }
 
+/**
+ * A rank-generic fn (an ellipsis in a parameter type) has no fixed ranks for a generated
+ * function's inputs: it is inlined, per rank, where it is called. `estc build` leaves it out of
+ * the module with this warning (an error when picked with --fn). language.md §5.
+ */
+export function rankGenericEntry(fn: A.FnDecl, markers: string[], picked: boolean): Diagnostic {
+  const d = error("E5012", fn.name.span, `fn '${fn.name.name}' is rank-generic (${markers.join(", ")} in its parameter types), so it is ${picked ? "not built" : "left out of the module"}: a generated function takes inputs of fixed ranks`, {
+    hint: `it is compiled where it is called, for the ranks of each call; to export it, call it from an fn with fixed ranks, such as fn ${fn.name.name}_2d(…) { return ${fn.name.name}(…) }`,
+  });
+  return picked ? d : { ...d, severity: "warning" };
+}
+
 /** Lowers and differentiates fn `decl`; a LowerError becomes a diagnostic. */
 export function differentiate(checked: CheckedProgram, module: ModuleInfo, decl: A.FnDecl): { fn?: DifferentiatedFn; diagnostics: Diagnostic[] } {
+  const generic = checked.signatures.get(decl)?.generic;
+  if (generic !== undefined) return { diagnostics: [rankGenericEntry(decl, generic, true)] };
   try {
     const L = new Lowerer(checked);
     const lowered = L.lowerFn(module, decl);

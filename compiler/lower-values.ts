@@ -21,6 +21,8 @@ export interface Env {
   /** Shape symbols of this body → dims of the entry fn (a size or an entry symbol). */
   dims: Map<string, DimT>;
   lowerer: Lowerer;
+  /** The instance of the rank-generic fn being inlined (ellipsis.ts `instanceKey`); "" otherwise. */
+  instance?: string;
   /** Inside an estimator body: lowers `diff(expr, input)` (autodiff provides it). */
   diff?: (call: A.CallExpr, env: Env) => Value;
 }

@@ -13,6 +13,7 @@ import { pickOverload } from "./primitives.js";
 import { foldConstant } from "./fold.js";
 import type { ModuleInfo } from "./resolve.js";
 import { broadcastShapes, type DimT, type DType, type Ty } from "./types.js";
+import { bindShape, callLengths, expandShape, instanceKey, substituteShape } from "./ellipsis.js";
 import { LowerError, type Env, type Value, tensorValue, expectTensor, isValue } from "./lower-values.js";
 import { lowerPrimitive } from "./lower-prims.js";
 
@@ -302,28 +303,55 @@ export class Lowerer {
     for (const p of prim.params) {
       const a = byName.get(p.name);
       if (a === undefined) continue;
-      values[p.name] = p.kind === "tensor" || p.kind === "shape" || p.kind === "perm" ? this.expr(a, env) : a;
+      // `axis = B`, a named ellipsis: the axes the checker found for this instance.
+      const spread = p.kind === "axis" ? this.checked.ellipsisAxes.get(a)?.get(env.instance ?? "") : undefined;
+      if (spread !== undefined) values[p.name] = { kind: "list", dims: spread };
+      else values[p.name] = p.kind === "tensor" || p.kind === "shape" || p.kind === "perm" ? this.expr(a, env) : a;
     }
     return { value: lowerPrimitive(this, prim.name, values, env, e.span, prim.category), args: new Map(Object.entries(values)) };
   }
 
-  /** Inlines a user fn call; returns its value and the argument nodes by parameter name. */
+  /**
+   * Inlines a user fn call; returns its value and the argument nodes by parameter name. Each
+   * tensor argument is broadcast to its parameter's shape (ellipses expanded to the call's
+   * lengths, symbols bound as the checker binds them), so the body sees the declared ranks and
+   * autodiff sums a broadcast argument's cotangent back to its shape.
+   */
   inlineFn(module: ModuleInfo, decl: A.FnDecl, e: A.CallExpr, env: Env): { value: Value; args: Map<string, Node> } {
-    const inner: Env = { module, vars: new Map(), dims: new Map(), lowerer: this };
+    const sig = this.checked.signatures.get(decl);
     const bound = new Map<string, A.Expr>();
     let next = 0;
     for (const a of e.args) bound.set(a.name?.name ?? decl.params[next++]!.name.name, a.value);
-    const args = new Map<string, Node>();
-    for (const p of decl.params) {
+    const inner: Env = { module, vars: new Map(), dims: new Map(), lowerer: this };
+    const values = decl.params.map((p) => {
       const a = bound.get(p.name.name);
-      const v: Value = a !== undefined ? this.expr(a, env) : this.expr(p.default!, inner);
+      return a !== undefined ? this.expr(a, env) : this.expr(p.default!, inner);
+    });
+    const generic = decl.params.map((_, k) => {
+      const ty = sig?.params[k]?.ty;
+      return ty?.kind === "tensor" ? ty.shape : null;
+    });
+    const lengths = callLengths(generic, values.map((v) => (v.kind === "tensor" ? v.node.shape.length : undefined)));
+    inner.instance = instanceKey(lengths);
+    const dims = new Map<string, { dim: DimT; at: number }>();
+    generic.forEach((shape, k) => {
+      const v = values[k]!;
+      if (shape === null || v.kind !== "tensor" || decl.params[k]!.default !== undefined) return;
+      if (bindShape(expandShape(shape, lengths), v.node.shape, dims, k) !== undefined) throw new LowerError("E5003", e.span, `the arguments of ${decl.name.name} do not fit its parameter types`);
+    });
+    for (const [name, d] of dims) inner.dims.set(name, d.dim);
+    const args = new Map<string, Node>();
+    decl.params.forEach((p, k) => {
+      let v = values[k]!;
+      const shape = generic[k];
+      if (v.kind === "tensor" && shape !== null && shape !== undefined && p.default === undefined) {
+        const want = substituteShape(expandShape(shape, lengths), dims);
+        const node = v.node;
+        if (want.length !== node.shape.length || want.some((d, i) => d !== node.shape[i])) v = { ...v, node: this.graph.node(Op.Broadcast, node.dtype, want, [node]) };
+      }
       inner.vars.set(p.name.name, v);
       if (v.kind === "tensor") args.set(p.name.name, v.node);
-      (p.type?.dims ?? []).forEach((d, axis) => {
-        const isConst = module.scope.get(d.kind === "DimSymbol" ? d.name : "")?.symbol.kind === "const";
-        if (d.kind === "DimSymbol" && !isConst && v.kind === "tensor" && !inner.dims.has(d.name)) inner.dims.set(d.name, v.node.shape[axis]!);
-      });
-    }
+    });
     return { value: this.body(decl, inner), args };
   }
 

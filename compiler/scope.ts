@@ -4,12 +4,17 @@ import type { DimT, Ty } from "./types.js";
 
 /** What a local name stands for. */
 export interface Binding {
-  kind: "param" | "let" | "dim" | "input" | "builtin";
+  kind: "param" | "let" | "dim" | "input" | "builtin" | "ellipsis";
   ty: Ty;
   /** Where it was bound (absent for builtins such as `g`). */
   span?: Span;
   /** The dim it denotes: a shape symbol bound by a parameter type. */
   dim?: DimT;
+  /**
+   * A named ellipsis `...B` of a rank-generic fn: the placeholder dims it stands for in the
+   * instance being checked (ellipsis.ts). Not a value; usable as `axis = B`.
+   */
+  placeholders?: string[];
   /** True for estimator inputs that take a grad. */
   differentiable?: boolean;
   /**

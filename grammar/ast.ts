@@ -118,12 +118,22 @@ export interface TypeExpr {
   span: Span;
 }
 
-/** One dimension in a tensor type: a symbol (`B`) or a literal size (`784`). */
-export type Dim = DimSymbol | DimSize;
+/** One dimension in a tensor type: a symbol (`B`), a literal size (`784`) or an ellipsis (`...`). */
+export type Dim = DimSymbol | DimSize | DimEllipsis;
 
 export interface DimSymbol {
   kind: "DimSymbol";
   name: string;
+  span: Span;
+}
+
+/**
+ * `...` or `...B` in a fn's parameter or result type: a run of zero or more dims, bound at the
+ * call (a rank-generic fn, language.md §5). `name` is absent for the anonymous `...`.
+ */
+export interface DimEllipsis {
+  kind: "DimEllipsis";
+  name?: string;
   span: Span;
 }
 

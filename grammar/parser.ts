@@ -173,7 +173,16 @@ export class EstParser extends CstParser {
   });
 
   dim = this.RULE("dim", () => {
-    this.OR([{ ALT: () => this.CONSUME(T.Ident) }, { ALT: () => this.CONSUME(T.NumberLit) }]);
+    this.OR([
+      { ALT: () => this.CONSUME(T.Ident) },
+      { ALT: () => this.CONSUME(T.NumberLit) },
+      {
+        ALT: () => {
+          this.CONSUME(T.Ellipsis);
+          this.OPTION(() => this.CONSUME2(T.Ident));
+        },
+      },
+    ]);
   });
 
   resultType = this.RULE("resultType", () => {

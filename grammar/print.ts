@@ -181,7 +181,7 @@ export function printExpr(e: A.Expr): string {
 // ---------------------------------------------------------------- types and parameters
 
 function dim(d: A.Dim): string {
-  return d.kind === "DimSymbol" ? d.name : String(d.value);
+  return d.kind === "DimSymbol" ? d.name : d.kind === "DimEllipsis" ? `...${d.name ?? ""}` : String(d.value);
 }
 
 /** `f32`, `f32[]`, `i32[B, 784]`. */

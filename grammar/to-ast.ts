@@ -233,6 +233,7 @@ export class AstBuilder extends BaseVisitor {
 
   dim(c: Children, span: A.Span): A.Dim {
     const id = this.tokens(c, "Ident")[0];
+    if (c["Ellipsis"] !== undefined) return id !== undefined ? { kind: "DimEllipsis", name: id.image, span } : { kind: "DimEllipsis", span };
     if (id !== undefined) return { kind: "DimSymbol", name: id.image, span };
     const num = this.tokens(c, "NumberLit")[0];
     return { kind: "DimSize", value: num === undefined ? NaN : Number(num.image), span };

@@ -51,6 +51,8 @@ export const Bool = keyword("bool");
 // ---------------------------------------------------------------- punctuation and operators
 
 export const Arrow = createToken({ name: "Arrow", pattern: "->" });
+/** `...` in a tensor type: a run of any number of dims (a rank-generic fn, language.md §5). */
+export const Ellipsis = createToken({ name: "Ellipsis", pattern: "..." });
 export const EqEq = createToken({ name: "EqEq", pattern: "==" });
 export const NotEq = createToken({ name: "NotEq", pattern: "!=" });
 export const LessEq = createToken({ name: "LessEq", pattern: "<=" });
@@ -102,6 +104,7 @@ export const allTokens: TokenType[] = [
   I32,
   Bool,
   Ident,
+  Ellipsis,
   NumberLit,
   StringLit,
   Arrow,

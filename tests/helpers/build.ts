@@ -21,7 +21,8 @@ export async function buildModule(text: string): Promise<{ fns: Record<string, D
   const checked = result.programs[0]!;
   const fns: Record<string, DifferentiatedFn> = {};
   for (const item of checked.program.entry.ast.items) {
-    if (item.kind !== "Fn") continue;
+    // A rank-generic fn is not an entry point (E5012); it is inlined where it is called.
+    if (item.kind !== "Fn" || checked.signatures.get(item)?.generic !== undefined) continue;
     const d = differentiate(checked, checked.program.entry, item);
     if (d.fn === undefined) throw new Error(renderDiagnostics(d.diagnostics, result.sources));
     fns[item.name.name] = d.fn;
