@@ -6,6 +6,7 @@
  */
 import { Op, type Graph, type Node } from "./ir.js";
 import { broadcastShapes, type DimT } from "./types.js";
+import { convDerivative, convOps } from "./conv-derivatives.js";
 
 /** Node constructors the rules use (elementwise ops broadcast their inputs). */
 export interface Builder {
@@ -70,6 +71,7 @@ function matmul(b: Builder, x: Node, y: Node): Node {
 /** Cotangents of n's inputs; `needs(i)` says whether input i wants one (skips dead work). */
 export function derivativeRule(b: Builder, n: Node, ct: Node, needs: (i: number) => boolean): (Node | null)[] {
   const [x, y, z] = n.inputs as Node[];
+  if (convOps.has(n.op)) return convDerivative(b, n, ct, needs);
   switch (n.op) {
     case Op.Neg:
       return [b.neg(ct)];

@@ -140,8 +140,9 @@ export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, c
       return { ty: t };
     }
     case "int":
-    case "axis": {
-      const ints = e.kind === "List" && p.kind === "axis" ? e.elements.map((x) => c.intOf(x)) : undefined;
+    case "axis":
+    case "ints": {
+      const ints = e.kind === "List" && p.kind !== "int" ? e.elements.map((x) => c.intOf(x)) : undefined;
       if (ints !== undefined && ints.every((i) => i !== undefined)) return { ty: { kind: "list", dims: ints as number[] }, ints: ints as number[] };
       const v = c.intOf(e);
       if (v === undefined && e.kind === "Name" && scope.lookup(e.name)?.compileTime === true) return { ty: tensor("i32", [], true), symbolic: true };

@@ -23,11 +23,13 @@
  * - Random element i (row-major over the node's resolved shape) is uniform01 (or uniformOpen01
  *   when attrs.open) of the Philox word (seed, node = attrs.site, attrs.stream, i) from
  *   runtime/philox.ts, so both back ends and this oracle draw the same numbers;
+ * - convolutions and poolings are compiler/interpret-conv.ts's (NCHW; max pooling's tie rule there);
  * - StopGradient and Custom are the identity of inputs[0]; Custom's other inputs (the estimator's
  *   inputs and parameters) are not evaluated at all.
  */
 import { gumbelFromWord, normalFromWords } from "../runtime/normal.js";
 import { fillWords, uniform01, uniformOpen01 } from "../runtime/philox.js";
+import { evalConvNode } from "./interpret-conv.js";
 import { Op, topoSort, type DimT, type Node } from "./ir.js";
 
 /** A dense row-major tensor of float64 values. */
@@ -260,6 +262,8 @@ function evalNode(n: Node, shape: number[], ins: Value[], env: EvalEnv): Float64
     case Op.NmMask:
       return nmMask(n, ins[0]!, Number(n.attrs.n), Number(n.attrs.m));
   }
+  const conv = evalConvNode(n, shape, ins);
+  if (conv !== undefined) return conv;
   return fail(n, "op has no evaluation rule");
 }
 

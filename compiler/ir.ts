@@ -90,6 +90,21 @@ export enum Op {
   GatherGrad = "gather_grad",
   /** attrs { n, m }: 1 where |w| is among the n largest of each group of m on the last axis. */
   NmMask = "nm_mask",
+  /**
+   * 2-D convolution, NCHW (compiler/interpret-conv.ts): conv2d(x, w), its input gradient
+   * (ct, w) and weight gradient (x, ct); attrs { stride, padding, dilation: [h, w], groups }.
+   */
+  Conv2d = "conv2d",
+  Conv2dInputGrad = "conv2d_input_grad",
+  Conv2dWeightGrad = "conv2d_weight_grad",
+  /**
+   * max_pool(x, v): v at the winner of each window of x (max pooling is v = x); its gradient
+   * (x, ct); average pooling (x) and its gradient (ct). attrs { kernel, stride, padding: [h, w] }.
+   */
+  MaxPool2d = "max_pool2d",
+  MaxPool2dGrad = "max_pool2d_grad",
+  AvgPool2d = "avg_pool2d",
+  AvgPool2dGrad = "avg_pool2d_grad",
 
   // ---------------------------------------------------------------- gradients
   /** The value of its input, with no cotangent. */

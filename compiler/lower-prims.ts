@@ -7,6 +7,7 @@ import type * as A from "../grammar/ast.js";
 import type { Span } from "./diagnostics.js";
 import { Op, type Node } from "./ir.js";
 import type { Lowerer } from "./lower.js";
+import { lowerConv } from "./lower-conv.js";
 import { LowerError, isValue, tensorValue, type Env, type Value } from "./lower-values.js";
 import type { PrimCategory } from "./primitives.js";
 import { broadcastShapes, type DimT } from "./types.js";
@@ -104,6 +105,10 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const a = ((int("axis", 0) ?? 0) + rank) % rank;
       return tensorValue(g.node(Op.Gather, x.dtype, [...x.shape.slice(0, a), ...idx.shape, ...x.shape.slice(a + 1)], [x, idx], { axis: a }));
     }
+    case "conv2d":
+    case "max_pool2d":
+    case "avg_pool2d":
+      return tensorValue(lowerConv(L, name, t, args, env, span));
     case "nm_mask":
     case "nm_prune": {
       const w = t("w");

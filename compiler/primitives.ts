@@ -4,6 +4,7 @@
  * `min`/`max` are overloaded: with one tensor argument they reduce, with two they compare.
  */
 import type { DType } from "../grammar/ast.js";
+import { convPrimitives } from "./conv-shapes.js";
 import {
   broadcastShapes,
   elementCount,
@@ -19,9 +20,10 @@ import {
  * How a parameter is passed. tensor: a tensor value; int: a compile-time integer (n, m);
  * axis: a compile-time integer or list of them, negative counts from the end; dim: an integer
  * that becomes a dimension (a size or a shape symbol); shape: a list of dims; perm: a list of
- * compile-time integers; flag: a compile-time bool.
+ * compile-time integers; flag: a compile-time bool; ints: a compile-time integer or a list of them
+ * (a per-axis geometry such as a convolution's stride).
  */
-export type ParamKind = "tensor" | "int" | "axis" | "dim" | "shape" | "perm" | "flag";
+export type ParamKind = "tensor" | "int" | "axis" | "dim" | "shape" | "perm" | "flag" | "ints";
 
 export interface PrimParam {
   name: string;
@@ -51,7 +53,7 @@ export interface ArgValue {
 /** A shape rule's verdict: the result type, or what is wrong and with which argument. */
 export type RuleResult = Ty | { error: string; arg?: string; hint?: string };
 
-export type PrimCategory = "elementwise" | "reduction" | "normalize" | "linalg" | "shape" | "sparsity" | "sampling" | "gradient";
+export type PrimCategory = "elementwise" | "reduction" | "normalize" | "linalg" | "shape" | "sparsity" | "sampling" | "gradient" | "convolution";
 
 export interface Primitive {
   name: string;
@@ -325,6 +327,7 @@ const list: Primitive[] = [
     },
     doc: "x itself, declaring its valid range [min, max] (inclusive, compile-time numbers): a literal out of range is E4040 at build time, a runtime scalar out of range E6031 at call time",
   },
+  ...convPrimitives,
   { name: "sg", category: "gradient", params: [{ name: "x", kind: "tensor" }], result: (args) => tensorArg(args["x"]) ?? tensor("f32", null), doc: "stop-gradient: the value of x, with no cotangent (also `x detach`)" },
 ];
 

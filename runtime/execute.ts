@@ -8,6 +8,7 @@ import { EstcRuntimeError, RuntimeErrorCode, describePlanInput } from "./errors.
 import { gather, gatherGrad, nmMask, product, transpose } from "./kernels.js";
 import { firstNonFinite, nonFiniteAfterStep, nonFiniteInput, stepBuffers } from "./numerics.js";
 import { matmul } from "./matmul.js";
+import { runConvStep } from "./conv-step.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
@@ -168,6 +169,10 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
       return;
     case "nm_mask":
       nmMask(f32(spec, array(step.w)), shapes[step.w]!, step.n, step.m, array(step.out));
+      return;
+    case "conv2d":
+    case "pool2d":
+      runConvStep(step, (b) => f32(spec, array(b)), shapes);
       return;
     case "alias":
       array(step.x); // the out buffer resolves to x's root, so this is the whole step

@@ -35,6 +35,8 @@ export function stepBuffers(step: Step): number[] {
     case "kernel":
       return step.args;
     case "matmul":
+    case "conv2d":
+    case "pool2d":
       return [step.out];
     default:
       return [];

@@ -58,6 +58,10 @@ export function stepBuffers(step: Step): number[] {
       return [step.ct, step.idx, step.out];
     case "nm_mask":
       return [step.w, step.out];
+    case "conv2d":
+      return [step.a, step.b, step.out];
+    case "pool2d":
+      return step.b === undefined ? [step.a, step.out] : [step.a, step.b, step.out];
   }
 }
 

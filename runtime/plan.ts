@@ -34,7 +34,19 @@ export type Step =
   /** 1 where |w| is among the n largest of each group of m on the last axis (ties: lower index). */
   | { op: "nm_mask"; w: number; out: number; n: number; m: number }
   /** out shares x's elements under another shape (reshape). */
-  | { op: "alias"; x: number; out: number };
+  | { op: "alias"; x: number; out: number }
+  /**
+   * A 2-D convolution (NCHW) or one of its gradients (runtime/conv.ts): `forward` out = conv2d(a = x,
+   * b = w); `input_grad` out = dx from a = ct, b = w; `weight_grad` out = dw from a = x, b = ct.
+   * Pairs are [height, width].
+   */
+  | { op: "conv2d"; mode: "forward" | "input_grad" | "weight_grad"; a: number; b: number; out: number; stride: number[]; padding: number[]; dilation: number[]; groups: number }
+  /**
+   * A 2-D pooling (NCHW) or its gradient (runtime/pool2d.ts): `max` out = b at the winner of each
+   * window of a (b = a for max pooling itself); `max_grad` out = dx from a = x, b = ct; `avg` out
+   * from a = x; `avg_grad` out = dx from a = ct. Pairs are [height, width].
+   */
+  | { op: "pool2d"; mode: "max" | "max_grad" | "avg" | "avg_grad"; a: number; b?: number; out: number; kernel: number[]; stride: number[]; padding: number[] };
 
 /** One entry point (forward, vjp or valueAndGrad) of a generated function. */
 export interface EntryPlan {

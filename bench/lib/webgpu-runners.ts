@@ -86,6 +86,7 @@ export function planCost(f: EstFunction, n: number): PlanCost {
         : step.op === "matmul" ? [step.a, step.b, step.out]
         : step.op === "transpose" || step.op === "nm_mask" ? [step.op === "transpose" ? step.x : step.w, step.out]
         : step.op === "gather" ? [step.x, step.idx, step.out]
+        : step.op === "conv2d" || step.op === "pool2d" ? [step.a, ...(step.b === undefined ? [] : [step.b]), step.out]
         : [step.ct, step.idx, step.out];
       const bytes = args.reduce((s, b) => s + bufferBytes(plan, b, n), 0);
       const kernel = step.op === "kernel" ? (f.spec.wgsl?.[step.kernel]?.name ?? `kernel ${step.kernel}`) : step.op;

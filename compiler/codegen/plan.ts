@@ -12,6 +12,7 @@ import { fusedKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
 import { reduceKernelWgsl } from "./wgsl-reduce.js";
 import type { Span } from "../diagnostics.js";
 import { kernelName } from "./names.js";
+import { convStep } from "./conv-step.js";
 
 /** A generated kernel, in TypeScript and WGSL, with the source span it came from (for the comment above it). */
 export interface EmittedKernel {
@@ -96,6 +97,14 @@ function structuralStep(n: Node, buffer: (n: Node) => number): Step {
       return { op: "nm_mask", w: buffer(a!), out: buffer(n), n: n.attrs["n"] as number, m: n.attrs["m"] as number };
     case Op.Reshape:
       return { op: "alias", x: buffer(a!), out: buffer(n) };
+    case Op.Conv2d:
+    case Op.Conv2dInputGrad:
+    case Op.Conv2dWeightGrad:
+    case Op.MaxPool2d:
+    case Op.MaxPool2dGrad:
+    case Op.AvgPool2d:
+    case Op.AvgPool2dGrad:
+      return convStep(n, buffer);
     default:
       throw new Error(`schedule: no runtime step for op ${n.op}`);
   }

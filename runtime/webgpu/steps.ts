@@ -143,6 +143,9 @@ export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanB
       buffers = [step.w, step.out];
       break;
     }
+    case "conv2d":
+    case "pool2d":
+      fail(CallErrorCode.backendUnavailable, `${spec.name} (${spec.source}): ${step.op} does not run on webgpu yet; use the cpu device`);
   }
   const label = `${spec.name}/${kernel.name} (step ${s})`;
   const grid =

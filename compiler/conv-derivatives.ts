@@ -1,0 +1,44 @@
+/**
+ * Derivative rules of the convolution and pooling ops, for the table in autodiff-rules.ts. Each
+ * op is linear in the inputs that take a cotangent, so its rule is another op of the family and
+ * higher orders close: with y = conv(x, w),
+ *   conv(x, w):            dx = inputGrad(ct, w),    dw = weightGrad(x, ct)
+ *   inputGrad(g, w) (→ x): dg = conv(ct, w),         dw = weightGrad(ct, g)
+ *   weightGrad(x, g) (→ w): dx = inputGrad(g, ct),   dg = conv(x, ct)
+ * Max pooling is pick(x, v) — v at the winner of each window of x — piecewise constant in x:
+ *   pick(x, v): dv = maxGrad(x, ct);   maxGrad(x, g): dg = pick(x, ct)
+ * and average pooling is linear: avg(x): dx = avgGrad(ct);   avgGrad(g): dg = avg(ct).
+ */
+import type { Builder } from "./autodiff-rules.js";
+import { Op, type Node } from "./ir.js";
+
+/** The ops this file differentiates. */
+export const convOps: ReadonlySet<Op> = new Set([
+  Op.Conv2d, Op.Conv2dInputGrad, Op.Conv2dWeightGrad, Op.MaxPool2d, Op.MaxPool2dGrad, Op.AvgPool2d, Op.AvgPool2dGrad,
+]);
+
+/** Cotangents of n's inputs (n's op in {@link convOps}); `needs(i)` skips the unwanted ones. */
+export function convDerivative(b: Builder, n: Node, ct: Node, needs: (i: number) => boolean): (Node | null)[] {
+  const g = b.graph;
+  const [p, q] = n.inputs as [Node, Node | undefined];
+  const node = (op: Op, like: Node, inputs: Node[]) => g.node(op, "f32", like.shape, inputs, n.attrs);
+  const when = (i: number, make: () => Node) => (needs(i) ? make() : null);
+  switch (n.op) {
+    case Op.Conv2d:
+      return [when(0, () => node(Op.Conv2dInputGrad, p, [ct, q!])), when(1, () => node(Op.Conv2dWeightGrad, q!, [p, ct]))];
+    case Op.Conv2dInputGrad:
+      return [when(0, () => node(Op.Conv2d, p, [ct, q!])), when(1, () => node(Op.Conv2dWeightGrad, q!, [ct, p]))];
+    case Op.Conv2dWeightGrad:
+      return [when(0, () => node(Op.Conv2dInputGrad, p, [q!, ct])), when(1, () => node(Op.Conv2d, q!, [p, ct]))];
+    case Op.MaxPool2d:
+      return [null, when(1, () => node(Op.MaxPool2dGrad, q!, [p, ct]))];
+    case Op.MaxPool2dGrad:
+      return [null, when(1, () => node(Op.MaxPool2d, q!, [p, ct]))];
+    case Op.AvgPool2d:
+      return [node(Op.AvgPool2dGrad, p, [ct])];
+    case Op.AvgPool2dGrad:
+      return [node(Op.AvgPool2d, p, [ct])];
+    default:
+      return n.inputs.map(() => null);
+  }
+}

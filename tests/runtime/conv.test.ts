@@ -1,0 +1,87 @@
+/**
+ * conv2d and the poolings on the CPU back end (runtime/conv.ts: im2col + the blocked gemm;
+ * runtime/pool2d.ts): forwards against the naive loops of tests/helpers/conv-naive.ts, vjp
+ * gradients against the f64 reference interpreter (which tests/compiler/conv.test.ts gradchecks),
+ * and the batch split into chunks against the unchunked product.
+ */
+import { describe, expect, it } from "vitest";
+import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../../runtime/conv.js";
+import { run } from "../helpers/backends.js";
+import { convCases, convOutShape, convSrc, naiveConv2d, naivePool2d, poolCases, poolSrc } from "../helpers/conv-naive.js";
+import { expectClose } from "../helpers/expect.js";
+import { rng } from "../helpers/gradcheck.js";
+
+const random = (n: number, seed: number) => {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => Math.fround(r() * 2 - 1));
+};
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+describe("conv2d on the cpu", () => {
+  it.each(convCases.map((c) => [c.name, c] as const))("%s: forward equals the naive loop, vjp the f64 interpreter", async (_n, c) => {
+    const x = random(size(c.xs), 1);
+    const w = random(size(c.ws), 2);
+    const ct = random(size(convOutShape(c)), 3);
+    const inputs = { x: { data: x, shape: c.xs }, w: { data: w, shape: c.ws } };
+    const cpu = await run("cpu", convSrc(c), "f", inputs, { ct: [ct] });
+    const f64 = await run("f64", convSrc(c), "f", inputs, { ct: [ct] });
+    expectClose(cpu.outputs[0], naiveConv2d(x, c.xs, w, c.ws, c.g).data, 1e-5, "forward");
+    expectClose(cpu.grads["x"], f64.grads["x"]!, 1e-5, "dx");
+    expectClose(cpu.grads["w"], f64.grads["w"]!, 1e-5, "dw");
+  });
+
+  it("a batch cut into chunks (64 images of 32 x 28 x 28, 3x3) gives the per-image products", () => {
+    // The column matrix of one image is 288 x 784; 2^21 elements hold 9 images, so 64 run in 8 chunks.
+    const xs = [64, 32, 28, 28];
+    const ws = [8, 32, 3, 3];
+    const g = { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 };
+    const x = Float32Array.from(random(size(xs), 4));
+    const w = Float32Array.from(random(size(ws), 5));
+    const out = new Float32Array(64 * 8 * 28 * 28);
+    conv2d(x, xs, w, ws, out, [64, 8, 28, 28], g);
+    const dw = new Float32Array(size(ws));
+    conv2dWeightGrad(x, xs, out, [64, 8, 28, 28], dw, ws, g);
+    const dx = new Float32Array(size(xs));
+    conv2dInputGrad(out, w, ws, dx, xs, [64, 8, 28, 28], g);
+    // Image 63 alone (one chunk) must give the same forward and input gradient.
+    const one = x.subarray(63 * 32 * 784);
+    const alone = new Float32Array(8 * 784);
+    conv2d(one, [1, 32, 28, 28], w, ws, alone, [1, 8, 28, 28], g);
+    expect(Array.from(out.subarray(63 * 8 * 784))).toEqual(Array.from(alone));
+    const dxAlone = new Float32Array(32 * 784);
+    conv2dInputGrad(alone, w, ws, dxAlone, [1, 32, 28, 28], [1, 8, 28, 28], g);
+    expect(Array.from(dx.subarray(63 * 32 * 784))).toEqual(Array.from(dxAlone));
+    // dw sums over all 64 images: the sum of per-image weight gradients.
+    const sum = new Float64Array(size(ws));
+    const part = new Float32Array(size(ws));
+    for (let b = 0; b < 64; b++) {
+      conv2dWeightGrad(x.subarray(b * 32 * 784, (b + 1) * 32 * 784), [1, 32, 28, 28], out.subarray(b * 8 * 784, (b + 1) * 8 * 784), [1, 8, 28, 28], part, ws, g);
+      part.forEach((v, i) => (sum[i]! += v));
+    }
+    expectClose(dw, Array.from(sum), 1e-4, "dw over chunks");
+  });
+});
+
+describe("pooling on the cpu", () => {
+  it.each(poolCases.map((c) => [`${c.kind} ${c.name}`, c] as const))("%s: forward equals the naive loop, vjp the f64 interpreter", async (_n, c) => {
+    const x = random(size(c.xs), 6);
+    const want = naivePool2d(c.kind, x, c.xs, c.k, c.s ?? c.k, c.p ?? [0, 0]);
+    const ct = random(want.data.length, 7);
+    const inputs = { x: { data: x, shape: c.xs } };
+    const cpu = await run("cpu", poolSrc(c), "f", inputs, { ct: [ct] });
+    const f64 = await run("f64", poolSrc(c), "f", inputs, { ct: [ct] });
+    expectClose(cpu.outputs[0], want.data, 1e-6, "forward");
+    expectClose(cpu.grads["x"], f64.grads["x"]!, 1e-6, "dx");
+  });
+
+  it("max pooling's ties and NaNs follow the interpreter's rule exactly", async () => {
+    const src = "fn f(x: f32[1, 1, 2, 4]) -> f32[1, 1, 1, 3] { return max_pool2d(x, 2, stride = 1) }";
+    for (const x of [[5, 5, 1, 5, 5, 0, 5, 5], [1, NaN, 3, 2, 0, NaN, 9, 4]]) {
+      const inputs = { x: { data: x, shape: [1, 1, 2, 4] } };
+      const cpu = await run("cpu", src, "f", inputs, { ct: [[1, 10, 100]] });
+      const f64 = await run("f64", src, "f", inputs, { ct: [[1, 10, 100]] });
+      expect(cpu.outputs[0]).toEqual(f64.outputs[0]);
+      expect(cpu.grads["x"]).toEqual(f64.grads["x"]);
+    }
+  });
+});
