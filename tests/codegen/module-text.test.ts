@@ -39,6 +39,9 @@ describe("generated module text", () => {
     it(`${path.relative(root, file)}: the .js is TypeScript's transpile of the .ts, token for token; each shader once, in the sibling only`, async () => {
       const d = differentiateFile(file);
       expect(d.diagnostics.filter((x) => x.severity === "error")).toEqual([]);
+      // A module whose fns are all rank-generic (std/quant, std/binary) builds none (E5012): its
+      // fns are compiled where they are called, at the caller's ranks.
+      if (d.fns.length === 0) return void expect(d.diagnostics.map((x) => x.code).filter((c) => c !== "E5012")).toEqual([]);
       const mod = await generateModule(d.file, d.fns, d.sources, true);
       expect(tokens(mod.js!)).toBe(tokens(transpiled(mod.ts)));
       expect(tokens(mod.wgslJs!)).toBe(tokens(transpiled(mod.wgslTs)));
