@@ -32,6 +32,7 @@ import {
   type LibraryKernel,
 } from "./kernels.js";
 import { internal } from "../plan-buffers.js";
+import { convKernel, poolKernel } from "./conv-kernels.js";
 import type { CachedPipeline } from "./pool.js";
 
 /** The buffer index of a split reduction's scratch buffer in `PreparedStep.buffers`. */
@@ -144,8 +145,19 @@ export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanB
       break;
     }
     case "conv2d":
-    case "pool2d":
-      fail(CallErrorCode.backendUnavailable, `${spec.name} (${spec.source}): ${step.op} does not run on webgpu yet; use the cpu device`);
+      [step.a, step.b, step.out].forEach((b) => words(b, "operand"));
+      kernel = convKernel(step.mode, shapes[step.a]!, shapes[step.b]!, shapes[step.out]!, step);
+      buffers = [step.a, step.b, step.out];
+      break;
+    case "pool2d": {
+      const second = step.b;
+      if ((second === undefined) !== (step.mode === "avg" || step.mode === "avg_grad")) internal(spec, `a ${step.mode} pooling step has the wrong operands`);
+      buffers = [step.a, ...(second === undefined ? [] : [second]), step.out];
+      buffers.forEach((b) => words(b, "operand"));
+      const [x, y] = step.mode === "avg_grad" ? [step.out, step.a] : [step.a, step.mode === "max_grad" ? second! : step.out];
+      kernel = poolKernel(step.mode, shapes[x]!, shapes[y]!, step);
+      break;
+    }
   }
   const label = `${spec.name}/${kernel.name} (step ${s})`;
   const grid =

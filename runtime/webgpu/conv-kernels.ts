@@ -1,0 +1,231 @@
+/**
+ * WGSL library shaders for the `conv2d` and `pool2d` steps, with the semantics of
+ * runtime/conv.ts and runtime/pool2d.ts (NCHW). The convolution and both its gradients are one
+ * implicit GEMM each — a 16 x 16 shared-memory tiled product like kernels.ts's matmul, whose
+ * operands are read through the im2col index map instead of being materialised:
+ *   forward      out[g]  [O/G, B·Ho·Wo]   = w[g] [O/G, C/G·KH·KW] @ col(x)[g]
+ *   input grad   dx[g]   [C/G, B·H·W]     = w[g]ᵀ                 @ taps(ct)[g]  (transposed conv)
+ *   weight grad  dw[g]   [O/G, C/G·KH·KW] = ct[g] [O/G, B·Ho·Wo]  @ col(x)[g]ᵀ
+ * one workgroup per 16 x 16 output tile and group (grid z = group). Poolings run one invocation
+ * per output element (forward) or per input element (gradients, which gather from the windows
+ * that hold it in row-major window order: the CPU's order of additions, so max pooling's
+ * gradient agrees bit for bit). Sizes travel in the uniform; the source depends only on the mode.
+ */
+import { convSizes, poolSizes, type ConvGeometry, type PoolGeometry } from "../conv-geometry.js";
+import { LIBRARY_WORKGROUP, type LibraryKernel } from "./kernels.js";
+
+const TILE = 16;
+
+/** The uniform block both families share: sizes as vec4<i32>s. */
+const header = `struct U { a: vec4<i32>, b: vec4<i32>, c: vec4<i32>, d: vec4<i32>, e: vec4<i32>, f: vec4<i32> }
+@group(0) @binding(0) var<uniform> u: U;`;
+
+/** Reads the sizes out of the uniform under the names the snippets below use. */
+const sizes = `  let B = u.a.x; let C = u.a.y; let H = u.a.z; let W = u.a.w;
+  let O = u.b.x; let Cg = u.b.y; let KH = u.b.z; let KW = u.b.w;
+  let Ho = u.c.x; let Wo = u.c.y; let Og = u.c.w;
+  let sh = u.d.x; let sw = u.d.y; let ph = u.d.z; let pw = u.d.w;
+  let dh = u.e.x; let dw = u.e.y;`;
+
+/** x[b, g·C/G + c, i·sh − ph + r·dh, j·sw − pw + s·dw], 0 in the padding (`k` = (c, r, s), `n` = (b, i, j)). */
+const colX = (k: string, n: string) => `{
+  let c = ${k} / (KH * KW); let r = (${k} / KW) % KH; let s = ${k} % KW;
+  let b = ${n} / (Ho * Wo); let i = (${n} / Wo) % Ho; let j = ${n} % Wo;
+  let hi = i * sh - ph + r * dh; let wi = j * sw - pw + s * dw;
+  if (hi >= 0 && hi < H && wi >= 0 && wi < W) { return p[((b * C + g * Cg + c) * H + hi) * W + wi]; }
+  return 0.0;
+}`;
+
+/** The A operand, B operand and store of each mode, as WGSL bodies over (g, row, k, col). */
+const modes = {
+  forward: {
+    a: `{ return q[(g * Og + row) * Cg * KH * KW + k]; }`,
+    b: colX("k", "col"),
+    store: `{ let b = col / (Ho * Wo); let pp = col % (Ho * Wo); out[(b * O + g * Og + row) * Ho * Wo + pp] = v; }`,
+  },
+  input_grad: {
+    // Row c of w[g]ᵀ: w[g·O/G + o, c, r, s] for k = (o, r, s).
+    a: `{ let o = k / (KH * KW); return q[((g * Og + o) * Cg + row) * KH * KW + k % (KH * KW)]; }`,
+    // ct[b, g·O/G + o, i, j] where i·sh − ph + r·dh = h exactly (a transposed convolution's taps).
+    b: `{
+  let o = k / (KH * KW); let r = (k / KW) % KH; let s = k % KW;
+  let b = col / (H * W); let h = (col / W) % H; let w = col % W;
+  let th = h + ph - r * dh; let tw = w + pw - s * dw;
+  if (th < 0 || tw < 0 || th % sh != 0 || tw % sw != 0) { return 0.0; }
+  let i = th / sh; let j = tw / sw;
+  if (i >= Ho || j >= Wo) { return 0.0; }
+  return p[((b * O + g * Og + o) * Ho + i) * Wo + j];
+}`,
+    store: `{ let b = col / (H * W); let pp = col % (H * W); out[(b * C + g * Cg + row) * H * W + pp] = v; }`,
+  },
+  weight_grad: {
+    // ct[g] as [O/G, B·Ho·Wo]: k = (b, i, j).
+    a: `{ let b = k / (Ho * Wo); return q[(b * O + g * Og + row) * Ho * Wo + k % (Ho * Wo)]; }`,
+    b: colX("col", "k"),
+    store: `{ out[(g * Og + row) * Cg * KH * KW + col] = v; }`,
+  },
+} as const;
+
+/** The implicit-GEMM kernel of a `conv2d` step; bindings: a, b, out as the step names them. */
+export function convKernel(mode: keyof typeof modes, aShape: readonly number[], bShape: readonly number[], outShape: readonly number[], g: ConvGeometry): LibraryKernel {
+  const [xShape, wShape, yShape] =
+    mode === "forward" ? [aShape, bShape, outShape] : mode === "input_grad" ? [outShape, bShape, aShape] : [aShape, outShape, bShape];
+  const z = convSizes(xShape, wShape, yShape, g);
+  const cg = z.channels / g.groups;
+  const og = z.outChannels / g.groups;
+  const taps = z.kh * z.kw;
+  const [m, n, k] =
+    mode === "forward" ? [og, z.batch * z.oh * z.ow, cg * taps]
+    : mode === "input_grad" ? [cg, z.batch * z.height * z.width, og * taps]
+    : [og, cg * taps, z.batch * z.oh * z.ow];
+  const uniforms = Uint32Array.from([
+    ...[z.batch, z.channels, z.height, z.width],
+    ...[z.outChannels, cg, z.kh, z.kw],
+    ...[z.oh, z.ow, g.groups, og],
+    ...[g.stride[0]!, g.stride[1]!, g.padding[0]!, g.padding[1]!],
+    ...[g.dilation[0]!, g.dilation[1]!, m, n],
+    ...[k, 0, 0, 0],
+  ]);
+  const m_ = modes[mode];
+  // p is the step's a (x, or the cotangent for the input gradient), q its b.
+  const code = `${header}
+@group(0) @binding(1) var<storage, read> p: array<f32>;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+var<workgroup> ta: array<array<f32, ${TILE}>, ${TILE}>;
+var<workgroup> tb: array<array<f32, ${TILE}>, ${TILE}>;
+fn loadA(g: i32, row: i32, k: i32) -> f32 {
+${sizes}
+  ${m_.a}
+}
+fn loadB(g: i32, k: i32, col: i32) -> f32 {
+${sizes}
+  ${m_.b}
+}
+fn store(g: i32, row: i32, col: i32, v: f32) {
+${sizes}
+  ${m_.store}
+}
+@compute @workgroup_size(${TILE}, ${TILE})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let M = u.e.z;
+  let N = u.e.w;
+  let K = u.f.x;
+  let g = i32(wg.z);
+  let ly = i32(lid.y);
+  let lx = i32(lid.x);
+  let row = i32(wg.y) * ${TILE} + ly;
+  let col = i32(wg.x) * ${TILE} + lx;
+  var acc = 0.0;
+  for (var k0 = 0; k0 < K; k0 = k0 + ${TILE}) {
+    var av = 0.0;
+    if (row < M && k0 + lx < K) { av = loadA(g, row, k0 + lx); }
+    var bv = 0.0;
+    if (k0 + ly < K && col < N) { bv = loadB(g, k0 + ly, col); }
+    ta[ly][lx] = av;
+    tb[ly][lx] = bv;
+    workgroupBarrier();
+    for (var t = 0; t < ${TILE}; t = t + 1) {
+      acc = acc + ta[ly][t] * tb[t][lx];
+    }
+    workgroupBarrier();
+  }
+  if (row < M && col < N) { store(g, row, col, acc); }
+}
+`;
+  const workgroups: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), g.groups];
+  return { name: `conv2d_${mode}`, code, uniforms, grid: { workgroups }, errorFlag: false };
+}
+
+const linearMain = `@compute @workgroup_size(${LIBRARY_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let e = i32(gid.x + gid.y * (nwg.x * ${LIBRARY_WORKGROUP}u));
+  let B = u.a.x; let C = u.a.y; let H = u.a.z; let W = u.a.w;
+  let KH = u.b.x; let KW = u.b.y; let Ho = u.b.z; let Wo = u.b.w;
+  let sh = u.c.x; let sw = u.c.y; let ph = u.c.z; let pw = u.c.w;
+  let total = u.d.x;
+  if (e >= total) { return; }`;
+
+/** The index into x of window (plane, i, j)'s winner: runtime/pool2d.ts's rule. */
+const winner = `fn winner(plane: i32, i: i32, j: i32) -> i32 {
+  let H = u.a.z; let W = u.a.w; let KH = u.b.x; let KW = u.b.y;
+  let top = i * u.c.x - u.c.z; let left = j * u.c.y - u.c.w;
+  var best = -1;
+  var bestValue = 0.0;
+  for (var h = max(top, 0); h < min(top + KH, H); h = h + 1) {
+    for (var w = max(left, 0); w < min(left + KW, W); w = w + 1) {
+      let at = (plane * H + h) * W + w;
+      let v = x[at];
+      // v != v: a NaN, which outranks any number (WGSL's > is false on NaN, as JavaScript's).
+      if (best < 0 || v > bestValue || (v != v && bestValue == bestValue)) { best = at; bestValue = v; }
+    }
+  }
+  return best;
+}`;
+
+/** Visits the windows holding input element e, in row-major window order. */
+const holders = (body: string) => `  let plane = e / (H * W); let h = (e / W) % H; let w = e % W;
+  let lo = h + ph - KH + 1; let i0 = select((lo + sh - 1) / sh, 0, lo <= 0); let i1 = min(Ho - 1, (h + ph) / sh);
+  let lw = w + pw - KW + 1; let j0 = select((lw + sw - 1) / sw, 0, lw <= 0); let j1 = min(Wo - 1, (w + pw) / sw);
+  var acc = 0.0;
+  for (var i = i0; i <= i1; i = i + 1) {
+    for (var j = j0; j <= j1; j = j + 1) {
+      let o = (plane * Ho + i) * Wo + j;
+${body}
+    }
+  }
+  out[e] = acc;`;
+
+const poolBodies = {
+  max: `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${winner}
+${linearMain}
+  let plane = e / (Ho * Wo); let i = (e / Wo) % Ho; let j = e % Wo;
+  let at = winner(plane, i, j);
+  out[e] = select(v[max(at, 0)], 0.0, at < 0);
+}`,
+  max_grad: `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> ct: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${winner}
+${linearMain}
+${holders("      if (winner(plane, i, j) == e) { acc = acc + ct[o]; }")}
+}`,
+  avg: `@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${linearMain}
+  let plane = e / (Ho * Wo); let i = (e / Wo) % Ho; let j = e % Wo;
+  let top = i * sh - ph; let left = j * sw - pw;
+  var sum = 0.0;
+  for (var h = max(top, 0); h < min(top + KH, H); h = h + 1) {
+    for (var w = max(left, 0); w < min(left + KW, W); w = w + 1) { sum = sum + x[(plane * H + h) * W + w]; }
+  }
+  out[e] = sum / f32(KH * KW);
+}`,
+  avg_grad: `@group(0) @binding(1) var<storage, read> ct: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${linearMain}
+${holders("      acc = acc + ct[o] / f32(KH * KW);")}
+}`,
+} as const;
+
+/**
+ * The kernel of a `pool2d` step over x [B, C, H, W] pooled to `yShape`; bindings as the step
+ * names them (a, b when present, out).
+ */
+export function poolKernel(mode: keyof typeof poolBodies, xShape: readonly number[], yShape: readonly number[], g: PoolGeometry): LibraryKernel {
+  const z = poolSizes(xShape, yShape, g);
+  const grad = mode === "max_grad" || mode === "avg_grad";
+  const total = grad ? z.batch * z.channels * z.height * z.width : z.batch * z.channels * z.oh * z.ow;
+  const uniforms = Uint32Array.from([
+    ...[z.batch, z.channels, z.height, z.width],
+    ...[z.kh, z.kw, z.oh, z.ow],
+    ...[g.stride[0]!, g.stride[1]!, g.padding[0]!, g.padding[1]!],
+    ...[total, 0, 0, 0],
+    ...[0, 0, 0, 0],
+    ...[0, 0, 0, 0],
+  ]);
+  return { name: `pool2d_${mode}`, code: `${header}\n${poolBodies[mode]}\n`, uniforms, grid: { invocations: total }, errorFlag: false };
+}
