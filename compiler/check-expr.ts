@@ -41,6 +41,8 @@ export interface ItemOracle {
    * each ellipsis expanded. Checks the body for that instance once (errors noted at `call`).
    */
   fnInstance(sym: Extract<ItemSymbol, { kind: "fn" }>, lengths: Lengths, call: Span): { params: Ty[]; result: Ty } | undefined;
+  /** Checks an estimator for a rank-generic fn at the instance a `backward` (at `call`) uses. */
+  estimatorInstance(sym: Extract<ItemSymbol, { kind: "estimator" }>, lengths: Lengths, call: Span): void;
   /** Records the axes `axis = B` (a named ellipsis) denotes in one instance, for lower. */
   recordEllipsisAxes(e: A.Expr, instance: string, axes: number[]): void;
 }
@@ -72,6 +74,9 @@ export class ExprChecker implements ArgContext {
     this.diagnostics.push(error(code, span, message, extra));
     return errorTy;
   }
+
+  /** The ellipsis lengths of each call of a rank-generic fn, for a `backward` on it. */
+  private readonly genericCalls = new Map<A.CallExpr, Lengths>();
 
   recordAxes(e: A.Expr, axes: number[]): void {
     this.oracle.recordEllipsisAxes(e, this.instance, axes);
@@ -381,6 +386,7 @@ export class ExprChecker implements ArgContext {
     if (sig.generic !== undefined) {
       // A rank-generic fn: each ellipsis is as long as its longest argument's batch.
       const lengths = callLengths(sig.params.map((p) => (p.ty.kind === "tensor" ? p.ty.shape : null)), args.map((t) => t?.shape?.length));
+      this.genericCalls.set(e, lengths);
       const inst = this.oracle.fnInstance(sym, lengths, e.span);
       if (inst === undefined) return errorTy;
       wants = inst.params;
@@ -427,6 +433,8 @@ export class ExprChecker implements ArgContext {
         related: [{ span: est.target.span, message: `${estName} is declared for ${est.target.name} here` }],
       });
     }
+    const lengths = this.genericCalls.get(e.call);
+    if (lengths !== undefined) this.oracle.estimatorInstance(entry.symbol, lengths, e.span);
     const params = est.params.map((p) => ({ name: p.name.name, required: p.default === undefined }));
     const bound = bindArgs(this, e.args, params, `estimator ${estName}`, e.span);
     for (const [pname, b] of bound ?? []) {

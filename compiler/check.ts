@@ -14,12 +14,14 @@ import { stdlibModuleIds } from "./resolve.js";
 import { Scope, type BindObserver } from "./scope.js";
 import { CALL_OPTIONS } from "../runtime/plan.js";
 import { closest } from "./suggest.js";
-import { ellipsisMarker, expandShape, instanceKey, markersOf, placeholder, type Lengths } from "./ellipsis.js";
+import { ellipsisMarker, markersOf, placeholder, type Lengths } from "./ellipsis.js";
+import { oneDimEach, RankGeneric, resultShapes, type FnInstance } from "./check-instance.js";
 import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy, type DimT } from "./types.js";
 
 
 type FnSym = Extract<ItemSymbol, { kind: "fn" }>;
 type ConstSym = Extract<ItemSymbol, { kind: "const" }>;
+type EstimatorSym = Extract<ItemSymbol, { kind: "estimator" }>;
 
 /** What check learns about a program, for lower and the CLI. */
 export interface CheckedProgram {
@@ -31,11 +33,6 @@ export interface CheckedProgram {
   ellipsisAxes: Map<A.Expr, Map<string, number[]>>;
 }
 
-/** One instance of a rank-generic fn: its types with each ellipsis expanded. */
-interface FnInstance {
-  params: Ty[];
-  result: Ty;
-}
 
 /** The checker for one program; `run` checks every module once. */
 export class Checker implements ItemOracle {
@@ -45,8 +42,19 @@ export class Checker implements ItemOracle {
   /** Uses of fns and estimators by each item, for the recursion check. */
   private readonly uses = new Map<A.Item, { target: A.Item; span: Span }[]>();
   private current: A.Item | undefined;
-  /** Instances of rank-generic fns checked so far, by instance key. */
-  private readonly instances = new Map<A.FnDecl, Map<string, FnInstance | "pending">>();
+  /** Rank-generic fns: their signatures and instances (check-instance.ts). */
+  private readonly generic = new RankGeneric({
+    diagnostics: this.diagnostics,
+    observer: () => this.observer,
+    report: (code, span, message, extra) => this.report(code, span, message, extra),
+    checkBody: (m, decl, scope, key) => this.checkBody(m, decl, scope, key),
+    checkResult: (declared, got, decl) => this.checkResult(declared, got, decl),
+    enter: (item) => {
+      const prev = this.current;
+      this.current = item;
+      return () => void (this.current = prev);
+    },
+  });
   private readonly ellipsisAxes = new Map<A.Expr, Map<string, number[]>>();
   /** How many const cycles were reported: a const caught in one is not also "not computable". */
   private constCycles = 0;
@@ -101,7 +109,11 @@ export class Checker implements ItemOracle {
 
   fnInstance(sym: FnSym, lengths: Lengths, call: Span): FnInstance | undefined {
     const sig = this.fnSignature(sym);
-    return sig === undefined ? undefined : this.instantiate(sym.module, sym.decl, sig, lengths, call);
+    return sig === undefined ? undefined : this.generic.instance(sym.module, sym.decl, sig, lengths, call);
+  }
+
+  estimatorInstance(sym: EstimatorSym, lengths: Lengths, call: Span): void {
+    this.generic.estimatorInstance(sym.decl, lengths, call, () => this.checkEstimator(sym.module, sym.decl, lengths));
   }
 
   recordUse(sym: ItemSymbol, span: Span): void {
@@ -282,7 +294,8 @@ export class Checker implements ItemOracle {
       : this.typeFromAst(m, decl.result);
     const markers = markersOf(params.map((p) => (p.ty.kind === "tensor" ? p.ty.shape : null)));
     if (markers.length > 0 || (declared !== undefined && markersOf(resultShapes(declared)).length > 0)) {
-      const sig = this.genericSignature(m, decl, params, declared, markers);
+      const sig = this.generic.signature(m, decl, params, declared, markers);
+      this.signatures.set(decl, sig);
       this.current = prev;
       return sig;
     }
@@ -292,88 +305,6 @@ export class Checker implements ItemOracle {
     this.signatures.set(decl, sig);
     this.current = prev;
     return sig;
-  }
-
-  /**
-   * A rank-generic fn's signature. Its body is checked per instance (each ellipsis a given number
-   * of placeholder dims); here once with every ellipsis one dim long, so a fn no one calls is
-   * checked too. An inferred result is that instance's, each placeholder turned back into its
-   * ellipsis.
-   */
-  private genericSignature(m: ModuleInfo, decl: A.FnDecl, params: FnSignature["params"], declared: Ty | undefined, markers: string[]): FnSignature {
-    let result = declared;
-    for (const t of decl.result === undefined ? [] : decl.result.kind === "TupleType" ? decl.result.elements : [decl.result]) {
-      for (const d of t.dims ?? []) {
-        if (d.kind === "DimEllipsis" && !markers.includes(ellipsisMarker(d.name))) {
-          this.report("E3060", d.span, `the result's ${ellipsisMarker(d.name)} is not bound by any parameter`, {
-            hint: "an ellipsis takes its dims from the arguments; write it in a parameter's type too",
-          });
-          result = errorTy;
-        }
-      }
-    }
-    const sig: FnSignature = { params, result: result ?? errorTy, generic: markers };
-    this.signatures.set(decl, sig);
-    const inst = this.instantiate(m, decl, sig, new Map(markers.map((k) => [k, 1])), undefined);
-    if (declared === undefined && inst !== undefined) sig.result = generalize(inst.result);
-    return sig;
-  }
-
-  /**
-   * Checks a rank-generic fn's body for one instance (once per ellipsis lengths); an error the
-   * body has only in this instance gets a note at the call that asked for it.
-   */
-  private instantiate(m: ModuleInfo, decl: A.FnDecl, sig: FnSignature, lengths: Lengths, call: Span | undefined): FnInstance | undefined {
-    const key = instanceKey(lengths);
-    const cache = this.instances.get(decl) ?? new Map<string, FnInstance | "pending">();
-    this.instances.set(decl, cache);
-    const known = cache.get(key);
-    if (known !== undefined) return known === "pending" ? undefined : known;
-    cache.set(key, "pending");
-    const prev = this.current;
-    this.current = decl;
-    const expand = (t: Ty): Ty =>
-      t.kind === "tensor" && t.shape !== null ? tensor(t.dtype, expandShape(t.shape, lengths), t.weak) : t.kind === "tuple" ? { kind: "tuple", elements: t.elements.map(expand) } : t;
-    const params = sig.params.map((p) => expand(p.ty));
-    // Names of the body: parameters (expanded), shape symbols, and named ellipses with their placeholders.
-    const first = call === undefined && this.observer !== undefined ? this.observer : undefined;
-    const scope = new Scope(undefined, first && ((name, b) => (b.kind === "let" ? first(name, b) : undefined)));
-    sig.params.forEach((p, i) => scope.bind(p.name, { kind: "param", ty: params[i]!, span: p.span }));
-    for (const p of decl.params) {
-      for (const d of p.type?.dims ?? []) {
-        if (d.kind === "DimSymbol" && m.scope.get(d.name)?.symbol.kind !== "const") scope.bind(d.name, { kind: "dim", ty: i32Scalar, span: d.span, dim: d.name });
-        if (d.kind === "DimEllipsis" && d.name !== undefined) {
-          const marker = ellipsisMarker(d.name);
-          scope.bind(d.name, { kind: "ellipsis", ty: errorTy, span: d.span, placeholders: Array.from({ length: lengths.get(marker) ?? 1 }, (_, k) => placeholder(marker, k)) });
-        }
-      }
-    }
-    const before = this.diagnostics.length;
-    const bodyTy = this.checkBody(m, decl, scope, key);
-    const declared = decl.result === undefined ? undefined : expand(sig.result);
-    if (declared !== undefined && bodyTy !== undefined) this.checkResult(declared, bodyTy, decl);
-    this.noteInstance(before, decl, lengths, call);
-    const inst: FnInstance = { params, result: declared ?? bodyTy ?? errorTy };
-    cache.set(key, inst);
-    this.current = prev;
-    return inst;
-  }
-
-  /** Drops an instance's errors already reported for another; notes the call on the others. */
-  private noteInstance(before: number, decl: A.FnDecl, lengths: Lengths, call: Span | undefined): void {
-    const fresh = this.diagnostics.splice(before);
-    const seen = new Set(this.diagnostics.map(diagnosticKey));
-    const what = [...lengths].map(([k, n]) => `${k} of ${n} dim${n === 1 ? "" : "s"}`).join(", ");
-    for (const d of fresh) {
-      if (seen.has(diagnosticKey(d))) continue;
-      seen.add(diagnosticKey(d));
-      // The check with one-dim ellipses notes itself only where the message shows their dims.
-      if (call === undefined && !d.message.includes("...")) this.diagnostics.push(d);
-      else {
-        const note = call === undefined ? `${decl.name.name} is checked with ${what}` : `in ${decl.name.name} called with ${what} here`;
-        this.diagnostics.push({ ...d, related: [...(d.related ?? []), { span: call ?? decl.name.span, message: note }] });
-      }
-    }
   }
 
   /** Checks a fn body; returns the type of its `return`. */
@@ -438,9 +369,10 @@ export class Checker implements ItemOracle {
 
   // ---------------------------------------------------------------- estimators
 
-  private checkEstimator(m: ModuleInfo, decl: A.EstimatorDecl): void {
-    const scope = new Scope(undefined, this.observer);
-    const target = this.estimatorTarget(m, decl);
+  /** Checks an estimator; for a rank-generic target, at the instance `lengths` (default: one-dim ellipses). */
+  private checkEstimator(m: ModuleInfo, decl: A.EstimatorDecl, lengths?: Lengths): void {
+    const scope = new Scope(undefined, lengths === undefined ? this.observer : undefined);
+    const target = this.estimatorTarget(m, decl, lengths);
     // Built-ins first, so a parameter or input named g, out or cost is reported where it is written.
     const outName = decl.outName?.name ?? "out";
     const outTy = target?.out ?? tensor("f32", null);
@@ -517,7 +449,7 @@ export class Checker implements ItemOracle {
   }
 
   /** Looks up an estimator's target and gives its inputs' and output's types. */
-  private estimatorTarget(m: ModuleInfo, decl: A.EstimatorDecl): EstimatorTarget | undefined {
+  private estimatorTarget(m: ModuleInfo, decl: A.EstimatorDecl, lengths?: Lengths): EstimatorTarget | undefined {
     const name = decl.target.name;
     if (name === "") return undefined;
     const entry = m.scope.get(name);
@@ -528,7 +460,7 @@ export class Checker implements ItemOracle {
       const sig = this.fnSignature(entry.symbol);
       if (sig === undefined) return undefined;
       // A rank-generic target is seen as its instance with one-dim ellipses (as its body is checked).
-      const inst = sig.generic === undefined ? undefined : this.instantiate(entry.symbol.module, entry.symbol.decl, sig, new Map(sig.generic.map((k) => [k, 1])), undefined);
+      const inst = sig.generic === undefined ? undefined : this.generic.instance(entry.symbol.module, entry.symbol.decl, sig, lengths ?? oneDimEach(sig.generic), undefined);
       if (sig.generic !== undefined && inst === undefined) return undefined;
       inputs = sig.params.map((p, i) => ({
         name: p.name,
@@ -606,21 +538,6 @@ function paramType(p: PrimParam): Ty {
   if (p.kind === "shape" || p.kind === "perm") return { kind: "list", dims: [] };
   if (p.kind === "flag") return tensor("bool", []);
   return i32Scalar;
-}
-
-/** The shapes of a (possibly tuple) type. */
-function resultShapes(t: Ty): (readonly DimT[] | null)[] {
-  return t.kind === "tensor" ? [t.shape] : t.kind === "tuple" ? t.elements.flatMap(resultShapes) : [];
-}
-
-/** An instance's type with each one-dim placeholder ("...B[0]") turned back into its ellipsis. */
-function generalize(t: Ty): Ty {
-  if (t.kind === "tensor" && t.shape !== null) return tensor(t.dtype, t.shape.map((d) => (typeof d === "string" && d.endsWith("[0]") && d.startsWith("...") ? d.slice(0, -3) : d)), t.weak);
-  return t.kind === "tuple" ? { kind: "tuple", elements: t.elements.map(generalize) } : t;
-}
-
-function diagnosticKey(d: Diagnostic): string {
-  return `${d.code} ${d.span.file} ${d.span.start} ${d.span.end} ${d.message}`;
 }
 
 function sameTensorType(a: Ty, b: Ty): boolean {
