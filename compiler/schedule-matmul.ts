@@ -20,6 +20,7 @@
  */
 import { Op, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
+import { MAX_FUSED_OPS, loopSize } from "./schedule-bound.js";
 
 /** One operand of a fused matrix product. */
 export interface MatMulOperand {
@@ -116,8 +117,9 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
 /**
  * The nodes prologues recompute. A node qualifies when every user is a product, an absorbed
  * transpose or a qualifying node of its shape. Then any product whose prologues alone would bind
- * more than `maxBuffers` buffers gives its widest operand's chain back to the fused kernels, and
- * the set is recomputed without it, until every product fits.
+ * more than `maxBuffers` buffers, or compute more than MAX_FUSED_OPS nodes, gives its widest
+ * (longest) operand's chain back to the fused kernels, and the set is recomputed without it,
+ * until every product fits.
  */
 function prologueNodes(ctx: MatMulContext, absorbed: ReadonlySet<number>, inEpilogues: ReadonlySet<number>): Set<number> {
   const { order, users, rootIds } = ctx;
@@ -134,14 +136,19 @@ function prologueNodes(ctx: MatMulContext, absorbed: ReadonlySet<number>, inEpil
     const wide = order.find((mm) => {
       if (mm.op !== Op.MatMul) return false;
       const [a, b] = mm.inputs.map((x) => bareOperand(x, absorbed, prologue, order));
-      return kernelBuffers(ctx, { kind: "matmul", node: mm, a: a!, b: b!, epilogue: [], outputs: [mm] }).length + 1 > ctx.maxBuffers;
+      return long(a!, b!, mm) || kernelBuffers(ctx, { kind: "matmul", node: mm, a: a!, b: b!, epilogue: [], outputs: [mm] }).length + 1 > ctx.maxBuffers;
     });
     if (wide === undefined) return prologue;
     const [a, b] = wide.inputs.map((x) => bareOperand(x, absorbed, prologue, order));
     const reads = (o: MatMulOperand) => kernelBuffers(ctx, { kind: "matmul", node: wide, a: o, b: o, epilogue: [], outputs: [] }).length;
-    const widest = reads(a!) >= reads(b!) && a!.prologue.length > 0 ? a! : b!;
+    const widest = (long(a!, b!, wide) ? a!.prologue.length >= b!.prologue.length : reads(a!) >= reads(b!) && a!.prologue.length > 0) ? a! : b!;
     widest.prologue.forEach((n) => demoted.add(n.id));
   }
+}
+
+/** Whether a product with these operands' prologues would compute more than MAX_FUSED_OPS nodes. */
+function long(a: MatMulOperand, b: MatMulOperand, mm: Node): boolean {
+  return loopSize([...a.prologue, ...b.prologue, mm]) > MAX_FUSED_OPS;
 }
 
 function bareOperand(x: Node, absorbed: ReadonlySet<number>, prologue: ReadonlySet<number>, order: readonly Node[]): MatMulOperand {
@@ -187,9 +194,10 @@ function growEpilogue(
   return epilogue;
 }
 
-/** `epilogue` cut until no stored value is bool and the kernel's buffers fit. */
+/** `epilogue` cut until no stored value is bool and the kernel's buffers and size fit. */
 function trimEpilogue(ctx: MatMulContext, mm: Node, a: MatMulOperand, b: MatMulOperand, epilogue: Node[]): Node[] {
-  let e = epilogue;
+  let e = epilogue.slice(0, MAX_FUSED_OPS);
+  while (e.length > 0 && loopSize([...a.prologue, ...b.prologue, mm, ...e]) > MAX_FUSED_OPS) e = e.slice(0, -1);
   for (;;) {
     const stored = storedValues(ctx, mm, e);
     const bool = stored.find((n) => n.dtype === "bool");

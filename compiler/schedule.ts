@@ -6,12 +6,18 @@
  * in dependency order; a value gets a buffer only if something outside its kernel reads it.
  * A scalar constant (see `isScalarConst`) gets neither kernel nor buffer unless it is a root or a
  * runtime step reads it: each kernel using it computes it once before its loop (codegen hoists it).
+ * Every kernel is bounded: at most MAX_FUSED_OPS nodes and `maxBuffers` storage buffers; a fusion
+ * group past that is cut by checkpointing (schedule-bound.ts).
  */
 import { Op, isElementwise, topoSort, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
 import { kernelBuffers, planMatMuls, type MatMulKernel } from "./schedule-matmul.js";
+import { MAX_FUSED_OPS, MAX_STORAGE_BUFFERS_PER_STAGE, boundedParts, loopReads, loopSize } from "./schedule-bound.js";
+import { isInlineLeaf, isInlineValue, isScalarConst } from "./schedule-inline.js";
 
 export type { MatMulKernel, MatMulOperand } from "./schedule-matmul.js";
+export { MAX_FUSED_OPS, MAX_STORAGE_BUFFERS_PER_STAGE, FAR_CHECKPOINT_OPS } from "./schedule-bound.js";
+export { MAX_SCALAR_CONST_OPS, isInlineLeaf, isInlineValue, isScalarConst } from "./schedule-inline.js";
 
 /** A fused elementwise loop over `shape`: computes `nodes` (topological), writes `outputs`. */
 export interface FusedKernel {
@@ -44,53 +50,19 @@ export interface Schedule {
   roots: Node[];
 }
 
-/**
- * The most IR nodes one fused loop or reduction prologue computes. Fusion has no other limit on
- * a long elementwise chain, and one 7,000-op kernel crashed Mesa's shader compiler (SIGSEGV); a
- * longer group is cut into kernels of at most this many nodes, in dependency order, each
- * storing what a later one reads (one buffer per cut for a chain). Real kernels stay far below
- * it (an estimator's forward and backward fused: tens of nodes).
- */
-export const MAX_FUSED_OPS = 256;
-
-const inlineLeaves: ReadonlySet<Op> = new Set([Op.Const, Op.Scalar, Op.Dim]);
 const reductions: ReadonlySet<Op> = new Set([Op.Sum, Op.Max, Op.Min, Op.ArgMax, Op.ArgMin]);
-
-/** Values computed inside any kernel for free: literals, runtime scalars and dims. */
-export function isInlineLeaf(n: Node): boolean {
-  return inlineLeaves.has(n.op);
-}
-
-const notScalarConst: ReadonlySet<Op> = new Set([Op.Const, Op.Scalar, Op.Dim, Op.Random, Op.Iota, Op.Input]);
-const scalarConstCache = new WeakMap<Node, boolean>();
-
-/**
- * A one-element elementwise value computed from literals, runtime scalars and dims only (ReSTE's
- * `(1 - o) / o`, `sqrt(I)`): the same in every element of every kernel, so a kernel computes it
- * once up front instead of reading it from a buffer another dispatch wrote.
- */
-export function isScalarConst(n: Node): boolean {
-  const known = scalarConstCache.get(n);
-  if (known !== undefined) return known;
-  const yes =
-    isElementwise(n.op) &&
-    !notScalarConst.has(n.op) &&
-    n.shape.every((d) => d === 1) &&
-    n.inputs.every((i) => isInlineLeaf(i) || isScalarConst(i));
-  scalarConstCache.set(n, yes);
-  return yes;
-}
-
-/** Values a kernel computes itself instead of reading a buffer: inline leaves and scalar constants. */
-export function isInlineValue(n: Node): boolean {
-  return isInlineLeaf(n) || isScalarConst(n);
-}
 
 /** Schedules the computation of `roots`; `fuseMatMuls` false keeps products bare (a fallback). */
 export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = true): Schedule {
   const order = topoSort(roots);
   const users = new Map<number, Node[]>();
-  for (const n of order) for (const i of n.inputs) users.set(i.id, [...(users.get(i.id) ?? []), n]);
+  for (const n of order) {
+    for (const i of n.inputs) {
+      const us = users.get(i.id);
+      if (us === undefined) users.set(i.id, [n]);
+      else us.push(n);
+    }
+  }
   const rootIds = new Set(roots.map((r) => r.id));
   // A scalar constant that is no root and feeds only kernels is computed where it is used; one
   // that is a root or that a product or runtime step reads as a buffer is scheduled as any value.
@@ -99,21 +71,26 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   const fusable = (n: Node) => isElementwise(n.op) && !isInlineLeaf(n) && n.op !== Op.Input && !hoisted(n);
   const inline = (n: Node) => isInlineLeaf(n) || hoisted(n);
 
-  // 1. Reduction prologues: elementwise chains that only a reduction consumes.
+  // 1. Reduction prologues: elementwise chains that only a reduction consumes. A prologue that
+  // would make the kernel pass MAX_FUSED_OPS nodes (hoisted constants counted) or bind more than
+  // MAX_STORAGE_BUFFERS_PER_STAGE buffers is given back whole: the fused kernels take it, bounded
+  // as any group.
   const owner = new Map<number, Node>();
   for (const r of order) {
     if (!reductions.has(r.op)) continue;
     const stack = [r.inputs[0]!];
-    let owned = 0;
-    while (stack.length > 0 && owned < MAX_FUSED_OPS - 1) {
+    const owned: Node[] = [];
+    while (stack.length > 0 && owned.length < MAX_FUSED_OPS - 1) {
       const n = stack.pop()!;
       if (!fusable(n) || rootIds.has(n.id) || owner.has(n.id) || !sameShape(n.shape, r.inputs[0]!.shape)) continue;
       const us = users.get(n.id) ?? [];
       if (!us.every((u) => u === r || owner.get(u.id) === r)) continue;
       owner.set(n.id, r);
-      owned++;
+      owned.push(n);
       stack.push(...n.inputs);
     }
+    const loop = [...owned, r];
+    if (owned.length > 0 && (loopSize(loop) > MAX_FUSED_OPS || loopReads(loop).length + 1 > MAX_STORAGE_BUFFERS_PER_STAGE)) owned.forEach((n) => owner.delete(n.id));
   }
 
   // 2. Matrix products with their transposes, prologues and epilogues (schedule-matmul.ts).
@@ -165,8 +142,7 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
     if (group === undefined) whole.set(key, [n]);
     else group.push(n);
   }
-  const groups = new Map<string, Node[]>();
-  for (const [key, ns] of whole) boundedParts(ns, users).forEach((part, i) => groups.set(`${key}|${i}`, part));
+  const groups = whole;
   const groupOf = new Map<number, string>();
   for (const [k, ns] of groups) for (const n of ns) groupOf.set(n.id, k);
 
@@ -190,7 +166,7 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   for (const ns of groups.values()) {
     const k: FusedKernel = { kind: "fused", shape: ns[0]!.shape, nodes: ns, outputs: ns.filter((n) => materialized.has(n.id)) };
     if (k.outputs.length === 0) continue;
-    for (const part of splitByBindings(k, maxBuffers)) {
+    for (const part of fusedParts(k, users, materialized, maxBuffers)) {
       kernels.push(part);
       for (const n of part.outputs) producer.set(n.id, part);
       for (const n of part.nodes) if (!producer.has(n.id)) producer.set(n.id, part);
@@ -300,10 +276,28 @@ export function kernelReads(k: ScheduledKernel): Node[] {
 }
 
 /**
+ * The kernels of one fusion group: the group as one loop, or split over its outputs to fit
+ * `maxBuffers` (splitByBindings), unless that leaves a kernel past MAX_FUSED_OPS nodes or
+ * MAX_STORAGE_BUFFERS_PER_STAGE buffers: then the group is cut by checkpointing into kernels
+ * within MAX_FUSED_OPS and `maxBuffers` (schedule-bound.ts), and the checkpoints it stores join
+ * `materialized`.
+ */
+function fusedParts(k: FusedKernel, users: ReadonlyMap<number, Node[]>, materialized: Set<number>, maxBuffers: number): FusedKernel[] {
+  const fits = (part: FusedKernel) => loopSize(part.nodes) <= MAX_FUSED_OPS && kernelReads(part).length + part.outputs.length <= MAX_STORAGE_BUFFERS_PER_STAGE;
+  if (k.nodes.length <= MAX_FUSED_OPS) {
+    const parts = splitByBindings(k, maxBuffers);
+    if (parts.every(fits)) return parts;
+  }
+  const { parts, checkpoints } = boundedParts(k.nodes, (n) => materialized.has(n.id), users, maxBuffers);
+  checkpoints.forEach((n) => materialized.add(n.id));
+  return parts.map((p) => ({ kind: "fused", shape: k.shape, nodes: p.nodes, outputs: p.outputs }));
+}
+
+/**
  * Splits a fused kernel whose buffers (reads + writes) exceed `max` — WebGPU's compatibility
  * mode binds 8 storage buffers per stage, one goes to the uniforms' neighbours — into kernels
  * over subsets of its outputs, each recomputing the values it needs. An output that alone needs
- * more buffers stays as it is (codegen/wgsl reports it).
+ * more buffers is left for fusedParts to cut.
  */
 function splitByBindings(k: FusedKernel, max: number): FusedKernel[] {
   if (kernelReads(k).length + k.outputs.length <= max) return [k];
@@ -332,42 +326,6 @@ function splitByBindings(k: FusedKernel, max: number): FusedKernel[] {
   if (current.length > 0) parts.push(part(current));
   return parts;
 }
-
-/**
- * A fusion group (topological) cut into parts of at least MAX_FUSED_OPS nodes, each cut where at
- * most MAX_CUT_VALUES values cross it, so a part reads few buffers (one for a chain). `order` is
- * topological, so a later part only reads earlier ones, and what it reads is stored (step 4). A
- * group with no narrow point past the bound — a forward chain fused with its backward, which
- * reads every forward value — stays whole, as before.
- */
-function boundedParts(ns: Node[], users: ReadonlyMap<number, Node[]>): Node[][] {
-  if (ns.length <= MAX_FUSED_OPS) return [ns];
-  const at = new Map(ns.map((n, i) => [n.id, i]));
-  // crossing[p]: values computed before position p and read at p or later (in the group).
-  const delta = new Int32Array(ns.length + 1);
-  ns.forEach((n, i) => {
-    const last = Math.max(i, ...(users.get(n.id) ?? []).map((u) => at.get(u.id) ?? -1));
-    if (last > i) {
-      delta[i + 1]!++;
-      delta[last + 1]!--;
-    }
-  });
-  const parts: Node[][] = [];
-  let start = 0;
-  let crossing = 0;
-  for (let p = 1; p < ns.length; p++) {
-    crossing += delta[p]!;
-    if (p - start >= MAX_FUSED_OPS && crossing <= MAX_CUT_VALUES) {
-      parts.push(ns.slice(start, p));
-      start = p;
-    }
-  }
-  parts.push(ns.slice(start));
-  return parts;
-}
-
-/** The most values a cut of a fused group may pass on, each a buffer the next part reads. */
-const MAX_CUT_VALUES = 2;
 
 function orderKernels(kernels: ScheduledKernel[], producer: Map<number, ScheduledKernel>): ScheduledKernel[] {
   const done = new Set<ScheduledKernel>();
