@@ -242,6 +242,11 @@ export function kernelWrites(k: ScheduledKernel): Node[] {
   return k.kind === "fused" || k.kind === "matmul" ? k.outputs : [k.node];
 }
 
+/** How many nodes a kernel computes: its own and the scalar constants it hoists (at most MAX_FUSED_OPS). */
+export function kernelSize(k: ScheduledKernel): number {
+  return k.kind === "structural" ? 1 : loopSize(ownNodes(k));
+}
+
 /** The nodes a kernel computes itself (for a product: its prologues and epilogue too). */
 function ownNodes(k: ScheduledKernel): Node[] {
   switch (k.kind) {
