@@ -218,6 +218,8 @@ function reducedShape(shape: readonly DimT[], axes: number[], keepdims: boolean)
 /** A reduction; mean divides by the product of the reduced dims; logsumexp is shifted by its max. */
 function reduction(L: Lowerer, name: string, x: Node, axes: number[], keepdims: boolean, span: Span): Node {
   const g = L.graph;
+  // Over no axes (`axis = B` for an empty ellipsis, language.md §5), each element is its own group.
+  if (axes.length === 0) return name === "argmax" || name === "argmin" ? g.node(Op.Broadcast, "i32", x.shape, [g.node(Op.Const, "i32", [], [], { value: 0 })]) : L.cast(x, "f32");
   const shape = reducedShape(x.shape, axes, keepdims);
   const attrs = { axes, keepdims };
   switch (name) {

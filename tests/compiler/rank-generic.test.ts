@@ -87,6 +87,19 @@ fn r4(x: f32[N, C, H, I], w: f32[I, O], b: f32[O]) -> f32[N, C, H, O] { return l
   });
 });
 
+describe("an empty ellipsis", () => {
+  // At rank 1, B is empty: the mean over no axes is |x| itself, so per_channel(x) = x |x|.
+  const text = `
+fn per_channel(x: f32[...B, C]) -> f32[...B, C] { return x * mean(abs(x), axis = B, keepdims = true) }
+fn r1(x: f32[C]) -> f32[C] { return per_channel(x) }
+`;
+  it("axis = B with B of no dims reduces nothing", async () => {
+    const x = data(5, 80);
+    const ct = data(5, 81);
+    await everyBackend(text, "r1", { x: { data: x, shape: [5] } }, ct, { out: x.map((v) => v * Math.abs(v)), grads: { x: x.map((v, i) => 2 * Math.abs(v) * ct[i]!) } });
+  });
+});
+
 describe("a named ellipsis as the axes of a reduction", () => {
   // Per-channel (last axis) scaling by the mean |x| over every other axis, at ranks 2 and 4.
   const text = `
@@ -181,6 +194,25 @@ function roundEven(v: number): number {
   const d = v - f;
   return d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
 }
+
+describe("an estimator on a fn whose argument broadcasts", () => {
+  // y: f32[I] passed for f32[B, I]: the estimator's grad of y (g · x) is summed back over B.
+  const text = `
+fn mul(x: f32[B, I], y: f32[B, I]) -> f32[B, I] { return sg(x * y) }
+estimator Product for mul(x, y) { grad x = g * y
+  grad y = g * x }
+fn f(x: f32[B, I], y: f32[I]) -> f32[B, I] { return mul(x, y) backward Product }
+`;
+  it("the cotangent of the broadcast argument sums over the broadcast axis", async () => {
+    const B = 3;
+    const I = 4;
+    const x = data(B * I, 90);
+    const y = data(I, 91);
+    const ct = data(B * I, 92);
+    const gy = Array.from({ length: I }, (_, i) => Array.from({ length: B }, (_, b) => ct[b * I + i]! * x[b * I + i]!).reduce((s, v) => s + v, 0));
+    await everyBackend(text, "f", { x: { data: x, shape: [B, I] }, y: { data: y, shape: [I] } }, ct, { out: x.map((v, k) => v * y[k % I]!), grads: { x: ct.map((c, k) => c * y[k % I]!), y: gy } });
+  });
+});
 
 describe("a rank-generic fn is not an entry point (E5012)", () => {
   const text = "fn twice(x: f32[...]) -> f32[...] { return 2 * x }\nfn use(x: f32[B, I]) -> f32[B, I] { return twice(x) }\n";
