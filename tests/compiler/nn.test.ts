@@ -13,7 +13,7 @@ import { compileFn } from "../helpers/compile.js";
 import { expectClose } from "../helpers/expect.js";
 import { gradcheck } from "../helpers/gradcheck.js";
 
-const IMPORT = `import { ReSTE } from "std/binary"\nimport { linear, batch_norm, batch_norm_eval, batch_norm2d, batch_norm2d_eval, cross_entropy, weight_scale, weight_scale4, xnor_weight, xnor_weight4, reste_weight, reste_weight4 } from "std/nn"\n`;
+const IMPORT = `import { ReSTE } from "std/binary"\nimport { linear, conv3x3, channel_bias, batch_norm, batch_norm_eval, batch_norm2d, batch_norm2d_eval, cross_entropy, weight_scale, weight_scale4, xnor_weight, xnor_weight4, reste_weight, reste_weight4 } from "std/nn"\n`;
 
 type In = Record<string, { data: number[]; shape: number[]; dtype?: "f32" | "i32" }>;
 
@@ -52,6 +52,86 @@ describe("linear: x Wᵀ + b, W laid out [O, I]", () => {
       [g],
       [y],
       { x: dx, w: dw, b: db },
+    );
+  });
+});
+
+describe("linear at rank 3 (a rank-generic x)", () => {
+  it("applies the same W to every leading position", async () => {
+    // x [2, 2, 2] (N, T, I), W [1, 2], b [1]: y[n, t] = x[n, t, :] · W[0, :] + b.
+    const x = [1, 2, -1, 0.5, 3, -2, 0.25, 4];
+    const w = [2, -1];
+    const b = [0.5];
+    const y = [0, 1, 2, 3].map((r) => x[2 * r]! * 2 - x[2 * r + 1]! + 0.5);
+    expect(y).toEqual([0.5, -2, 8.5, -3]); // 2 − 2 + 0.5, −2 − 0.5 + 0.5, 6 + 2 + 0.5, 0.5 − 4 + 0.5
+    const g = [1, -2, 0.5, 3];
+    await check(
+      "fn f(x: f32[N, T, I], w: f32[O, I], b: f32[O]) -> f32[N, T, O] { return linear(x, w, b) }",
+      { x: { data: x, shape: [2, 2, 2] }, w: { data: w, shape: [1, 2] }, b: { data: b, shape: [1] } },
+      [g],
+      [y],
+      { x: g.flatMap((gv) => [2 * gv, -gv]), w: [sum(g.map((gv, r) => gv * x[2 * r]!)), sum(g.map((gv, r) => gv * x[2 * r + 1]!))], b: [sum(g)] },
+    );
+  });
+});
+
+describe("conv3x3 and channel_bias (NCHW, PyTorch's cross-correlation)", () => {
+  it("conv3x3: stride 1, zero padding 1, bias per output channel; dx, dW, db by the loops", async () => {
+    const [B, C, H, W, O] = [1, 2, 3, 3, 2];
+    const x = Array.from({ length: B * C * H * W }, (_, i) => [1, -2, 0.5, 3, -1, 2, 0.25, -0.5, 4][i % 9]! * (i < 9 ? 1 : -0.5));
+    const w = Array.from({ length: O * C * 9 }, (_, i) => [0.5, -1, 0.25, 2, 1, -0.5, 0, 1.5, -2][(i * 7) % 9]! * (i < 18 ? 1 : 0.5));
+    const bias = [0.5, -1];
+    const g = ct(B * O * H * W);
+    const X = (b: number, c: number, p: number, q: number) => (p < 0 || q < 0 || p >= H || q >= W ? 0 : x[((b * C + c) * H + p) * W + q]!);
+    const y = new Array<number>(B * O * H * W).fill(0);
+    const dx = new Array<number>(x.length).fill(0);
+    const dw = new Array<number>(w.length).fill(0);
+    for (let b = 0; b < B; b++)
+      for (let o = 0; o < O; o++)
+        for (let i = 0; i < H; i++)
+          for (let j = 0; j < W; j++) {
+            const at = ((b * O + o) * H + i) * W + j;
+            let acc = bias[o]!;
+            for (let c = 0; c < C; c++)
+              for (let kh = 0; kh < 3; kh++)
+                for (let kw = 0; kw < 3; kw++) {
+                  const wi = ((o * C + c) * 3 + kh) * 3 + kw;
+                  const p = i + kh - 1;
+                  const q = j + kw - 1;
+                  acc += X(b, c, p, q) * w[wi]!;
+                  dw[wi]! += g[at]! * X(b, c, p, q);
+                  if (p >= 0 && q >= 0 && p < H && q < W) dx[((b * C + c) * H + p) * W + q]! += g[at]! * w[wi]!;
+                }
+            y[at] = acc;
+          }
+    const db = [0, 1].map((o) => sum(g.slice(o * H * W, (o + 1) * H * W)));
+    await check(
+      "fn f(x: f32[B, C, H, W], w: f32[O, C, 3, 3], b: f32[O]) -> f32[B, O, H, W] { return conv3x3(x, w, b) }",
+      { x: { data: x, shape: [B, C, H, W] }, w: { data: w, shape: [O, C, 3, 3] }, b: { data: bias, shape: [O] } },
+      [g],
+      [y],
+      { x: dx, w: dw, b: db },
+    );
+  });
+
+  it("channel_bias after a strided conv2d: y[b, o, h, w] + bias[o]", async () => {
+    // x [1, 1, 4, 4] = 0 … 15, W [2, 1, 2, 2] = (1, 0, 0, 1) and (0, 1, 1, 0), stride 2: each 2x2 window's
+    // diagonal and anti-diagonal sums; bias (10, −10).
+    const x = Array.from({ length: 16 }, (_, i) => i);
+    const w = [1, 0, 0, 1, 0, 1, 1, 0];
+    const at = (p: number, q: number) => x[p * 4 + q]!;
+    const y: number[] = [];
+    for (const [o, off] of [[0, 10], [1, -10]] as const)
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 2; j++) y.push((o === 0 ? at(2 * i, 2 * j) + at(2 * i + 1, 2 * j + 1) : at(2 * i, 2 * j + 1) + at(2 * i + 1, 2 * j)) + off);
+    expect(y.slice(0, 4)).toEqual([15, 19, 31, 35]); // 0 + 5 + 10, 2 + 7 + 10, 8 + 13 + 10, 10 + 15 + 10
+    const g = ct(8);
+    await check(
+      "fn f(x: f32[1, 1, 4, 4], w: f32[2, 1, 2, 2], bias: f32[2]) -> f32[1, 2, 2, 2] { return channel_bias(conv2d(x, w, stride = [2, 2]), bias) }",
+      { x: { data: x, shape: [1, 1, 4, 4] }, w: { data: w, shape: [2, 1, 2, 2] }, bias: { data: [10, -10], shape: [2] } },
+      [g],
+      [y],
+      { bias: [sum(g.slice(0, 4)), sum(g.slice(4))] },
     );
   });
 });
@@ -247,6 +327,9 @@ describe("gradchecks (f64 central differences)", () => {
   const close = (r: { analytic: number; numeric: number }) => expect(Math.abs(r.analytic - r.numeric)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(r.numeric)));
   const cases: [string, string, Record<string, number>][] = [
     ["linear", "fn f(x: f32[B, I], w: f32[O, I], b: f32[O]) -> f32[B, O] { return linear(x, w, b) }", { B: 3, I: 4, O: 2 }],
+    ["linear (rank 3)", "fn f(x: f32[N, T, I], w: f32[O, I], b: f32[O]) -> f32[N, T, O] { return linear(x, w, b) }", { N: 2, T: 3, I: 4, O: 2 }],
+    ["conv3x3", "fn f(x: f32[B, C, H, W], w: f32[O, C, 3, 3], b: f32[O]) -> f32[B, O, H, W] { return conv3x3(x, w, b) }", { B: 2, C: 2, H: 4, W: 3, O: 2 }],
+    ["channel_bias", "fn f(x: f32[B, O, H, W], b: f32[O]) -> f32[B, O, H, W] { return channel_bias(x, b) }", { B: 2, O: 3, H: 2, W: 2 }],
     ["batch_norm (y)", "fn f(x: f32[B, C], gamma: f32[C], beta: f32[C], rm: f32[C], rv: f32[C]) -> f32[B, C] { return batch_norm(x, gamma, beta, rm, rv)[0] }", { B: 5, C: 3 }],
     ["batch_norm_eval", "fn f(x: f32[B, C], gamma: f32[C], beta: f32[C], rm: f32[C], rv: f32[C]) -> f32[B, C] { return batch_norm_eval(x, gamma, beta, rm, abs(rv)) }", { B: 4, C: 3 }],
     ["batch_norm2d (y)", "fn f(x: f32[B, C, H, W], gamma: f32[C], beta: f32[C], rm: f32[C], rv: f32[C]) -> f32[B, C, H, W] { return batch_norm2d(x, gamma, beta, rm, rv)[0] }", { B: 2, C: 3, H: 2, W: 3 }],
