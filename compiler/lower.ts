@@ -304,7 +304,14 @@ export class Lowerer {
       const a = byName.get(p.name);
       if (a === undefined) continue;
       // `axis = B`, a named ellipsis: the axes the checker found for this instance.
-      const spread = p.kind === "axis" ? this.checked.ellipsisAxes.get(a)?.get(env.instance ?? "") : undefined;
+      const found = p.kind === "axis" ? this.checked.ellipsisAxes.get(a) : undefined;
+      const spread = found?.get(env.instance ?? "");
+      if (found !== undefined && spread === undefined) {
+        // Only a call whose arguments have no known rank (from an estimator for a primitive) reaches an unchecked instance.
+        throw new LowerError("E5004", a.span, `axis = ${a.kind === "Name" ? a.name : "…"} at ranks the check did not see (${env.instance || "no ellipsis"})`, {
+          hint: "call this rank-generic fn with arguments of known rank, or reduce with integer axes",
+        });
+      }
       if (spread !== undefined) values[p.name] = { kind: "list", dims: spread };
       else values[p.name] = p.kind === "tensor" || p.kind === "shape" || p.kind === "perm" ? this.expr(a, env) : a;
     }
