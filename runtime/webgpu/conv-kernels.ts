@@ -6,7 +6,7 @@
  *   forward      out[g]  [O/G, B·Ho·Wo]   = w[g] [O/G, C/G·KH·KW] @ col(x)[g]
  *   input grad   dx[g]   [C/G, B·H·W]     = w[g]ᵀ                 @ taps(ct)[g]  (transposed conv)
  *   weight grad  dw[g]   [O/G, C/G·KH·KW] = ct[g] [O/G, B·Ho·Wo]  @ col(x)[g]ᵀ
- * one workgroup per 16 x 16 output tile and group (grid z = group). Poolings run one invocation
+ * one workgroup per 64 x 64 output block and group (grid z = group). Poolings run one invocation
  * per output element (forward) or per input element (gradients, which gather from the windows
  * that hold it in row-major window order: the CPU's order of additions, so max pooling's
  * gradient agrees bit for bit). Sizes travel in the uniform; the source depends only on the mode.
@@ -14,7 +14,68 @@
 import { convSizes, poolSizes, type ConvGeometry, type PoolGeometry } from "../conv-geometry.js";
 import { LIBRARY_WORKGROUP, type LibraryKernel } from "./kernels.js";
 
-const TILE = 16;
+/** The output block of a workgroup (TILE x TILE), the inner slice staged per step, an invocation's block. */
+const TILE = 64;
+const TILE_K = 16;
+const ROWS = 8;
+const VEC = 2;
+/** Staged rows padded by one (as compiler/codegen/wgsl-matmul.ts), so a GPU spreads them over its memory banks. */
+const TA_ROW = TILE + 1;
+const TB_ROW = TILE / 4 + 1;
+const THREADS = 64;
+const TX = TILE / (4 * VEC);
+
+const accs = Array.from({ length: ROWS }, (_, i) => Array.from({ length: VEC }, (_, v) => `acc${i}_${v}`));
+
+/**
+ * The tiled product, as compiler/codegen/wgsl-matmul.ts's: 64 invocations per 64 x 64 output
+ * block, each accumulating 8 rows x 2 vec4s (32 columns apart) in named registers, with 64 x 16
+ * slices of A and 16 x 64 of B staged in workgroup memory per step (16 loads of each per
+ * invocation, consecutive invocations on consecutive columns of B, the im2col side).
+ */
+const gemmMain = `@compute @workgroup_size(${THREADS})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let M = u.e.z;
+  let N = u.e.w;
+  let K = u.f.x;
+  let g = i32(wid.z);
+  let r0 = i32(wid.y) * ${TILE};
+  let c0 = i32(wid.x) * ${TILE};
+  let tx = i32(lid) % ${TX};
+  let ty = i32(lid) / ${TX};
+${accs.flat().map((a) => `  var ${a}: vec4<f32>;`).join("\n")}
+  for (var k0 = 0; k0 < K; k0 = k0 + ${TILE_K}) {
+    for (var l = 0; l < ${(TILE * TILE_K) / THREADS}; l = l + 1) {
+      let e = i32(lid) + l * ${THREADS};
+      let ax = e / ${TILE_K};
+      let ay = e % ${TILE_K};
+      var av = 0.0;
+      if (r0 + ax < M && k0 + ay < K) { av = loadA(g, r0 + ax, k0 + ay); }
+      ta[ay * ${TA_ROW} + ax] = av;
+      let bx = e % ${TILE};
+      let by = e / ${TILE};
+      var bv = 0.0;
+      if (c0 + bx < N && k0 + by < K) { bv = loadB(g, k0 + by, c0 + bx); }
+      tb[by * ${TB_ROW} + bx / 4][bx % 4] = bv;
+    }
+    workgroupBarrier();
+    for (var kk = 0; kk < ${TILE_K}; kk = kk + 1) {
+${Array.from({ length: VEC }, (_, v) => `      let b${v} = tb[kk * ${TB_ROW} + tx + ${v * TX}];`).join("\n")}
+      let ab = kk * ${TA_ROW} + ty * ${ROWS};
+${accs.map((row, i) => [`      let a${i} = ta[ab + ${i}];`, ...row.map((a, v) => `      ${a} = ${a} + a${i} * b${v};`)].join("\n")).join("\n")}
+    }
+    workgroupBarrier();
+  }
+  var acc = array<vec4<f32>, ${ROWS * VEC}>(${accs.flat().join(", ")});
+  for (var i = 0; i < ${ROWS}; i = i + 1) {
+    let row = r0 + ty * ${ROWS} + i;
+    if (row >= M) { break; }
+    for (var j = 0; j < ${4 * VEC}; j = j + 1) {
+      let col = c0 + (j / 4) * ${TX * 4} + tx * 4 + j % 4;
+      if (col < N) { store(g, row, col, acc[i * ${VEC} + j / 4][j % 4]); }
+    }
+  }
+}`;
 
 /** The uniform block both families share: sizes as vec4<i32>s. */
 const header = `struct U { a: vec4<i32>, b: vec4<i32>, c: vec4<i32>, d: vec4<i32>, e: vec4<i32>, f: vec4<i32> }
@@ -92,8 +153,8 @@ export function convKernel(mode: keyof typeof modes, aShape: readonly number[], 
 @group(0) @binding(1) var<storage, read> p: array<f32>;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
-var<workgroup> ta: array<array<f32, ${TILE}>, ${TILE}>;
-var<workgroup> tb: array<array<f32, ${TILE}>, ${TILE}>;
+var<workgroup> ta: array<f32, ${TA_ROW * TILE_K}>;
+var<workgroup> tb: array<vec4<f32>, ${TB_ROW * TILE_K}>;
 fn loadA(g: i32, row: i32, k: i32) -> f32 {
 ${sizes}
   ${m_.a}
@@ -106,32 +167,7 @@ fn store(g: i32, row: i32, col: i32, v: f32) {
 ${sizes}
   ${m_.store}
 }
-@compute @workgroup_size(${TILE}, ${TILE})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let M = u.e.z;
-  let N = u.e.w;
-  let K = u.f.x;
-  let g = i32(wg.z);
-  let ly = i32(lid.y);
-  let lx = i32(lid.x);
-  let row = i32(wg.y) * ${TILE} + ly;
-  let col = i32(wg.x) * ${TILE} + lx;
-  var acc = 0.0;
-  for (var k0 = 0; k0 < K; k0 = k0 + ${TILE}) {
-    var av = 0.0;
-    if (row < M && k0 + lx < K) { av = loadA(g, row, k0 + lx); }
-    var bv = 0.0;
-    if (k0 + ly < K && col < N) { bv = loadB(g, k0 + ly, col); }
-    ta[ly][lx] = av;
-    tb[ly][lx] = bv;
-    workgroupBarrier();
-    for (var t = 0; t < ${TILE}; t = t + 1) {
-      acc = acc + ta[ly][t] * tb[t][lx];
-    }
-    workgroupBarrier();
-  }
-  if (row < M && col < N) { store(g, row, col, acc); }
-}
+${gemmMain}
 `;
   const workgroups: [number, number, number] = [Math.ceil(n / TILE), Math.ceil(m / TILE), g.groups];
   return { name: `conv2d_${mode}`, code, uniforms, grid: { workgroups }, errorFlag: false };
