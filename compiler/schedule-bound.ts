@@ -25,6 +25,10 @@
  * Every rule only stores more, so the walk repeats until a pass stores nothing new, when every
  * cone and read set is exact. Kernels are then runs of consecutive stored values (topological),
  * merged while the union of their cones and their buffers fit: each reads only earlier runs.
+ *
+ * A backward that runs in a later group than its forward (past a product or a reduction) would
+ * read every forward value from a buffer instead; `withRecomputed` lets such a group recompute
+ * them, so the same checkpointing applies.
  */
 import type { Node } from "./ir.js";
 import { isInlineValue, scalarConstNodes } from "./schedule-inline.js";
@@ -208,4 +212,51 @@ function mergeRuns(ns: readonly Node[], stored: readonly number[], cones: readon
   }
   flush();
   return parts;
+}
+
+/**
+ * The nodes each fusion group computes, with what it recomputes of other groups. A group that
+ * reads more than FAR_CHECKPOINT_OPS values of its shape computed by other groups — a backward
+ * past a matrix product or reduction, reading every value of the forward chain before it — takes
+ * in their computation (back to values stored for another reader, or the groups' own inputs)
+ * instead of having each stored: it is then cut by checkpointing like a forward fused with its
+ * backward, and a 600-op chain stores a few checkpoints instead of 600 values. A group reading
+ * fewer reads them, as before. `groups` maps a key to its nodes (topological), `index` gives
+ * each node's topological position.
+ */
+export function withRecomputed(
+  groups: ReadonlyMap<string, readonly Node[]>,
+  groupOf: ReadonlyMap<number, string>,
+  users: ReadonlyMap<number, readonly Node[]>,
+  rootIds: ReadonlySet<number>,
+  index: ReadonlyMap<number, number>,
+): Map<string, readonly Node[]> {
+  const out = new Map(groups);
+  for (const [key, ns] of groups) {
+    const across = new Map<number, Node>();
+    for (const n of ns) {
+      for (const i of n.inputs) {
+        const g = groupOf.get(i.id);
+        if (g !== undefined && g !== key) across.set(i.id, i);
+      }
+    }
+    if (across.size <= FAR_CHECKPOINT_OPS) continue;
+    // A value some third reader (or the caller) needs stays stored; this group reads it.
+    const storedAnyway = (y: Node) =>
+      rootIds.has(y.id) ||
+      (users.get(y.id) ?? []).some((u) => {
+        const g = groupOf.get(u.id);
+        return g === undefined || (g !== key && g !== groupOf.get(y.id));
+      });
+    const pulled = new Map<number, Node>();
+    const stack = [...across.values()];
+    while (stack.length > 0) {
+      const y = stack.pop()!;
+      if (pulled.has(y.id) || storedAnyway(y)) continue;
+      pulled.set(y.id, y);
+      for (const i of y.inputs) if (groupOf.get(i.id) === groupOf.get(y.id)) stack.push(i);
+    }
+    if (pulled.size > 0) out.set(key, [...ns, ...pulled.values()].sort((a, b) => index.get(a.id)! - index.get(b.id)!));
+  }
+  return out;
 }

@@ -12,7 +12,7 @@
 import { Op, isElementwise, topoSort, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
 import { kernelBuffers, planMatMuls, type MatMulKernel } from "./schedule-matmul.js";
-import { MAX_FUSED_OPS, MAX_STORAGE_BUFFERS_PER_STAGE, boundedParts, loopReads, loopSize } from "./schedule-bound.js";
+import { MAX_FUSED_OPS, MAX_STORAGE_BUFFERS_PER_STAGE, boundedParts, loopReads, loopSize, withRecomputed } from "./schedule-bound.js";
 import { isInlineLeaf, isInlineValue, isScalarConst } from "./schedule-inline.js";
 
 export type { MatMulKernel, MatMulOperand } from "./schedule-matmul.js";
@@ -145,6 +145,8 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   const groups = whole;
   const groupOf = new Map<number, string>();
   for (const [k, ns] of groups) for (const n of ns) groupOf.set(n.id, k);
+  // What each group computes: itself, and what it recomputes of other groups (schedule-bound.ts).
+  const computes = withRecomputed(groups, groupOf, users, rootIds, new Map(order.map((n, i) => [n.id, i])));
 
   // 4. Buffers: a value read outside the kernel that computes it, and every root.
   const materialized = new Set<number>();
@@ -153,19 +155,20 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
     if (n.op === Op.Input || rootIds.has(n.id)) materialized.add(n.id);
     if (n.op === Op.MatMul || mm.absorbed.has(n.id) || inMatMul(n)) continue;
     if (!fusable(n) && !inline(n)) materialized.add(n.id);
-    if (grouped(n)) {
-      const g = groupOf.get(n.id);
-      const readElsewhere = (users.get(n.id) ?? []).some((u) => !grouped(u) || groupOf.get(u.id) !== g);
-      if (readElsewhere) materialized.add(n.id);
-    }
+    if (grouped(n) && (users.get(n.id) ?? []).some((u) => !grouped(u))) materialized.add(n.id);
+  }
+  for (const ns of computes.values()) {
+    const own = new Set(ns.map((n) => n.id));
+    for (const n of ns) for (const i of n.inputs) if (grouped(i) && !own.has(i.id)) materialized.add(i.id);
   }
 
   // 5. Kernels, then dependency order.
   const kernels: ScheduledKernel[] = [];
   const producer = new Map<number, ScheduledKernel>();
-  for (const ns of groups.values()) {
-    const k: FusedKernel = { kind: "fused", shape: ns[0]!.shape, nodes: ns, outputs: ns.filter((n) => materialized.has(n.id)) };
-    if (k.outputs.length === 0) continue;
+  for (const [key, ns] of groups) {
+    const outputs = ns.filter((n) => materialized.has(n.id));
+    if (outputs.length === 0) continue;
+    const k: FusedKernel = { kind: "fused", shape: ns[0]!.shape, nodes: computedFor(outputs, computes.get(key)!), outputs };
     for (const part of fusedParts(k, users, materialized, maxBuffers)) {
       kernels.push(part);
       for (const n of part.outputs) producer.set(n.id, part);
@@ -293,9 +296,24 @@ function fusedParts(k: FusedKernel, users: ReadonlyMap<number, Node[]>, material
     const parts = splitByBindings(k, maxBuffers);
     if (parts.every(fits)) return parts;
   }
-  const { parts, checkpoints } = boundedParts(k.nodes, (n) => materialized.has(n.id), users, maxBuffers);
+  const out = new Set(k.outputs.map((n) => n.id));
+  const { parts, checkpoints } = boundedParts(k.nodes, (n) => out.has(n.id), users, maxBuffers);
   checkpoints.forEach((n) => materialized.add(n.id));
   return parts.map((p) => ({ kind: "fused", shape: k.shape, nodes: p.nodes, outputs: p.outputs }));
+}
+
+/** The nodes of `nodes` (topological) that computing `outs` needs, in order. */
+function computedFor(outs: readonly Node[], nodes: readonly Node[]): Node[] {
+  const inGroup = new Set(nodes.map((n) => n.id));
+  const keep = new Set<number>();
+  const stack = [...outs];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (keep.has(n.id) || !inGroup.has(n.id)) continue;
+    keep.add(n.id);
+    stack.push(...n.inputs);
+  }
+  return nodes.filter((n) => keep.has(n.id));
 }
 
 /**
@@ -306,19 +324,7 @@ function fusedParts(k: FusedKernel, users: ReadonlyMap<number, Node[]>, material
  */
 function splitByBindings(k: FusedKernel, max: number): FusedKernel[] {
   if (kernelReads(k).length + k.outputs.length <= max) return [k];
-  const inGroup = new Set(k.nodes.map((n) => n.id));
-  const needed = (outs: Node[]): Node[] => {
-    const keep = new Set<number>();
-    const stack = [...outs];
-    while (stack.length > 0) {
-      const n = stack.pop()!;
-      if (keep.has(n.id) || !inGroup.has(n.id)) continue;
-      keep.add(n.id);
-      stack.push(...n.inputs);
-    }
-    return k.nodes.filter((n) => keep.has(n.id));
-  };
-  const part = (outs: Node[]): FusedKernel => ({ kind: "fused", shape: k.shape, nodes: needed(outs), outputs: outs });
+  const part = (outs: Node[]): FusedKernel => ({ kind: "fused", shape: k.shape, nodes: computedFor(outs, k.nodes), outputs: outs });
   const parts: FusedKernel[] = [];
   let current: Node[] = [];
   for (const o of k.outputs) {
