@@ -20,7 +20,7 @@ interface Value {
 const pairAttr = (n: Node, k: string, fallback: number[]): number[] => (n.attrs[k] as readonly number[] | undefined)?.slice() ?? fallback;
 
 /** Calls tap(xAt, wAt, outAt) for every product term of conv2d(x, w) → out. */
-function convTaps(n: Node, xs: number[], ws: number[], tap: (xAt: number, wAt: number, outAt: number) => void): number[] {
+function convTaps(n: Node, xs: number[], ws: number[], ys: number[], tap: (xAt: number, wAt: number, outAt: number) => void): void {
   const [s, p, d] = [pairAttr(n, "stride", [1, 1]), pairAttr(n, "padding", [0, 0]), pairAttr(n, "dilation", [1, 1])];
   const groups = Number(n.attrs["groups"] ?? 1);
   const [B, C, H, W] = xs as [number, number, number, number];
@@ -28,6 +28,7 @@ function convTaps(n: Node, xs: number[], ws: number[], tap: (xAt: number, wAt: n
   const Ho = convOutSize(H, KH, s[0]!, p[0]!, d[0]!);
   const Wo = convOutSize(W, KW, s[1]!, p[1]!, d[1]!);
   if (Cg * groups !== C || O % groups !== 0) throw new Error(`evaluate: ${n.op} #${n.id}: x [${xs}] and w [${ws}] disagree for groups ${groups}`);
+  if (ys.join() !== [B, O, Ho, Wo].join()) throw new Error(`evaluate: ${n.op} #${n.id}: x [${xs}] and w [${ws}] give [${B}, ${O}, ${Ho}, ${Wo}], not [${ys}]`);
   const Og = O / groups;
   for (let b = 0; b < B; b++)
     for (let o = 0; o < O; o++)
@@ -42,16 +43,16 @@ function convTaps(n: Node, xs: number[], ws: number[], tap: (xAt: number, wAt: n
                 const xc = Math.floor(o / Og) * Cg + c;
                 tap(((b * C + xc) * H + hi) * W + wi, ((o * Cg + c) * KH + u) * KW + v, ((b * O + o) * Ho + i) * Wo + j);
               }
-  return [B, O, Ho, Wo];
 }
 
 /** Calls win(plane, outAt, positions) for each window of a pooling over x [B, C, H, W]. */
-function poolWindows(n: Node, xs: number[], win: (outAt: number, at: number[]) => void): void {
+function poolWindows(n: Node, xs: number[], ys: number[], win: (outAt: number, at: number[]) => void): void {
   const k = pairAttr(n, "kernel", [1, 1]);
   const [s, p] = [pairAttr(n, "stride", k), pairAttr(n, "padding", [0, 0])];
   const [B, C, H, W] = xs as [number, number, number, number];
   const Ho = convOutSize(H, k[0]!, s[0]!, p[0]!);
   const Wo = convOutSize(W, k[1]!, s[1]!, p[1]!);
+  if (ys.join() !== [B, C, Ho, Wo].join()) throw new Error(`evaluate: ${n.op} #${n.id}: pooling [${xs}] gives [${B}, ${C}, ${Ho}, ${Wo}], not [${ys}]`);
   for (let plane = 0; plane < B * C; plane++)
     for (let i = 0; i < Ho; i++)
       for (let j = 0; j < Wo; j++) {
@@ -78,28 +79,28 @@ export function evalConvNode(n: Node, shape: number[], ins: Value[]): Float64Arr
   const [a, b] = ins as [Value, Value | undefined];
   switch (n.op) {
     case Op.Conv2d:
-      convTaps(n, a.shape, b!.shape, (xi, wi, oi) => (out[oi]! += a.data[xi]! * b!.data[wi]!));
+      convTaps(n, a.shape, b!.shape, shape, (xi, wi, oi) => (out[oi]! += a.data[xi]! * b!.data[wi]!));
       return out;
     case Op.Conv2dInputGrad:
-      convTaps(n, shape, b!.shape, (xi, wi, oi) => (out[xi]! += a.data[oi]! * b!.data[wi]!));
+      convTaps(n, shape, b!.shape, a.shape, (xi, wi, oi) => (out[xi]! += a.data[oi]! * b!.data[wi]!));
       return out;
     case Op.Conv2dWeightGrad:
-      convTaps(n, a.shape, shape, (xi, wi, oi) => (out[wi]! += a.data[xi]! * b!.data[oi]!));
+      convTaps(n, a.shape, shape, b!.shape, (xi, wi, oi) => (out[wi]! += a.data[xi]! * b!.data[oi]!));
       return out;
     case Op.MaxPool2d:
-      poolWindows(n, a.shape, (o, at) => (out[o] = b!.data[winner(a.data, at)]!));
+      poolWindows(n, a.shape, shape, (o, at) => (out[o] = b!.data[winner(a.data, at)]!));
       return out;
     case Op.MaxPool2dGrad:
-      poolWindows(n, a.shape, (o, at) => (out[winner(a.data, at)]! += b!.data[o]!));
+      poolWindows(n, a.shape, b!.shape, (o, at) => (out[winner(a.data, at)]! += b!.data[o]!));
       return out;
     case Op.AvgPool2d: {
       const area = pairAttr(n, "kernel", [1, 1]).reduce((p, q) => p * q, 1);
-      poolWindows(n, a.shape, (o, at) => (out[o] = at.reduce((s, i) => s + a.data[i]!, 0) / area));
+      poolWindows(n, a.shape, shape, (o, at) => (out[o] = at.reduce((s, i) => s + a.data[i]!, 0) / area));
       return out;
     }
     case Op.AvgPool2dGrad: {
       const area = pairAttr(n, "kernel", [1, 1]).reduce((p, q) => p * q, 1);
-      poolWindows(n, shape, (o, at) => at.forEach((i) => (out[i]! += a.data[o]! / area)));
+      poolWindows(n, shape, a.shape, (o, at) => at.forEach((i) => (out[i]! += a.data[o]! / area)));
       return out;
     }
     default:
