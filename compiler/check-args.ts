@@ -172,7 +172,7 @@ export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, c
       }
       const ty = c.typeOf(e, scope);
       const ints = e.elements.map((x) => c.intOf(x));
-      if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d) => typeof d === "number" && d < 0)) {
+      if (p.kind === "shape" && ty.kind === "list" && ty.dims.some((d) => typeof d === "number" && d < 0 && !(d === -1 && p.infer === true))) {
         c.report("E3034", e.span, `${callee}: a size in '${p.name}' is negative`);
         return undefined;
       }

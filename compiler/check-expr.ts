@@ -9,6 +9,7 @@ import type * as A from "../grammar/ast.js";
 import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
 import { argValue, bindArgs, unifyArg, type ArgContext, type CallDims } from "./check-args.js";
 import { callLengths, substituteShape, type Lengths } from "./ellipsis.js";
+import { dimOfExpr, settleComputedDims } from "./check-dims.js";
 import { pickOverload, primitives, type ArgValue, type Primitive } from "./primitives.js";
 import type { ItemSymbol, ModuleInfo } from "./resolve.js";
 import type { Scope } from "./scope.js";
@@ -216,8 +217,12 @@ export class ExprChecker implements ArgContext {
     return undefined;
   }
 
-  /** The dim an expression denotes: a literal size or a shape symbol; undefined otherwise. */
+  /** The dim an expression denotes: a size, a shape symbol or dim arithmetic; undefined otherwise. */
   dimOf(e: A.Expr, scope: Scope): DimT | undefined {
+    return dimOfExpr(e, (x) => this.dimLeaf(x, scope));
+  }
+
+  private dimLeaf(e: A.Expr, scope: Scope): DimT | undefined {
     const n = this.intOf(e);
     if (n !== undefined) return n;
     if (e.kind === "Name") {
@@ -399,7 +404,9 @@ export class ExprChecker implements ArgContext {
       if (t === undefined || want.kind !== "tensor" || p.ty.kind !== "tensor") return;
       if (!unifyArg(this, p.name, want, t, bound.get(p.name)!.span, dims, name, p.ty)) ok = false;
     });
-    return ok ? substitute(result, dims) : errorTy;
+    const unsettled = ok ? settleComputedDims(dims) : undefined;
+    if (unsettled !== undefined) this.report("E3002", unsettled.entry.span, `${name}: ${unsettled.message}`);
+    return ok && unsettled === undefined ? substitute(result, dims) : errorTy;
   }
 
   // ---------------------------------------------------------------- estimators

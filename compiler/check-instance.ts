@@ -5,6 +5,7 @@
  * (ellipsis.ts), and so is an estimator attached to it. An error found again in another instance
  * is reported once; one only an instance has gets a note at the call that asked for it.
  */
+import { boundSymbols, dimNames } from "./check-dims.js";
 import type * as A from "../grammar/ast.js";
 import type { Diagnostic, RelatedInfo, Span } from "./diagnostics.js";
 import type { FnSignature } from "./check-expr.js";
@@ -89,9 +90,13 @@ export class RankGeneric {
     const observer = call === undefined ? this.host.observer() : undefined;
     const scope = new Scope(undefined, observer && ((name, b) => (b.kind === "let" ? observer(name, b) : undefined)));
     sig.params.forEach((p, i) => scope.bind(p.name, { kind: "param", ty: params[i]!, span: p.span }));
+    const { bound } = boundSymbols(sig.params.map((p) => (p.ty.kind === "tensor" && p.ty.shape !== null ? p.ty.shape : [])));
     for (const p of decl.params) {
       for (const d of p.type?.dims ?? []) {
-        if (d.kind === "DimSymbol" && m.scope.get(d.name)?.symbol.kind !== "const") scope.bind(d.name, { kind: "dim", ty: i32Scalar, span: d.span, dim: d.name });
+        // Symbols a computed dim binds (`2 * N`) too, each once.
+        for (const n of dimNames(d)) {
+          if (bound.has(n.name) && m.scope.get(n.name)?.symbol.kind !== "const" && scope.lookup(n.name) === undefined) scope.bind(n.name, { kind: "dim", ty: i32Scalar, span: n.span, dim: n.name });
+        }
         if (d.kind === "DimEllipsis" && d.name !== undefined) {
           const marker = ellipsisMarker(d.name);
           scope.bind(d.name, { kind: "ellipsis", ty: errorTy, span: d.span, placeholders: Array.from({ length: lengths.get(marker) ?? 1 }, (_, k) => placeholder(marker, k)) });

@@ -17,6 +17,7 @@ import { closest } from "./suggest.js";
 import { ellipsisMarker, markersOf, placeholder, type Lengths } from "./ellipsis.js";
 import { oneDimEach, RankGeneric, resultShapes, type FnInstance } from "./check-instance.js";
 import { broadcastShapes, dtypeAssignable, errorTy, f32Scalar, i32Scalar, isScalar, showTy, tensor, dimsEqual, type Ty, type TensorTy, type DimT } from "./types.js";
+import { boundSymbols, dimNames, typeDim } from "./check-dims.js";
 
 
 type FnSym = Extract<ItemSymbol, { kind: "fn" }>;
@@ -172,7 +173,7 @@ export class Checker implements ItemOracle {
 
   // ---------------------------------------------------------------- parameters and types
 
-  /** A written type; a dim naming an integer const takes the const's value. */
+  /** A written type; a dim naming an integer const takes the const's value; arithmetic is normalised. */
   private typeFromAst(m: ModuleInfo, t: A.TypeExpr): TensorTy {
     const ellipses = (t.dims ?? []).filter((d) => d.kind === "DimEllipsis");
     if (ellipses.length > 1) {
@@ -182,21 +183,13 @@ export class Checker implements ItemOracle {
       });
       return tensor(t.dtype, null);
     }
-    const dims = (t.dims ?? []).map((d) => {
-      if (d.kind === "DimEllipsis") return ellipsisMarker(d.name);
-      if (d.kind === "DimSymbol") {
-        const sym = m.scope.get(d.name)?.symbol;
-        const v = sym?.kind === "const" ? this.constOf(sym.module, sym.decl) : undefined;
-        if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v;
-        return d.name;
-      }
-      if (!Number.isInteger(d.value) || d.value < 0) {
-        this.report("E3009", d.span, `a dimension must be a whole number or a name, got ${Number.isNaN(d.value) ? "nothing" : d.value}`);
-        return "?";
-      }
-      return d.value;
-    });
-    return tensor(t.dtype, dims);
+    const constOf = (name: string) => {
+      const sym = m.scope.get(name)?.symbol;
+      const v = sym?.kind === "const" ? this.constOf(sym.module, sym.decl) : undefined;
+      return typeof v === "number" && Number.isInteger(v) && v >= 0 ? v : undefined;
+    };
+    const report = (code: string, span: Span, message: string, extra?: { hint?: string }) => this.report(code, span, message, extra);
+    return tensor(t.dtype, (t.dims ?? []).map((d) => (d.kind === "DimEllipsis" ? ellipsisMarker(d.name) : typeDim(d, constOf, report))));
   }
 
   /** Checks a parameter list and binds params (and the shape symbols their types bind). */
@@ -254,6 +247,7 @@ export class Checker implements ItemOracle {
       if (prev !== undefined) this.shadowed(p.name, prev.span);
       out.push({ name: p.name.name, ty, hasDefault: p.default !== undefined, span: p.span });
     }
+    const { bound, unbindable } = boundSymbols(out.map((p) => (p.ty.kind === "tensor" && p.ty.shape !== null ? p.ty.shape : [])));
     for (const p of params) {
       for (const d of p.type?.dims ?? []) {
         if (d.kind === "DimEllipsis" && d.name !== undefined) {
@@ -262,11 +256,19 @@ export class Checker implements ItemOracle {
           else if (b.kind !== "ellipsis") this.shadowed({ kind: "Ident", name: d.name, span: d.span }, b.span);
           continue;
         }
-        if (d.kind !== "DimSymbol" || m.scope.get(d.name)?.symbol.kind === "const") continue;
-        const b = scope.lookup(d.name);
-        if (b === undefined) scope.bind(d.name, { kind: "dim", ty: i32Scalar, span: d.span, dim: d.name });
-        else if (b.kind !== "dim") this.shadowed({ kind: "Ident", name: d.name, span: d.span }, b.span);
+        for (const n of dimNames(d)) {
+          if (!bound.has(n.name) || m.scope.get(n.name)?.symbol.kind === "const") continue;
+          const b = scope.lookup(n.name);
+          if (b === undefined) scope.bind(n.name, { kind: "dim", ty: i32Scalar, span: n.span, dim: n.name });
+          else if (b.kind !== "dim") this.shadowed({ kind: "Ident", name: n.name, span: n.span }, b.span);
+        }
       }
+    }
+    for (const u of unbindable) {
+      const where = params.find((p) => p.type?.dims?.some((d) => dimNames(d).some((n) => n.name === u.missing[0])));
+      this.report("E3017", where?.type?.span ?? params[0]!.span, `no parameter binds ${u.missing.join(", ")} in the dim ${u.dim}`, {
+        hint: `write ${u.missing[0]} alone as a dim of some parameter, or use it linearly (2 * ${u.missing[0]}, ${u.missing[0]} + 1) in one dim with no other unbound symbol`,
+      });
     }
     return out;
   }
@@ -547,3 +549,4 @@ function sameTensorType(a: Ty, b: Ty): boolean {
   if (a.shape === null || b.shape === null) return true;
   return a.shape.length === b.shape.length && a.shape.every((d, i) => dimsEqual(d, b.shape![i]!));
 }
+

@@ -17,7 +17,11 @@ import type { DimT } from "./types.js";
 /** A polynomial: monomial key (atoms joined by `*`, "" for the constant) → coefficient. */
 type Poly = Map<string, number>;
 
-const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// A symbol is a name, or one of ellipsis.ts's markers ("...B") and placeholders ("...B[0]"),
+// which rank-generic fns use as symbols and arithmetic treats as atoms like any other.
+const NAME = String.raw`\.\.\.[A-Za-z0-9_]*(?:\[\d+\])?|[A-Za-z_][A-Za-z0-9_]*`;
+const SYMBOL = new RegExp(`^(?:${NAME})$`);
+const SYMBOLS = new RegExp(NAME, "g");
 
 /** True for a dim that is a computed expression (not a size, a plain symbol or `?`). */
 export function isDimExpr(d: DimT): d is string {
@@ -27,7 +31,7 @@ export function isDimExpr(d: DimT): d is string {
 /** The symbols a dim mentions, sorted and without repeats. */
 export function dimSymbols(d: DimT): string[] {
   if (typeof d === "number" || d === "?") return [];
-  return [...new Set(d.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? [])].sort();
+  return [...new Set(d.match(SYMBOLS) ?? [])].sort();
 }
 
 // ---------------------------------------------------------------- polynomials
@@ -166,7 +170,7 @@ function toDim(p: Poly): DimT {
  * floor division, and a `-` that opens a sum negates its whole first term.
  */
 function parseDim(text: string): Poly | undefined {
-  const tokens = text.match(/\d+|[A-Za-z_][A-Za-z0-9_]*|[-+*/()]|\S/g) ?? [];
+  const tokens = text.match(new RegExp(`\\d+|${NAME}|[-+*/()]|\\S`, "g")) ?? [];
   let at = 0;
   // A leading `-` negates the first term (`-C/2` is −floor(C/2)), as in the printed form.
   const sum = (): Poly | undefined => {
@@ -259,7 +263,7 @@ export function substituteDim(d: DimT, value: (symbol: string) => DimT | undefin
   if (typeof d === "number" || d === "?") return d;
   const syms = dimSymbols(d);
   if (!syms.some((s) => value(s) !== undefined)) return d;
-  const text = d.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (s) => {
+  const text = d.replace(SYMBOLS, (s) => {
     const v = value(s);
     return v === undefined ? s : `(${v === "?" ? "?" : v})`;
   });

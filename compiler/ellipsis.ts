@@ -8,6 +8,7 @@
  */
 import type { DimT } from "./types.js";
 import { broadcastDim } from "./types.js";
+import { isDimExpr, substituteDim } from "./dims.js";
 
 /** The marker dim of an ellipsis in a generic type: "..." or "...B". */
 export function ellipsisMarker(name?: string): string {
@@ -100,5 +101,6 @@ export function bindShape(want: readonly DimT[], got: readonly DimT[], dims: Map
 
 /** A shape with symbols replaced by their bound dims ("?" for an unbound one). */
 export function substituteShape(shape: readonly DimT[], dims: ReadonlyMap<string, { dim: DimT }>): DimT[] {
-  return shape.map((d) => (typeof d === "string" && d !== "?" ? (dims.get(d)?.dim ?? "?") : d));
+  // A computed dim (`2*N`) is its arithmetic on the bound dims.
+  return shape.map((d) => (isDimExpr(d) ? substituteDim(d, (s) => dims.get(s)?.dim ?? "?") : typeof d === "string" && d !== "?" ? (dims.get(d)?.dim ?? "?") : d));
 }

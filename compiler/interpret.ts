@@ -27,6 +27,7 @@
  * - StopGradient and Custom are the identity of inputs[0]; Custom's other inputs (the estimator's
  *   inputs and parameters) are not evaluated at all.
  */
+import { evaluateDim, isDimExpr } from "./dims.js";
 import { gumbelFromWord, normalFromWords } from "../runtime/normal.js";
 import { fillWords, uniform01, uniformOpen01 } from "../runtime/philox.js";
 import { evalConvNode } from "./interpret-conv.js";
@@ -84,7 +85,8 @@ function fail(n: Node, message: string): never {
 }
 
 function resolveDim(d: DimT, env: EvalEnv, n: Node): number {
-  const size = typeof d === "number" ? d : env.dims[d];
+  // A computed dim (`C*H*W`) is evaluated from its symbols' sizes.
+  const size = typeof d === "number" ? d : (env.dims[d] ?? (isDimExpr(d) ? evaluateDim(d, (s) => env.dims[s]) : undefined));
   if (size === undefined) fail(n, `unknown dim symbol '${d}' (env.dims has ${Object.keys(env.dims).join(", ") || "none"})`);
   if (!Number.isInteger(size) || size < 0) fail(n, `dim ${d} = ${size} is not a size`);
   return size;

@@ -3,6 +3,7 @@
  * otherwise (softmax and logsumexp with a stop-gradient max shift, one_hot as a comparison
  * with Iota, sampling from Philox uniforms). Composites are differentiated by ordinary autodiff.
  */
+import { inferReshape } from "./check-dims.js";
 import type * as A from "../grammar/ast.js";
 import type { Span } from "./diagnostics.js";
 import { Op, type Node } from "./ir.js";
@@ -87,7 +88,9 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const x = raw("x");
       const s = args["shape"];
       if (s === undefined || !isValue(s) || s.kind !== "list") throw new LowerError("E5001", span, "reshape needs a shape");
-      return tensorValue(g.node(Op.Reshape, x.dtype, s.dims, [x]));
+      const shape = inferReshape(x.shape, s.dims);
+      if ("error" in shape) throw new LowerError("E5001", span, shape.error);
+      return tensorValue(g.node(Op.Reshape, x.dtype, shape.shape, [x]));
     }
     case "one_hot": {
       const labels = t("labels");

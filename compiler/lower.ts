@@ -5,6 +5,8 @@
  * (the estimator body) autodiff applies. Guarantees: every node's shape is the broadcast shape of
  * its inputs, every Random node has its own site.
  */
+import { dimOfExpr, settleComputedDims } from "./check-dims.js";
+import { dimSymbols, isDimExpr } from "./dims.js";
 import { pendingLinks } from "../grammar/chains.js";
 import type * as A from "../grammar/ast.js";
 import type { CheckedProgram } from "./check.js";
@@ -94,11 +96,17 @@ export class Lowerer {
       }
       const shape: DimT[] = ty?.kind === "tensor" && ty.shape !== null ? [...ty.shape] : [];
       shape.forEach((d, axis) => {
-        if (typeof d === "string" && !dims.has(d)) dims.set(d, { input: p.name.name, axis });
+        if (typeof d === "string" && !isDimExpr(d) && !dims.has(d)) dims.set(d, { input: p.name.name, axis });
       });
       inputs.push({ name: p.name.name, dtype, shape });
       env.vars.set(p.name.name, tensorValue(this.graph.node(Op.Input, dtype, shape, [], { name: p.name.name })));
     });
+    // Symbols only computed dims mention (`f32[2 * N]`): the runtime solves them from the sizes.
+    for (const input of inputs) {
+      input.shape.forEach((d, axis) => {
+        for (const sym of dimSymbols(d)) if (!dims.has(sym)) dims.set(sym, { input: input.name, axis });
+      });
+    }
     for (const d of dims.keys()) env.dims.set(d, d);
     const result = this.body(decl, env);
     const nodes = result.kind === "tuple" ? result.items.map((v) => expectTensor(v, decl.span).node) : [expectTensor(result, decl.span).node];
@@ -233,12 +241,12 @@ export class Lowerer {
 
   /** The dim an expression denotes (a literal size or a shape symbol, mapped into the caller). */
   dim(e: A.Expr, env: Env): DimT {
-    if (e.kind === "Name") {
-      const d = env.dims.get(e.name);
-      if (d !== undefined) return d;
-    }
-    const v = e.kind === "Number" || e.kind === "Unary" || e.kind === "Name" ? this.constValue(env.module, e) : undefined;
-    if (typeof v === "number" && Number.isInteger(v)) return v;
+    const d = dimOfExpr(e, (x) => {
+      if (x.kind === "Name" && env.dims.has(x.name)) return env.dims.get(x.name);
+      const v = x.kind === "Number" || x.kind === "Unary" || x.kind === "Name" ? this.constValue(env.module, x) : undefined;
+      return typeof v === "number" && Number.isInteger(v) ? v : undefined;
+    });
+    if (d !== undefined && d !== "?") return d;
     throw new LowerError("E5002", e.span, "a shape here must be built from sizes and shape symbols", {
       hint: "runtime-valued shapes are not supported in v0",
     });
@@ -346,6 +354,9 @@ export class Lowerer {
       if (shape === null || v.kind !== "tensor" || decl.params[k]!.default !== undefined) return;
       if (bindShape(expandShape(shape, lengths), v.node.shape, dims, k) !== undefined) throw new LowerError("E5003", e.span, `the arguments of ${decl.name.name} do not fit its parameter types`);
     });
+    // Computed dims of the parameter types (`2 * N`) bind their symbols as the checker did.
+    const failed = settleComputedDims(dims);
+    if (failed !== undefined) throw new LowerError("E5003", e.span, `${decl.name.name}: ${failed.message}`);
     for (const [name, d] of dims) inner.dims.set(name, d.dim);
     const args = new Map<string, Node>();
     decl.params.forEach((p, k) => {
@@ -361,6 +372,8 @@ export class Lowerer {
     });
     return { value: this.body(decl, inner), args };
   }
+
+
 
   private backward(e: A.BackwardExpr, env: Env): Value {
     if (e.call.kind !== "Call") throw new LowerError("E5001", e.span, "backward needs a call");

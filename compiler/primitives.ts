@@ -5,6 +5,7 @@
  */
 import type { DType } from "../grammar/ast.js";
 import { convPrimitives } from "./conv-shapes.js";
+import { inferReshape } from "./check-dims.js";
 import {
   broadcastShapes,
   elementCount,
@@ -33,6 +34,8 @@ export interface PrimParam {
   optional?: boolean;
   /** Whether a cotangent flows to this input (f32 tensors, unless it is noise or an index). */
   differentiable?: boolean;
+  /** For a shape: one size may be -1, inferred from the element count (reshape). */
+  infer?: boolean;
 }
 
 /** What the checker knows about one argument when it applies a shape rule. */
@@ -227,7 +230,7 @@ const list: Primitive[] = [
   {
     name: "reshape",
     category: "shape",
-    params: [x, { name: "shape", kind: "shape" }],
+    params: [x, { name: "shape", kind: "shape", infer: true }],
     result: reshapeRule,
     doc: "the same elements in a new shape",
   },
@@ -373,12 +376,14 @@ function reshapeRule(args: Record<string, ArgValue | undefined>): RuleResult {
   const t = tensorArg(args["x"]);
   const target = args["shape"]?.ty;
   if (target?.kind !== "list") return { error: "needs a shape written as a list, e.g. [B, 784]", arg: "shape" };
+  const inferred = inferReshape(t?.shape ?? null, target.dims);
+  if ("error" in inferred) return { error: inferred.error, arg: "shape" };
   const before = elementCount(t?.shape ?? null);
-  const after = elementCount(target.dims);
-  if (before !== null && after !== null) {
-    if (before !== after) return { error: `cannot reshape ${showShape(t!.shape)} to ${showShape(target.dims)}: the element counts differ (${before} vs ${after})`, arg: "shape" };
+  const after = elementCount(inferred.shape);
+  if (before !== null && after !== null && before !== after) {
+    return { error: `cannot reshape ${showShape(t!.shape)} to ${showShape(inferred.shape)}: the element counts differ (${before} vs ${after})`, arg: "shape" };
   }
-  return tensor(t?.dtype ?? "f32", target.dims);
+  return tensor(t?.dtype ?? "f32", inferred.shape);
 }
 
 function gatherRule(args: Record<string, ArgValue | undefined>): RuleResult {

@@ -118,8 +118,17 @@ export interface TypeExpr {
   span: Span;
 }
 
-/** One dimension in a tensor type: a symbol (`B`), a literal size (`784`) or an ellipsis (`...`). */
-export type Dim = DimSymbol | DimSize | DimEllipsis;
+/** One dimension in a tensor type: a symbol (`B`), a literal size (`784`), an ellipsis (`...`) or dim arithmetic. */
+export type Dim = DimSymbol | DimSize | DimEllipsis | DimBinary;
+
+/** `C * H * W`, `(H + 1) / 2` in a type; compiler/dims.ts normalises it (`/` is floor division). */
+export interface DimBinary {
+  kind: "DimBinary";
+  op: "+" | "-" | "*" | "/";
+  left: Dim;
+  right: Dim;
+  span: Span;
+}
 
 export interface DimSymbol {
   kind: "DimSymbol";

@@ -172,7 +172,30 @@ export class EstParser extends CstParser {
     });
   });
 
+  // Dim arithmetic in a type, `f32[B, C * H * W]`: `+ -` over `* /` over names, sizes and ( ).
   dim = this.RULE("dim", () => {
+    this.SUBRULE(this.dimTerm, { LABEL: "operand" });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Plus, { LABEL: "operator" }) },
+        { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
+      ]);
+      this.SUBRULE2(this.dimTerm, { LABEL: "operand" });
+    });
+  });
+
+  dimTerm = this.RULE("dimTerm", () => {
+    this.SUBRULE(this.dimAtom, { LABEL: "operand" });
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(T.Star, { LABEL: "operator" }) },
+        { ALT: () => this.CONSUME(T.Slash, { LABEL: "operator" }) },
+      ]);
+      this.SUBRULE2(this.dimAtom, { LABEL: "operand" });
+    });
+  });
+
+  dimAtom = this.RULE("dimAtom", () => {
     this.OR([
       { ALT: () => this.CONSUME(T.Ident) },
       { ALT: () => this.CONSUME(T.NumberLit) },
@@ -180,6 +203,13 @@ export class EstParser extends CstParser {
         ALT: () => {
           this.CONSUME(T.Ellipsis);
           this.OPTION(() => this.CONSUME2(T.Ident));
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(T.LParen);
+          this.SUBRULE(this.dim);
+          this.CONSUME(T.RParen);
         },
       },
     ]);

@@ -180,8 +180,14 @@ export function printExpr(e: A.Expr): string {
 
 // ---------------------------------------------------------------- types and parameters
 
+/** A dim with the fewest parentheses that keep its tree: `C * H * W`, `(H + 1) / 2`. */
 function dim(d: A.Dim): string {
-  return d.kind === "DimSymbol" ? d.name : d.kind === "DimEllipsis" ? `...${d.name ?? ""}` : String(d.value);
+  if (d.kind === "DimSymbol") return d.name;
+  if (d.kind === "DimSize") return String(d.value);
+  if (d.kind === "DimEllipsis") return `...${d.name ?? ""}`;
+  const prec = (x: A.Dim) => (x.kind !== "DimBinary" ? 3 : x.op === "+" || x.op === "-" ? 1 : 2);
+  const side = (x: A.Dim, min: number) => (prec(x) < min ? `(${dim(x)})` : dim(x));
+  return `${side(d.left, prec(d))} ${d.op} ${side(d.right, prec(d) + 1)}`;
 }
 
 /** `f32`, `f32[]`, `i32[B, 784]`. */

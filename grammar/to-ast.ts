@@ -231,7 +231,25 @@ export class AstBuilder extends BaseVisitor {
     return node;
   }
 
+  /** `a + b - c` (and `dimTerm`'s `a * b / c`) folded to the left. */
   dim(c: Children, span: A.Span): A.Dim {
+    const operands = this.nodes(c, "operand").map((n) => this.visit(n) as A.Dim);
+    const operators = this.tokens(c, "operator");
+    let acc = operands[0] ?? { kind: "DimSize", value: NaN, span };
+    for (let i = 0; i < operators.length; i++) {
+      const right = operands[i + 1] ?? { kind: "DimSize", value: NaN, span: this.tokenSpan(operators[i], span) };
+      acc = { kind: "DimBinary", op: operators[i]!.image as A.DimBinary["op"], left: acc, right, span: this.join(acc.span, right.span) };
+    }
+    return acc;
+  }
+
+  dimTerm(c: Children, span: A.Span): A.Dim {
+    return this.dim(c, span);
+  }
+
+  dimAtom(c: Children, span: A.Span): A.Dim {
+    const inner = this.nodes(c, "dim")[0];
+    if (inner !== undefined) return this.visit(inner) as A.Dim;
     const id = this.tokens(c, "Ident")[0];
     if (c["Ellipsis"] !== undefined) return id !== undefined ? { kind: "DimEllipsis", name: id.image, span } : { kind: "DimEllipsis", span };
     if (id !== undefined) return { kind: "DimSymbol", name: id.image, span };

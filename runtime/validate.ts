@@ -14,6 +14,7 @@ import {
   type RuntimeErrorCodeValue,
 } from "./errors.js";
 import { CALL_OPTIONS, type Dim, type FunctionSpec } from "./plan.js";
+import { dimTextSymbols, evaluateDimText, isComputedDim, resolveSpecDims, solveDimText } from "./dims.js";
 import { describeValue, tensorProblem, type DType, type Tensor } from "./tensor.js";
 import type { WebGpuDevice } from "./webgpu/device.js";
 
@@ -98,30 +99,64 @@ function checkInputs(
   }
   const bound = new Map<string, Binding>();
   const tensors = new Map<string, Tensor>();
+  const computed: ComputedDim[] = [];
   for (const decl of spec.inputs) {
-    tensors.set(decl.name, bindInput(spec, decl, own(given, decl.name), bound));
+    tensors.set(decl.name, bindInput(spec, decl, own(given, decl.name), bound, computed));
   }
-  const dims = Int32Array.from(spec.dims, (d) => {
-    const binding = bound.get(d);
-    if (binding === undefined) {
-      throw new Error(
-        `estc internal error in ${spec.name} (${spec.source}): no input binds the shape symbol '${d}'`,
-      );
-    }
-    return binding.size;
-  });
+  settleComputedDims(spec, computed, bound);
+  const dims = resolveSpecDims(`${spec.name} (${spec.source})`, spec.dims, (d) => bound.get(d)?.size);
   return { tensors, dims };
+}
+
+/** A computed dim of an input's type (`2*N`) and the size the input has there. */
+interface ComputedDim {
+  decl: FunctionSpec["inputs"][number];
+  tensor: Tensor;
+  axis: number;
+  text: string;
+}
+
+/**
+ * Binds the symbols only computed dims mention (solving a linear one, `2*N`, for its one
+ * unbound symbol, while that binds more), then checks every computed dim against its input's size.
+ */
+function settleComputedDims(spec: FunctionSpec, computed: readonly ComputedDim[], bound: Map<string, Binding>): void {
+  const size = (s: string) => bound.get(s)!.size;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const c of computed) {
+      const free = dimTextSymbols(c.text).filter((s) => !bound.has(s));
+      if (free.length !== 1) continue;
+      const n = solveDimText(c.text, free[0]!, c.tensor.shape[c.axis]!, size);
+      if (n === undefined) continue;
+      bound.set(free[0]!, { size: n, input: c.decl.name, axis: c.axis });
+      grew = true;
+    }
+  }
+  for (const c of computed) {
+    const got = c.tensor.shape[c.axis]!;
+    const free = dimTextSymbols(c.text).filter((s) => !bound.has(s));
+    if (free.length === 0 && evaluateDimText(c.text, size) === got) continue;
+    const want = formatDeclared(c.decl.dtype, c.decl.shape, bound);
+    const why = free.length > 0 ? `, which is ${c.text} for no whole ${free.join(", ")}` : `, not ${c.text} = ${evaluateDimText(c.text, size)}`;
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.inputMismatch,
+      `${spec.name}: input '${c.decl.name}': expected ${want}, got ${formatTensorType(c.tensor.dtype, c.tensor.shape)} — dim ${c.axis} is ${got}${why}`,
+    );
+  }
 }
 
 /**
  * Checks one input against its declaration and binds the shape symbols it introduces; a symbol
- * bound earlier (by this input or one before it) must have the same size.
+ * bound earlier (by this input or one before it) must have the same size. Computed dims go to
+ * `computed`, settled once every input has bound its plain symbols.
  */
 function bindInput(
   spec: FunctionSpec,
   decl: FunctionSpec["inputs"][number],
   value: unknown,
   bound: Map<string, Binding>,
+  computed: ComputedDim[],
 ): Tensor {
   const mismatch = (code: RuntimeErrorCodeValue, got: string, why = ""): never => {
     const want = formatDeclared(decl.dtype, decl.shape, bound);
@@ -156,6 +191,10 @@ function bindInput(
   const local = new Map<string, Binding>();
   decl.shape.forEach((dim, axis) => {
     const size = value.shape[axis]!;
+    if (isComputedDim(dim)) {
+      computed.push({ decl, tensor: value, axis, text: dim });
+      return;
+    }
     if (typeof dim === "number") {
       if (size !== dim)
         mismatch(RuntimeErrorCode.inputMismatch, got, ` — dim ${axis} must be ${dim}`);

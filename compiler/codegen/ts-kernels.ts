@@ -3,6 +3,7 @@
  * the loop's shape, otherwise a loop nest with per-operand strides so broadcast reads need no
  * division), and reductions with their elementwise prologue inside the loop.
  */
+import { isDimExpr } from "../dims.js";
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
 import type { FusedKernel, MatMulKernel, ReduceKernel } from "../schedule.js";
@@ -64,7 +65,8 @@ export class KernelWriter {
     if (typeof d === "number") return String(d);
     let v = this.dimVars.get(d);
     if (v === undefined) {
-      v = `n_${d}`;
+      // A computed dim (`C*H*W`) is not a name: its local is named by its place in spec.dims.
+      v = isDimExpr(d) ? `nc${this.ctx.dimIndex(d)}` : `n_${d}`;
       this.dimVars.set(d, v);
       this.hoisted.push(`const ${v} = dims[${this.ctx.dimIndex(d)}]!;`);
     }

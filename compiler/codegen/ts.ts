@@ -7,7 +7,8 @@
  */
 import * as path from "node:path";
 import type { DifferentiatedFn } from "../differentiate.js";
-import { Op, type Node } from "../ir.js";
+import { Op, topoSort, type Node } from "../ir.js";
+import { isDimExpr } from "../dims.js";
 import type { SourceMap } from "../source.js";
 import type { Span } from "../diagnostics.js";
 import { Code, printLiteral, type Literal } from "./literal.js";
@@ -16,7 +17,7 @@ import { buildEntryPlan, KernelTable } from "./plan.js";
 import type { WgslKernel } from "../../runtime/plan.js";
 import { wgslBindingNote } from "./wgsl-kernels.js";
 import { wgslModule, type FnWgsl } from "./wgsl-module.js";
-import { showShape } from "../types.js";
+import { showShape, type DimT } from "../types.js";
 import { optimize } from "../optimize.js";
 import { oneHotLabelBounds } from "../index-bounds.js";
 import { selectResiduals } from "../residuals.js";
@@ -180,18 +181,26 @@ interface FnKernel extends KernelFunction {
 
 function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean): { spec: Literal; helpers: string[]; kernels: FnKernel[]; shared: { name: string; plan: Literal }[] } {
   const L = fn.lowered;
-  const dims = [...L.dims.keys()];
+  const gradInputs = Object.keys(fn.grads);
+  const grads = optimize(L.graph, gradInputs.map((n) => fn.grads[n]!), L.provenance);
+  const split = selectResiduals(L.graph, grads);
+  const roots = {
+    forward: computedRoots(fn, L.outputs),
+    vjp: computedRoots(fn, gradInputs.map((n) => fn.grads[n]!)),
+    forwardWithResiduals: computedRoots(fn, [...L.outputs, ...split.saved]),
+    pullback: computedRoots(fn, split.pullback),
+    valueAndGrad: fn.valueAndGrad === undefined ? undefined : computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]),
+  };
+  // The symbols, then every computed dim (`C*H*W`) a plan uses: the runtime evaluates those per call.
+  const dims = [...L.dims.keys(), ...computedDims([...L.inputs.flatMap((i) => i.shape), ...topoSort(Object.values(roots).flatMap((r) => r ?? [])).flatMap(nodeDims)])];
   const scalars = L.scalars.map((s) => s.name);
   const ctx = { dimIndex: (d: string) => dims.indexOf(d), scalarIndex: (s: string) => scalars.indexOf(s), dimCount: dims.length, scalarCount: scalars.length };
   const table = new KernelTable(L.name, ctx, fn.lowered.provenance);
-  const gradInputs = Object.keys(fn.grads);
-  const forward = buildEntryPlan(computedRoots(fn, L.outputs), table, fuseMatMuls);
-  const vjp = buildEntryPlan(computedRoots(fn, gradInputs.map((n) => fn.grads[n]!)), table, fuseMatMuls);
-  const grads = optimize(L.graph, gradInputs.map((n) => fn.grads[n]!), L.provenance);
-  const split = selectResiduals(L.graph, grads);
-  const forwardWithResiduals = buildEntryPlan(computedRoots(fn, [...L.outputs, ...split.saved]), table, fuseMatMuls);
-  const pullback = buildEntryPlan(computedRoots(fn, split.pullback), table, fuseMatMuls);
-  const vag = fn.valueAndGrad === undefined ? undefined : buildEntryPlan(computedRoots(fn, [L.outputs[0]!, ...gradInputs.map((n) => fn.valueAndGrad![n]!)]), table, fuseMatMuls);
+  const forward = buildEntryPlan(roots.forward, table, fuseMatMuls);
+  const vjp = buildEntryPlan(roots.vjp, table, fuseMatMuls);
+  const forwardWithResiduals = buildEntryPlan(roots.forwardWithResiduals, table, fuseMatMuls);
+  const pullback = buildEntryPlan(roots.pullback, table, fuseMatMuls);
+  const vag = roots.valueAndGrad === undefined ? undefined : buildEntryPlan(roots.valueAndGrad, table, fuseMatMuls);
   const start = sources.get(L.module.file)?.position(L.decl.span.start);
   // An entry point whose plan equals an earlier one's (vjpFn's forward and pullback often equal
   // forward and vjp) is printed once, as a const both reference.
@@ -269,4 +278,14 @@ function kernelComment(span: Span | undefined, sources: SourceMap): string {
   if (src === undefined) return `// ${commentText(span.file)}\n`;
   const p = src.position(span.start);
   return `// ${commentText(`${span.file}:${p.line}`)}\n//   ${commentText(src.lineText(p.line).trim())}\n`;
+}
+
+/** A node's dims: its shape's, and the dim an Op.Dim node reads. */
+function nodeDims(n: Node): DimT[] {
+  return n.op === Op.Dim ? [...n.shape, String(n.attrs["name"])] : [...n.shape];
+}
+
+/** The distinct computed dims among `dims`, in order of first appearance. */
+function computedDims(dims: readonly DimT[]): string[] {
+  return [...new Set(dims.filter(isDimExpr))];
 }

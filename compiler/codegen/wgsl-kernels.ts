@@ -8,6 +8,7 @@
  * index (div/mod by the loop dims, which travel in the uniform). i32 values are WGSL i32 (exact
  * and wrapping as on the CPU), f32 and bool values f32 (bool as 0.0/1.0).
  */
+import { isDimExpr } from "../dims.js";
 import { GENERATED_WORKGROUP, type Dim, type WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import type { DimT } from "../types.js";
@@ -50,7 +51,8 @@ export class WgslWriter {
     if (typeof d === "number") return `${d}u`;
     let v = this.dimVars.get(d);
     if (v === undefined) {
-      v = `n_${d}`;
+      // A computed dim (`C*H*W`) is not a name: its local is named by its place in spec.dims.
+      v = isDimExpr(d) ? `nc${this.ctx.dimIndex(d)}` : `n_${d}`;
       const k = this.ctx.dimIndex(d);
       this.dimVars.set(d, v);
       this.hoisted.push(`let ${v} = u.dims[${k >> 2}][${k & 3}];`);

@@ -11,6 +11,7 @@
  *   }
  */
 import { cpu, tensor, webgpu, type Tensor, type WebGpuDevice } from "estc/runtime";
+import { dimTextSymbols, isComputedDim, solveDimText } from "../../runtime/dims.js";
 import { buildModule } from "./build.js";
 import { compileFn } from "./compile.js";
 import { evalValueAndGrad, evalVjp } from "./gradcheck.js";
@@ -60,7 +61,14 @@ function dimsOf(fn: ReturnType<typeof compileFn>, inputs: Record<string, Input>)
     const given = inputs[i.name];
     if (given === undefined) throw new Error(`missing input ${i.name}`);
     i.shape.forEach((d, k) => {
-      if (typeof d === "string") dims[d] = given.shape[k]!;
+      if (typeof d === "string" && !isComputedDim(d)) dims[d] = given.shape[k]!;
+    });
+  }
+  // A symbol only a computed dim names (`f32[2 * N]`) is solved from its size, as the runtime does.
+  for (const i of fn.lowered.inputs) {
+    i.shape.forEach((d, k) => {
+      const free = typeof d === "string" && isComputedDim(d) ? dimTextSymbols(d).filter((s) => dims[s] === undefined) : [];
+      if (free.length === 1) dims[free[0]!] = solveDimText(d as string, free[0]!, inputs[i.name]!.shape[k]!, (s) => dims[s]!)!;
     });
   }
   return dims;

@@ -3,6 +3,7 @@
  * for random inputs x, direction v and cotangent c, <c, (f(x+hv) - f(x-hv)) / 2h> must equal
  * <vjp(c), v>. Both sides are evaluated by the reference interpreter in float64.
  */
+import { evaluateDim } from "../../compiler/dims.js";
 import { evaluate, type EvalEnv } from "../../compiler/interpret.js";
 import type { DifferentiatedFn } from "../../compiler/differentiate.js";
 
@@ -38,7 +39,7 @@ export function gradcheck(fn: DifferentiatedFn, opts: GradcheckOptions): { analy
       const u = rr() * 1.8 - 0.9;
       return u + Math.sign(u) * 0.1;
     });
-  const concrete = (shape: (number | string)[]) => shape.map((d) => (typeof d === "number" ? d : opts.dims[d]!));
+  const concrete = (shape: (number | string)[]) => shape.map((d) => (typeof d === "number" ? d : (opts.dims[d] ?? evaluateDim(d, (s) => opts.dims[s])!)));
   const size = (shape: (number | string)[]) => concrete(shape).reduce((a, d) => a * d, 1);
   const inputs: EvalEnv["inputs"] = {};
   const dirs: Record<string, Float64Array> = {};
@@ -99,7 +100,7 @@ function concreteEnv(fn: DifferentiatedFn, inputs: Record<string, ArrayLike<numb
   }
   const ins: EvalEnv["inputs"] = {};
   for (const i of fn.lowered.inputs) {
-    const shape = i.shape.map((d) => (typeof d === "number" ? d : dims[d]!));
+    const shape = i.shape.map((d) => (typeof d === "number" ? d : (dims[d] ?? evaluateDim(d, (s) => dims[s])!)));
     const data = inputs[i.name]!;
     ins[i.name] = { data: i.dtype === "i32" ? Int32Array.from(data as ArrayLike<number>) : Float64Array.from(data as ArrayLike<number>), shape };
   }
