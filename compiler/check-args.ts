@@ -141,7 +141,7 @@ export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, c
     }
     case "int":
     case "axis":
-    case "ints": {
+    case "pair": {
       const ints = e.kind === "List" && p.kind !== "int" ? e.elements.map((x) => c.intOf(x)) : undefined;
       if (ints !== undefined && ints.every((i) => i !== undefined)) return { ty: { kind: "list", dims: ints as number[] }, ints: ints as number[] };
       const v = c.intOf(e);

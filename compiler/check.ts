@@ -486,7 +486,7 @@ export class Checker implements ItemOracle {
         ty: paramType(p),
         differentiable: p.differentiable === true,
         optional: p.optional === true,
-        compileTime: p.kind === "int" || p.kind === "dim" || p.kind === "axis" || p.kind === "ints",
+        compileTime: p.kind === "int" || p.kind === "dim" || p.kind === "axis" || p.kind === "pair",
       }));
       const r = prim.result({});
       out = "error" in r ? tensor("f32", null) : r;

@@ -13,7 +13,7 @@ type Args = Record<string, ArgValue | undefined>;
 type Failure = { error: string; arg?: string; hint?: string };
 
 const x: PrimParam = { name: "x", kind: "tensor", dtype: "f32", differentiable: true };
-const pair = (name: string, optional = true): PrimParam => ({ name, kind: "ints", optional });
+const pair = (name: string, optional = true): PrimParam => ({ name, kind: "pair", optional });
 
 function tensorArg(v: ArgValue | undefined): TensorTy | undefined {
   return v?.ty.kind === "tensor" ? v.ty : undefined;

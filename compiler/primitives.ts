@@ -21,10 +21,10 @@ import {
  * How a parameter is passed. tensor: a tensor value; int: a compile-time integer (n, m);
  * axis: a compile-time integer or list of them, negative counts from the end; dim: an integer
  * that becomes a dimension (a size or a shape symbol); shape: a list of dims; perm: a list of
- * compile-time integers; flag: a compile-time bool; ints: a compile-time integer or a list of them
+ * compile-time integers; flag: a compile-time bool; pair: a compile-time integer or a list of them
  * (a per-axis geometry such as a convolution's stride).
  */
-export type ParamKind = "tensor" | "int" | "axis" | "dim" | "shape" | "perm" | "flag" | "ints";
+export type ParamKind = "tensor" | "int" | "axis" | "dim" | "shape" | "perm" | "flag" | "pair";
 
 export interface PrimParam {
   name: string;
