@@ -1,11 +1,25 @@
 /**
  * The CPU device: typed arrays in the JS heap. Generated TypeScript kernels loop over these
- * arrays directly; the device's only job is to allocate them through a byte counter, so CPU and
- * WebGPU runs report memory the same way.
+ * arrays directly; the device allocates them through a byte counter, so CPU and WebGPU runs
+ * report memory the same way, and says which matrix-product kernels its plans run on.
  */
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
+import { defaultGemmKernels } from "./matmul.js";
 import { MemoryStats } from "./memory.js";
 import type { DType } from "./tensor.js";
+import { wasmSimdAvailable } from "./wasm/gemm.js";
+
+/**
+ * Options of {@link cpu} and {@link createCpuDevice}. `kernels`: "wasm" runs matrix products
+ * (and so convolutions) on the f32x4 SIMD WebAssembly kernel, summed in f32; "ts" on the
+ * TypeScript loops, summed in f64 and rounded once. Default "wasm" where the engine validates
+ * Wasm SIMD, else "ts". `threads`: how many threads a large Wasm product is split over (the
+ * calling one and threads - 1 Node worker threads, started on first use and unref'd); default 1.
+ */
+export interface CpuOptions {
+  kernels?: "ts" | "wasm";
+  threads?: number;
+}
 
 /** The typed array that backs each dtype on the CPU; `bool` is one byte per element (0 or 1). */
 export type CpuArray = Float32Array | Int32Array | Uint8Array;
@@ -28,13 +42,18 @@ export interface CpuDevice {
   alloc(dtype: DType, size: number): CpuArray;
   /** Counts `array` as given back; the GC reclaims it once nothing refers to it. */
   free(array: CpuArray): void;
+  /** The matrix-product kernels this device's plans run on. */
+  readonly kernels: "ts" | "wasm";
+  /** Threads a large Wasm matrix product is split over (1: the calling thread alone). */
+  readonly threads: number;
 }
 
 /**
  * A CPU device with counters of its own, for callers (tests, benchmarks) that must not see other
  * code's allocations. Most code wants the shared {@link cpu}.
  */
-export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20): CpuDevice {
+export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20, options: CpuOptions = {}): CpuDevice {
+  const { kernels, threads } = checkCpuOptions(options);
   const memory = new MemoryStats();
   const owned = new WeakSet<CpuArray>();
   const pooled = new WeakSet<CpuArray>();
@@ -43,6 +62,8 @@ export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20): CpuDevice {
   return {
     kind: "cpu",
     memory,
+    kernels,
+    threads,
     alloc(dtype, size) {
       if (!Number.isSafeInteger(size) || size < 0) {
         throw new EstcRuntimeError(
@@ -77,11 +98,53 @@ export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20): CpuDevice {
 }
 
 let shared: CpuDevice | undefined;
+const variants = new Map<string, CpuDevice>();
 
-/** The process-wide CPU device; one instance so its counters add up every CPU tensor. */
-export function cpu(): CpuDevice {
+/**
+ * The process-wide CPU device; one instance so its counters add up every CPU tensor. With
+ * options, the same device (same counters, same pool) running its plans on the kernels asked
+ * for: `cpu({ kernels: "ts" })`, `cpu({ threads: 2 })`; equal options give the same object.
+ */
+export function cpu(options?: CpuOptions): CpuDevice {
   shared ??= createCpuDevice();
-  return shared;
+  if (options === undefined) return shared;
+  const { kernels, threads } = checkCpuOptions(options);
+  if (kernels === shared.kernels && threads === shared.threads) return shared;
+  const key = `${kernels}:${threads}`;
+  let device = variants.get(key);
+  if (device === undefined) {
+    const base = shared;
+    device = { kind: "cpu", memory: base.memory, kernels, threads, alloc: (d, n) => base.alloc(d, n), free: (a) => base.free(a) };
+    variants.set(key, device);
+  }
+  return device;
+}
+
+/** `options` with defaults filled in; unknown keys or bad values throw E6012, "wasm" without SIMD E6015. */
+function checkCpuOptions(options: CpuOptions): Required<CpuOptions> {
+  if (typeof options !== "object" || options === null) {
+    throw new EstcRuntimeError(RuntimeErrorCode.unknownOption, `cpu(): options must be an object such as { kernels: "wasm", threads: 2 }`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== "kernels" && key !== "threads") {
+      throw new EstcRuntimeError(RuntimeErrorCode.unknownOption, `cpu(): unknown option '${key}'; the options are 'kernels' ("ts" | "wasm") and 'threads'`);
+    }
+  }
+  const kernels = options.kernels ?? defaultGemmKernels.kernels;
+  if (kernels !== "ts" && kernels !== "wasm") {
+    throw new EstcRuntimeError(RuntimeErrorCode.unknownOption, `cpu(): option 'kernels' must be "ts" or "wasm", got ${JSON.stringify(kernels)}`);
+  }
+  if (kernels === "wasm" && !wasmSimdAvailable) {
+    throw new EstcRuntimeError(
+      RuntimeErrorCode.backendUnavailable,
+      `cpu(): kernels "wasm" need WebAssembly SIMD, which this engine does not validate; use kernels "ts" (the default here)`,
+    );
+  }
+  const threads = options.threads ?? defaultGemmKernels.threads;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new EstcRuntimeError(RuntimeErrorCode.unknownOption, `cpu(): option 'threads' must be an integer from 1 to 64, got ${String(threads)}`);
+  }
+  return { kernels, threads };
 }
 
 function dtypeOfArray(a: CpuArray): DType {

@@ -7,7 +7,7 @@ import type { CpuArray, CpuDevice } from "./cpu.js";
 import { EstcRuntimeError, RuntimeErrorCode, describePlanInput } from "./errors.js";
 import { gather, gatherGrad, nmMask, product, transpose } from "./kernels.js";
 import { firstNonFinite, nonFiniteAfterStep, nonFiniteInput, stepBuffers } from "./numerics.js";
-import { matmul } from "./matmul.js";
+import { matmul, useGemmKernels } from "./matmul.js";
 import { runConvStep } from "./conv-step.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
@@ -77,6 +77,7 @@ export function runPlan(
       if (i >= 0) throw nonFiniteInput(spec, name, i, a![i]!);
     }
   }
+  const restoreKernels = useGemmKernels(device);
   try {
     plan.steps.forEach((step, s) => {
       runStep(spec, step, { array, shapes, external, root, dims, scalars, seed });
@@ -110,6 +111,7 @@ export function runPlan(
       });
     });
   } finally {
+    restoreKernels();
     for (const r of [...live]) release(r);
   }
 }

@@ -12,7 +12,7 @@ export {
   type RuntimeErrorCodeValue,
 } from "./errors.js";
 export { MemoryStats } from "./memory.js";
-export { bytesPerElement, cpu, createCpuDevice, type CpuArray, type CpuDevice } from "./cpu.js";
+export { bytesPerElement, cpu, createCpuDevice, type CpuArray, type CpuDevice, type CpuOptions } from "./cpu.js";
 export {
   Tensor,
   scalar,

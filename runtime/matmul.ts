@@ -1,10 +1,41 @@
 /**
  * The CPU's matrix product: `matmul` (NumPy's batched, broadcasting `@`) and `gemm` (the same
- * with operands read through a transpose of their last two axes, for generated kernels). Every
- * output is summed in float64 over the inner index in order and rounded to f32 once.
+ * with operands read through a transpose of their last two axes, for generated kernels). Each
+ * matrix runs on one of two kernels, chosen by the CPU device running the plan (`cpu({ kernels })`):
+ * "ts", TypeScript loops that sum every output in float64 over the inner index in order and round
+ * to f32 once; or "wasm", ./wasm/gemm.ts's f32x4 SIMD microkernel, which sums in f32 (K-blocked,
+ * so the order is fixed by the shape) and may split rows over worker threads.
  */
 import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
 import { broadcastShape, broadcastStrides, checkLength, product } from "./kernels.js";
+import { wasmGemmFits, wasmGemmMatrix, wasmSimdAvailable } from "./wasm/gemm.js";
+
+/** Which matrix-product kernel runs, and on how many threads (the wasm kernel's only). */
+export interface GemmKernels {
+  readonly kernels: "ts" | "wasm";
+  readonly threads: number;
+}
+
+/** The default: the Wasm kernel where this engine validates SIMD, on the calling thread alone. */
+export const defaultGemmKernels: GemmKernels = { kernels: wasmSimdAvailable ? "wasm" : "ts", threads: 1 };
+
+let active: GemmKernels = defaultGemmKernels;
+
+/**
+ * Makes `kernels` the ones `gemm`/`matmul` use until the returned function restores the previous
+ * choice. The CPU executor brackets each plan with it, so a plan runs on its device's kernels
+ * (generated kernels call `gemm` without a device; plans run synchronously, so nothing interleaves).
+ */
+export function useGemmKernels(kernels: Partial<GemmKernels> | undefined): () => void {
+  const previous = active;
+  active = {
+    kernels: kernels?.kernels === "ts" || !wasmSimdAvailable ? "ts" : (kernels?.kernels ?? defaultGemmKernels.kernels),
+    threads: kernels?.threads ?? defaultGemmKernels.threads,
+  };
+  return () => {
+    active = previous;
+  };
+}
 
 /**
  * The register block of the product: each inner loop accumulates ROWS x COLS outputs in locals
@@ -57,9 +88,10 @@ export function matmulShape(aShape: readonly number[], bShape: readonly number[]
 }
 
 /**
- * out = a @ b, batched over the leading dims with NumPy broadcasting. Each output is summed in
- * float64 over the inner index in order and rounded to f32 once, so long inner products do not
- * drift from the f64 oracle (and the result does not depend on the blocking below).
+ * out = a @ b, batched over the leading dims with NumPy broadcasting. On the "ts" kernels each
+ * output is summed in float64 over the inner index in order and rounded to f32 once, so long
+ * inner products do not drift from the f64 oracle (and the result does not depend on the
+ * blocking below); on the "wasm" kernels it is summed in f32, as on WebGPU.
  */
 export function matmul(
   a: Float32Array,
@@ -108,8 +140,15 @@ export function gemm(
   const batches = product(batch);
   let aMatrix = 0;
   let bMatrix = 0;
+  const { kernels, threads } = active;
+  const wasm = kernels === "wasm" && wasmGemmFits(m, k, n);
   for (let t = 0; t < batches; t++) {
-    matmulMatrix(a, aMatrix * m * k, b, bMatrix * k * n, strides, out, t * m * n, m, k, n);
+    if (wasm) {
+      const { ai, ap, bp, bj } = strides;
+      wasmGemmMatrix(a, aMatrix * m * k, ai, ap, b, bMatrix * k * n, bp, bj, out, t * m * n, m, k, n, threads);
+    } else {
+      matmulMatrix(a, aMatrix * m * k, b, bMatrix * k * n, strides, out, t * m * n, m, k, n);
+    }
     // Advance the batch odometer, moving each operand by its (possibly zero) broadcast stride.
     for (let d = batch.length - 1; d >= 0; d--) {
       aMatrix += aStrides[d]!;
