@@ -50,7 +50,7 @@ export const runtimeErrors = {
   unknownInput: { code: "E6011", meaning: "an input the fn does not declare" },
   unknownOption: {
     code: "E6012",
-    meaning: "an option that is not `device`, `seed`, `wrt`, `checkNumerics` or one of the fn's scalars (or a `checkNumerics` that is not a boolean)",
+    meaning: "an option that is not `device`, `seed`, `wrt`, `checkNumerics` or one of the fn's scalars (or a `checkNumerics` that is not a boolean), or a `cpu()` option other than `kernels` (\"ts\" or \"wasm\") and `threads` (1 to 64)",
   },
   badScalar: { code: "E6013", meaning: "a scalar option that is not a finite number of its dtype" },
   cotangentMismatch: {

@@ -119,6 +119,14 @@ export function gemmPool(arena: GemmArena, workers: number): GemmPool {
   return p.api;
 }
 
+/** Workers that have started and take part in dispatches (0 before any threaded product). */
+export function readyWorkers(): number {
+  if (pool === undefined) return 0;
+  let ready = 0;
+  for (let w = 0; w < pool.workers; w++) ready += Atomics.load(pool.ctl, WORKER + w * SLOTS);
+  return ready;
+}
+
 function single(arena: GemmArena): GemmPool {
   return {
     run: (t, rowBlocks) => arena.gemm(t.a, t.b, t.c, 0, rowBlocks, t.panels, t.k, t.ldc, t.kc, t.nc),

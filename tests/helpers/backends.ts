@@ -17,7 +17,13 @@ import { compileFn } from "./compile.js";
 import { evalValueAndGrad, evalVjp } from "./gradcheck.js";
 
 export const BACKENDS = ["f64", "cpu", "webgpu"] as const;
-export type Backend = (typeof BACKENDS)[number];
+/**
+ * Every evaluator, with the CPU back end twice: "cpu" is `cpu()`, whose matrix products (and
+ * convolutions) run on the Wasm SIMD kernels in Node, "cpu-ts" is `cpu({ kernels: "ts" })`, the
+ * TypeScript reference. Matmul, conv and gradient parity tests run on this list.
+ */
+export const CPU_KERNEL_BACKENDS = ["f64", "cpu", "cpu-ts", "webgpu"] as const;
+export type Backend = (typeof CPU_KERNEL_BACKENDS)[number];
 
 /** Relative tolerance for comparing a back end against an f64 expectation: f32 back ends get 1e-5. */
 export function tolerance(backend: Backend): number {
@@ -93,7 +99,7 @@ export async function run(backend: Backend, text: string, name: string, inputs: 
   }
   const entry = (await mod)[name];
   if (entry === undefined) throw new Error(`no fn ${name}`);
-  const dev = backend === "cpu" ? cpu() : await sharedDevice();
+  const dev = backend === "cpu" ? cpu() : backend === "cpu-ts" ? cpu({ kernels: "ts" }) : await sharedDevice();
   const ins: Record<string, Tensor> = {};
   for (const [k, v] of Object.entries(inputs)) {
     ins[k] = tensor(v.dtype === "i32" ? Int32Array.from(v.data) : Float32Array.from(v.data), v.shape);

@@ -23,11 +23,14 @@ describe("conv2d on the cpu", () => {
     const w = random(size(c.ws), 2);
     const ct = random(size(convOutShape(c)), 3);
     const inputs = { x: { data: x, shape: c.xs }, w: { data: w, shape: c.ws } };
-    const cpu = await run("cpu", convSrc(c), "f", inputs, { ct: [ct] });
     const f64 = await run("f64", convSrc(c), "f", inputs, { ct: [ct] });
-    expectClose(cpu.outputs[0], naiveConv2d(x, c.xs, w, c.ws, c.g).data, 1e-5, "forward");
-    expectClose(cpu.grads["x"], f64.grads["x"]!, 1e-5, "dx");
-    expectClose(cpu.grads["w"], f64.grads["w"]!, 1e-5, "dw");
+    // The default cpu() (Wasm SIMD gemm, f32 sums) and the TS kernels (f64 sums).
+    for (const backend of ["cpu", "cpu-ts"] as const) {
+      const cpu = await run(backend, convSrc(c), "f", inputs, { ct: [ct] });
+      expectClose(cpu.outputs[0], naiveConv2d(x, c.xs, w, c.ws, c.g).data, 1e-5, `${backend} forward`);
+      expectClose(cpu.grads["x"], f64.grads["x"]!, 1e-5, `${backend} dx`);
+      expectClose(cpu.grads["w"], f64.grads["w"]!, 1e-5, `${backend} dw`);
+    }
   });
 
   it("a batch cut into chunks of columns (64 images of 32 x 28 x 28, 3x3) gives the per-image products", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gather, gatherGrad, gemm, matmul, matmulShape, nmMask, transpose } from "../../runtime/index.js";
+import { useGemmKernels } from "../../runtime/matmul.js";
 import { mulberry32 } from "../helpers/random.js";
 
 const withCode = (code: string) => expect.objectContaining({ code });
@@ -78,9 +79,15 @@ describe("matmul", () => {
     const a = randomArray(numel(aShape), 3);
     const b = randomArray(numel(bShape), 4);
     const out = new Float32Array(33 * 70);
-    matmul(a, aShape, b, bShape, out);
+    const restore = useGemmKernels({ kernels: "ts" });
+    try {
+      matmul(a, aShape, b, bShape, out);
+    } finally {
+      restore();
+    }
     const want = naiveMatmul(a, aShape, b, bShape);
-    // Sums run in f64 and round once, so the result is the f64 one rounded to f32.
+    // The TS kernel sums in f64 and rounds once, so the result is the f64 one rounded to f32
+    // (the Wasm kernel's f32 sums are checked against a bound in wasm-gemm.test.ts).
     want.forEach((v, i) => expect(out[i]).toBe(Math.fround(v)));
   });
 
@@ -98,9 +105,19 @@ describe("matmul", () => {
     for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       const [aStored, aShape] = transA ? [swap(a, [B, M, K]), [B, K, M]] : [a, [B, M, K]];
       const [bStored, bShape] = transB ? [swap(b, [K, N]), [N, K]] : [b, [K, N]];
-      const out = new Float32Array(B * M * N).fill(NaN);
-      gemm(aStored, aShape, transA, bStored, bShape, transB, out);
-      want.forEach((v, i) => expect(out[i], `transA ${transA}, transB ${transB}, element ${i}`).toBe(Math.fround(v)));
+      for (const kernels of ["ts", "wasm"] as const) {
+        const out = new Float32Array(B * M * N).fill(NaN);
+        const restore = useGemmKernels({ kernels });
+        try {
+          gemm(aStored, aShape, transA, bStored, bShape, transB, out);
+        } finally {
+          restore();
+        }
+        // TS: the f64 sum rounded once, exactly; Wasm: f32 sums of 7 terms of magnitude < 1.
+        const where = (i: number) => `${kernels}: transA ${transA}, transB ${transB}, element ${i}`;
+        if (kernels === "ts") want.forEach((v, i) => expect(out[i], where(i)).toBe(Math.fround(v)));
+        else want.forEach((v, i) => expect(Math.abs(out[i]! - v), where(i)).toBeLessThan(K * 2 ** -23));
+      }
     }
   });
 

@@ -16,7 +16,7 @@ import { cpu, tensor, type Tensor } from "estc/runtime";
 import { generateModule } from "../../compiler/codegen/ts.js";
 import { differentiate, type DifferentiatedFn } from "../../compiler/differentiate.js";
 import { checkFiles } from "../../compiler/pipeline.js";
-import { BACKENDS, run, sharedDevice, type Backend, type Input, type RunResult } from "../helpers/backends.js";
+import { CPU_KERNEL_BACKENDS as BACKENDS, run, sharedDevice, type Backend, type Input, type RunResult } from "../helpers/backends.js";
 import { buildModule, tmpRoot } from "../helpers/build.js";
 import { memoryHost } from "../helpers/compile.js";
 import { rng } from "./helpers.js";
