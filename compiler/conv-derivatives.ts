@@ -42,3 +42,20 @@ export function convDerivative(b: Builder, n: Node, ct: Node, needs: (i: number)
       return n.inputs.map(() => null);
   }
 }
+
+/**
+ * What is wrong with a convolution or pooling node, for compiler/verify.ts: its geometry attrs,
+ * operand count and ranks (the shape arithmetic is the interpreter's and the runtime's to check).
+ */
+export function convNodeProblem(n: Node): string | undefined {
+  const pool = n.op === Op.MaxPool2d || n.op === Op.MaxPool2dGrad || n.op === Op.AvgPool2d || n.op === Op.AvgPool2dGrad;
+  const keys = pool ? ["kernel", "stride", "padding"] : ["stride", "padding", "dilation"];
+  for (const k of keys) {
+    const v = n.attrs[k];
+    if (!Array.isArray(v) || v.length !== 2) return `needs attrs.${k} as [h, w]`;
+  }
+  if (!pool && typeof n.attrs["groups"] !== "number") return "needs attrs.groups";
+  if ([n, ...n.inputs].some((i) => i.shape.length !== 4)) return "operands and result must be rank 4 (NCHW)";
+  const expected = { [Op.Conv2d]: 2, [Op.Conv2dInputGrad]: 2, [Op.Conv2dWeightGrad]: 2, [Op.MaxPool2d]: 2, [Op.MaxPool2dGrad]: 2, [Op.AvgPool2d]: 1, [Op.AvgPool2dGrad]: 1 } as Partial<Record<Op, number>>;
+  return n.inputs.length === expected[n.op] ? undefined : `takes ${expected[n.op]} inputs`;
+}

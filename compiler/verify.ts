@@ -6,6 +6,7 @@
  */
 import { Op, binaryOps, isElementwise, topoSort, unaryOps, type Node } from "./ir.js";
 import { broadcastShapes, elementCount, type DimT } from "./types.js";
+import { convNodeProblem, convOps } from "./conv-derivatives.js";
 
 /** Every invariant violation among the nodes reachable from `roots` (empty when all hold). */
 export function verifyGraph(roots: readonly Node[]): string[] {
@@ -37,6 +38,7 @@ function check(n: Node): string | undefined {
       return "arithmetic inputs must have the result's dtype (lower inserts casts)";
     }
   }
+  if (convOps.has(n.op)) return convNodeProblem(n);
   switch (n.op) {
     case Op.Broadcast: {
       const b = broadcastShapes([...ins[0]!.shape], [...n.shape]);

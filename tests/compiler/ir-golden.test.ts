@@ -14,7 +14,7 @@ import { compileFn } from "../helpers/compile.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 const baselines = path.join(root, "tests/baselines/ir");
-const programs = ["examples/quickstart/binary.est", "tests/cases/ir/mlp.est", "tests/cases/ir/reinforce.est"];
+const programs = ["examples/quickstart/binary.est", "tests/cases/ir/mlp.est", "tests/cases/ir/reinforce.est", "tests/cases/ir/cnn.est"];
 
 describe("golden IR", () => {
   for (const file of programs) {

@@ -4,6 +4,7 @@
  * gradients against the f64 reference interpreter (which tests/compiler/conv.test.ts gradchecks),
  * and the batch split into chunks against the unchunked product.
  */
+import * as fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { conv2d, conv2dInputGrad, conv2dWeightGrad } from "../../runtime/conv.js";
 import { run } from "../helpers/backends.js";
@@ -88,5 +89,23 @@ describe("pooling on the cpu", () => {
       expect(cpu.outputs[0]).toEqual(f64.outputs[0]);
       expect(cpu.grads["x"]).toEqual(f64.grads["x"]);
     }
+  });
+});
+
+describe("a small binary CNN (tests/cases/ir/cnn.est) end to end", () => {
+  it("valueAndGrad on cpu agrees with f64", async () => {
+    const src = fs.readFileSync(new URL("../cases/ir/cnn.est", import.meta.url), "utf8");
+    const inputs = {
+      x: { data: random(3 * 144, 21), shape: [3, 1, 12, 12] },
+      w1: { data: random(36, 22), shape: [4, 1, 3, 3] },
+      w2: { data: random(288, 23), shape: [8, 4, 3, 3] },
+      wo: { data: random(80, 24), shape: [8, 10] },
+      labels: { data: [3, 7, 0], shape: [3], dtype: "i32" as const },
+    };
+    const mine = await run("cpu", src, "loss", inputs, { valueAndGrad: true });
+    const want = await run("f64", src, "loss", inputs, { valueAndGrad: true });
+    expectClose(mine.outputs[0], want.outputs[0]!, 1e-4, "loss");
+    for (const k of ["x", "w1", "w2", "wo"]) expectClose(mine.grads[k], want.grads[k]!, 1e-4, `d${k}`);
+    expect(mine.grads["w1"]!.some((v) => v !== 0)).toBe(true);
   });
 });

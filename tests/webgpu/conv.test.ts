@@ -5,6 +5,7 @@
  * bit, and the webgpu forward against the naive loop as well, so agreeing on a shared mistake is
  * caught.
  */
+import * as fs from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { run, sharedDevice } from "../helpers/backends.js";
 import { convCases, convOutShape, convSrc, naiveConv2d, naivePool2d, poolCases, poolSrc } from "../helpers/conv-naive.js";
@@ -82,5 +83,23 @@ describe("pooling: webgpu against the cpu", () => {
     const cpu = await run("cpu", s2, "f", { x: { data: x, shape: [2, 3, 9, 9] } }, { ct: [ct] });
     const gpu = await run("webgpu", s2, "f", { x: { data: x, shape: [2, 3, 9, 9] } }, { ct: [ct] });
     expect(gpu.grads["x"]).toEqual(cpu.grads["x"]);
+  });
+});
+
+describe("a small binary CNN (tests/cases/ir/cnn.est) end to end", () => {
+  it("valueAndGrad on webgpu agrees with cpu", async () => {
+    const src = fs.readFileSync(new URL("../cases/ir/cnn.est", import.meta.url), "utf8");
+    const inputs = {
+      x: { data: random(3 * 144, 21), shape: [3, 1, 12, 12] },
+      w1: { data: random(36, 22), shape: [4, 1, 3, 3] },
+      w2: { data: random(288, 23), shape: [8, 4, 3, 3] },
+      wo: { data: random(80, 24), shape: [8, 10] },
+      labels: { data: [3, 7, 0], shape: [3], dtype: "i32" as const },
+    };
+    const mine = await run("webgpu", src, "loss", inputs, { valueAndGrad: true });
+    const want = await run("cpu", src, "loss", inputs, { valueAndGrad: true });
+    expectClose(mine.outputs[0], want.outputs[0]!, 1e-4, "loss");
+    for (const k of ["x", "w1", "w2", "wo"]) expectClose(mine.grads[k], want.grads[k]!, 1e-4, `d${k}`);
+    expect(mine.grads["w1"]!.some((v) => v !== 0)).toBe(true);
   });
 });
