@@ -4,8 +4,9 @@
  * `detach`, tuples and lists. Every error becomes a diagnostic and an ErrorTy, which silences
  * follow-on errors.
  */
-import { pendingLinks } from "../grammar/chains.js";
+import { DepthGuard } from "../grammar/deep.js";
 import type * as A from "../grammar/ast.js";
+import { tensorArguments } from "./depth.js";
 import { error, type Diagnostic, type RelatedInfo, type Span } from "./diagnostics.js";
 import { argValue, bindArgs, unifyArg, type ArgContext, type CallDims } from "./check-args.js";
 import { callLengths, substituteShape, type Lengths } from "./ellipsis.js";
@@ -83,8 +84,11 @@ export class ExprChecker implements ArgContext {
     this.oracle.recordEllipsisAxes(e, this.instance, axes);
   }
 
-  /** Types of chain links computed ahead by a loop (grammar/chains.ts), each taken once. */
-  private readonly chainTypes = new Map<A.Expr, Ty>();
+  /** typeOfNode with a bounded stack, however deep the expression (grammar/deep.ts). */
+  private readonly guard = new DepthGuard<A.Expr, Ty, Scope>(
+    (e, scope) => this.typeOfNode(e, scope),
+    (e, scope) => this.typedChildren(e, scope),
+  );
 
   /**
    * A number literal's type, after its range check: an integer literal must fit an i32 (it is an
@@ -107,17 +111,44 @@ export class ExprChecker implements ArgContext {
 
   /** The type of `e` in `scope`. */
   typeOf(e: A.Expr, scope: Scope): Ty {
-    const ready = this.chainTypes.get(e);
-    if (ready !== undefined) {
-      this.chainTypes.delete(e);
-      return ready;
-    }
-    const links = pendingLinks(e, this.chainTypes);
-    for (let i = links.length - 1; i >= 0; i--) this.chainTypes.set(links[i]!, this.typeOfLink(links[i]!, scope));
-    return this.typeOfLink(e, scope);
+    return this.guard.visit(e, scope);
   }
 
-  private typeOfLink(e: A.Expr, scope: Scope): Ty {
+  /**
+   * The children that typeOfNode always types, with `scope`, before `e` itself, in that order;
+   * children it may skip (after an error, or as compile-time values) are left out.
+   */
+  private typedChildren(e: A.Expr, scope: Scope): readonly A.Expr[] {
+    switch (e.kind) {
+      case "Unary":
+        return e.op === "-" && e.operand.kind === "Number" ? [] : [e.operand];
+      case "Binary":
+        return [e.left, e.right];
+      case "Ternary":
+        return [e.cond, e.then, e.else];
+      case "Detach":
+        return [e.operand];
+      case "Backward":
+        return [e.call];
+      case "Index":
+        return [e.target];
+      case "Tuple":
+        return e.elements;
+      case "Call": {
+        const name = e.callee.name;
+        if (name === "" || name === "diff" || scope.lookup(name) !== undefined) return [];
+        const sym = this.module.scope.get(name)?.symbol;
+        // A user fn's arguments are all typed, bound or not.
+        if (sym !== undefined) return sym.kind === "fn" ? e.args.map((a) => a.value) : [];
+        const prim = pickOverload(name, e.args.filter((a) => a.name === undefined).length);
+        return prim === undefined ? [] : tensorArguments(prim, e.args);
+      }
+      default:
+        return [];
+    }
+  }
+
+  private typeOfNode(e: A.Expr, scope: Scope): Ty {
     switch (e.kind) {
       case "Number":
         return this.number(e, false);
@@ -203,9 +234,13 @@ export class ExprChecker implements ArgContext {
   /** The compile-time integer an expression denotes, if any. */
   intOf(e: A.Expr): number | undefined {
     if (e.kind === "Number") return e.isInt ? e.value : undefined;
+    // `- - … 3` with a loop: a long chain of signs costs no stack.
     if (e.kind === "Unary" && e.op === "-") {
-      const v = this.intOf(e.operand);
-      return v === undefined ? undefined : -v;
+      let sign = -1;
+      let x = e.operand;
+      for (; x.kind === "Unary" && x.op === "-"; x = x.operand) sign = -sign;
+      const v = x.kind === "Unary" ? undefined : this.intOf(x);
+      return v === undefined ? undefined : sign * v;
     }
     if (e.kind === "Name") {
       const sym = this.module.scope.get(e.name)?.symbol;
@@ -475,7 +510,9 @@ export class ExprChecker implements ArgContext {
 }
 
 function isIntLiteral(e: A.Expr): boolean {
-  return e.kind === "Number" ? e.isInt : e.kind === "Unary" ? isIntLiteral(e.operand) : false;
+  let x = e;
+  while (x.kind === "Unary") x = x.operand;
+  return x.kind === "Number" && x.isInt;
 }
 
 /** Replaces shape symbols in a callee's result type by the caller's dims. */

@@ -5,8 +5,51 @@
  */
 import type * as A from "../grammar/ast.js";
 
-/** The value of `e`, or undefined when it is not a compile-time constant. */
-export function foldConstant(e: A.Expr, constant: (name: string) => number | boolean | undefined): number | boolean | undefined {
+type Folded = number | boolean | undefined;
+
+/**
+ * The value of `e`, or undefined when it is not a compile-time constant. Evaluated in post-order
+ * with an explicit stack, so a long chain (`1 + 1 + … + 1`) costs no JavaScript stack.
+ */
+export function foldConstant(e: A.Expr, constant: (name: string) => Folded): Folded {
+  if (e.kind === "Number" || e.kind === "Bool") return e.value;
+  if (e.kind === "Name") return constant(e.name);
+  const values = new Map<A.Expr, Folded>();
+  const stack: A.Expr[] = [e];
+  while (stack.length > 0) {
+    const x = stack[stack.length - 1]!;
+    const pending = operandsPending(x, values);
+    if (pending.length > 0) {
+      stack.push(...pending);
+      continue;
+    }
+    stack.pop();
+    values.set(x, foldNode(x, values, constant));
+  }
+  return values.get(e);
+}
+
+/** The operands of `e` that its value needs and that are not folded yet (a `?:` needs only the branch taken). */
+function operandsPending(e: A.Expr, values: ReadonlyMap<A.Expr, Folded>): A.Expr[] {
+  switch (e.kind) {
+    case "Unary":
+      return values.has(e.operand) ? [] : [e.operand];
+    case "Binary":
+      return [e.left, e.right].filter((x) => !values.has(x));
+    case "Ternary": {
+      if (!values.has(e.cond)) return [e.cond];
+      const c = values.get(e.cond);
+      if (c === undefined) return [];
+      const branch = c ? e.then : e.else;
+      return values.has(branch) ? [] : [branch];
+    }
+    default:
+      return [];
+  }
+}
+
+/** The value of `e` from its operands' values. */
+function foldNode(e: A.Expr, values: ReadonlyMap<A.Expr, Folded>, constant: (name: string) => Folded): Folded {
   switch (e.kind) {
     case "Number":
     case "Bool":
@@ -14,13 +57,13 @@ export function foldConstant(e: A.Expr, constant: (name: string) => number | boo
     case "Name":
       return constant(e.name);
     case "Unary": {
-      const v = foldConstant(e.operand, constant);
+      const v = values.get(e.operand);
       if (v === undefined) return undefined;
       return e.op === "-" ? -Number(v) : !v;
     }
     case "Binary": {
-      const l = foldConstant(e.left, constant);
-      const r = foldConstant(e.right, constant);
+      const l = values.get(e.left);
+      const r = values.get(e.right);
       if (l === undefined || r === undefined) return undefined;
       const a = Number(l);
       const b = Number(r);
@@ -43,26 +86,37 @@ export function foldConstant(e: A.Expr, constant: (name: string) => number | boo
       }
     }
     case "Ternary": {
-      const c = foldConstant(e.cond, constant);
-      return c === undefined ? undefined : foldConstant(c ? e.then : e.else, constant);
+      const c = values.get(e.cond);
+      return c === undefined ? undefined : values.get(c ? e.then : e.else);
     }
     default:
       return undefined;
   }
 }
 
-/** True when `e` denotes an integer: an integer literal, or arithmetic on integers only. */
+/** True when `e` denotes an integer: an integer literal, or arithmetic on integers only. Walked with a loop. */
 export function isIntegerExpr(e: A.Expr, constIsInt: (name: string) => boolean): boolean {
-  switch (e.kind) {
-    case "Number":
-      return e.isInt;
-    case "Name":
-      return constIsInt(e.name);
-    case "Unary":
-      return e.op === "-" && isIntegerExpr(e.operand, constIsInt);
-    case "Binary":
-      return ["+", "-", "*", "%"].includes(e.op) && isIntegerExpr(e.left, constIsInt) && isIntegerExpr(e.right, constIsInt);
-    default:
-      return false;
+  const stack: A.Expr[] = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    switch (x.kind) {
+      case "Number":
+        if (!x.isInt) return false;
+        break;
+      case "Name":
+        if (!constIsInt(x.name)) return false;
+        break;
+      case "Unary":
+        if (x.op !== "-") return false;
+        stack.push(x.operand);
+        break;
+      case "Binary":
+        if (!["+", "-", "*", "%"].includes(x.op)) return false;
+        stack.push(x.right, x.left);
+        break;
+      default:
+        return false;
+    }
   }
+  return true;
 }

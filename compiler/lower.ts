@@ -7,11 +7,12 @@
  */
 import { dimOfExpr, settleComputedDims } from "./check-dims.js";
 import { dimSymbols, isDimExpr } from "./dims.js";
-import { pendingLinks } from "../grammar/chains.js";
+import { DepthGuard } from "../grammar/deep.js";
 import type * as A from "../grammar/ast.js";
 import type { CheckedProgram } from "./check.js";
 import { Graph, Op, type Node } from "./ir.js";
 import { pickOverload } from "./primitives.js";
+import { boundArguments, tensorArguments } from "./depth.js";
 import { foldConstant } from "./fold.js";
 import type { ModuleInfo } from "./resolve.js";
 import { broadcastShapes, type DimT, type DType, type Ty } from "./types.js";
@@ -148,23 +149,55 @@ export class Lowerer {
     throw new LowerError("E5001", decl.span, `fn '${decl.name.name}' has no return`);
   }
 
-  /** Values of chain links lowered ahead by a loop (grammar/chains.ts), each taken once. */
-  private readonly chainValues = new Map<A.Expr, Value>();
+  /** exprNode with a bounded stack, however deep the expression (grammar/deep.ts). */
+  private readonly guard = new DepthGuard<A.Expr, Value, Env>(
+    (e, env) => this.exprNode(e, env),
+    (e, env) => this.loweredChildren(e, env),
+  );
 
   /** Lowers one expression. */
   expr(e: A.Expr, env: Env): Value {
-    const ready = this.chainValues.get(e);
-    if (ready !== undefined) {
-      this.chainValues.delete(e);
-      return ready;
-    }
-    const links = pendingLinks(e, this.chainValues);
-    for (let i = links.length - 1; i >= 0; i--) this.chainValues.set(links[i]!, this.expr(links[i]!, env));
+    return this.guard.visit(e, env);
+  }
+
+  private exprNode(e: A.Expr, env: Env): Value {
     const before = this.graph.size;
     const v = this.exprUntracked(e, env);
     this.tagNew(before, e.span);
     if (v.kind === "tensor" && !this.provenance.has(v.node.id)) this.provenance.set(v.node.id, e.span);
     return v;
+  }
+
+  /** The children that exprNode always lowers, in `env`, before `e` itself, in that order. */
+  private loweredChildren(e: A.Expr, env: Env): readonly A.Expr[] {
+    switch (e.kind) {
+      case "Unary":
+      case "Detach":
+        return [e.operand];
+      case "Binary":
+        return [e.left, e.right];
+      case "Ternary":
+        return [e.cond, e.then, e.else];
+      case "Index":
+        return [e.target];
+      case "Tuple":
+        return e.elements;
+      case "Call":
+        return this.loweredArguments(e, env);
+      case "Backward":
+        // The call itself is not lowered on its own: its arguments are, then the estimator's.
+        return e.call.kind === "Call" ? this.loweredArguments(e.call, env) : [];
+      default:
+        return [];
+    }
+  }
+
+  private loweredArguments(e: A.CallExpr, env: Env): readonly A.Expr[] {
+    if (e.callee.name === "diff") return [];
+    const sym = env.module.scope.get(e.callee.name)?.symbol;
+    if (sym?.kind === "fn") return boundArguments(e.args, sym.decl.params.map((p) => ({ name: p.name.name })), () => true);
+    const prim = sym === undefined ? pickOverload(e.callee.name, e.args.filter((a) => a.name === undefined).length) : undefined;
+    return prim === undefined ? [] : tensorArguments(prim, e.args);
   }
 
   /** Attributes every node built since the graph had `before` nodes to `span` (innermost wins). */

@@ -26,4 +26,4 @@ async function load(): Promise<Chevrotain> {
 const chevrotain = await load();
 
 /** Chevrotain's values the grammar uses. */
-export const { createToken, CstParser, EOF, Lexer } = chevrotain;
+export const { createToken, createTokenInstance, CstParser, EOF, Lexer } = chevrotain;

@@ -8,9 +8,10 @@ import { error, type Diagnostic } from "../compiler/diagnostics.js";
 import { describeCharacter } from "../compiler/escape.js";
 import type { Comment, Item, Module } from "./ast.js";
 import { decodeMessage, messageSource } from "./messages.js";
+import { collapseDeepNests, STEP } from "./nesting.js";
 import { parser } from "./parser.js";
 import { AstBuilder } from "./to-ast.js";
-import { DocComment, LBracket, lexer, LParen, RBracket, RParen } from "./tokens.js";
+import { DocComment, LBracket, lexer, LParen, Question, RBracket, RParen } from "./tokens.js";
 
 export type * from "./ast.js";
 
@@ -37,13 +38,8 @@ export function parse(text: string, file: string): ParseResult {
   try {
     return parseUnguarded(text, file, empty);
   } catch (e) {
-    if (e instanceof RangeError) {
-      // Deep nesting exhausts the JavaScript stack; that is a property of the input, not a bug.
-      const d = error("E1002", { file, start: 0, end: Math.min(1, text.length) }, "this file nests too deeply to parse", {
-        hint: "split deeply nested expressions with let bindings",
-      });
-      return { ast: empty, diagnostics: [d], comments: [] };
-    }
+    // Deep nesting exhausts the JavaScript stack; that is a property of the input, not a bug.
+    if (e instanceof RangeError) return { ast: empty, diagnostics: [fileTooDeep(file, text)], comments: [] };
     const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
     return { ast: empty, diagnostics: [error("E0001", { file, start: 0, end: 0 }, `internal error in the parser: ${msg}`)], comments: [] };
   }
@@ -65,29 +61,33 @@ function parseUnguarded(text: string, file: string, empty: Module): ParseResult 
           }),
     );
   }
-  const tooDeep = bracketNestingBeyondLimit(lexed.tokens);
-  if (tooDeep !== undefined) {
-    const span = { file, start: tooDeep.startOffset, end: tooDeep.startOffset + 1 };
+  const nesting = bracketNesting(lexed.tokens);
+  if (nesting.beyondLimit !== undefined) {
+    const span = { file, start: nesting.beyondLimit.startOffset, end: nesting.beyondLimit.startOffset + 1 };
     const d = error("E1002", span, `brackets nest more than ${MAX_NESTING} deep here`, { hint: "split deeply nested expressions with let bindings" });
     return { ast: empty, diagnostics: [...diagnostics, d], comments: [] };
   }
   const docs = lexed.groups["docs"] ?? [];
   const builder = new AstBuilder(file, docs);
   const items: Item[] = [];
-  // Each item becomes AST as soon as it is parsed (parser.ts, onItem), so no whole-file CST.
-  parser.onItem = (n) => {
-    const item = builder.topLevelItem(n);
-    if (item !== undefined) items.push(item);
-  };
-  parser.input = lexed.tokens;
   messageSource.text = text;
+  let syntaxErrors: IRecognitionException[];
   try {
+    // Deep nests are parsed ahead, bottom-up, so that no parse recurses deeper than STEP brackets.
+    const collapsed = nesting.max >= STEP ? collapseDeepNests(lexed.tokens, text, builder) : { tokens: lexed.tokens, errors: [] };
+    // Each item becomes AST as soon as it is parsed (parser.ts, onItem), so no whole-file CST.
+    parser.onItem = (n) => {
+      const item = builder.topLevelItem(n);
+      if (item !== undefined) items.push(item);
+    };
+    parser.input = collapsed.tokens;
     parser.module();
+    syntaxErrors = [...collapsed.errors, ...parser.errors];
   } finally {
     parser.onItem = undefined;
     messageSource.text = "";
   }
-  for (const e of parser.errors) diagnostics.push(syntaxDiagnostic(e, file, text.length));
+  for (const e of syntaxErrors) diagnostics.push(syntaxDiagnostic(e, file, text.length));
   // Let the tokens go: the parser would otherwise keep them until the next file.
   parser.input = [];
   const ast: Module = { ...empty, items };
@@ -101,21 +101,33 @@ function parseUnguarded(text: string, file: string, empty: Module): ParseResult 
 }
 
 /**
- * How deep `(` and `[` may nest (E1002 beyond). The parser spends about fourteen rule calls per
- * level: the estc command's 256 MB stack (cli/main.ts) parses this depth, a library caller's
- * ~1 MB stack about 200 levels (and reports E1002 for the whole file where it runs out).
+ * How deep `(` and `[` may nest (E1002 beyond). Nests deeper than STEP are parsed bottom-up
+ * (nesting.ts), so this is no matter of stack: it bounds what a file may ask of the later passes.
  */
 export const MAX_NESTING = 20_000;
 
-/** The bracket that opens level MAX_NESTING + 1, if any; counted iteratively before parsing. */
-function bracketNestingBeyondLimit(tokens: IToken[]): IToken | undefined {
+/**
+ * How deep the brackets nest (or, at most, how deep the `?`s do), and the bracket that opens
+ * level MAX_NESTING + 1, if any; counted iteratively before parsing.
+ */
+function bracketNesting(tokens: IToken[]): { max: number; beyondLimit?: IToken } {
   let depth = 0;
+  let max = 0;
+  let questions = 0;
   for (const t of tokens) {
     if (t.tokenType === LParen || t.tokenType === LBracket) {
-      if (++depth > MAX_NESTING) return t;
+      if (++depth > MAX_NESTING) return { max, beyondLimit: t };
+      max = Math.max(max, depth);
     } else if ((t.tokenType === RParen || t.tokenType === RBracket) && depth > 0) depth--;
+    else if (t.tokenType === Question) questions++;
   }
-  return undefined;
+  return { max: Math.max(max, questions) };
+}
+
+function fileTooDeep(file: string, text: string): Diagnostic {
+  return error("E1002", { file, start: 0, end: Math.min(1, text.length) }, "this file nests too deeply to parse", {
+    hint: "split deeply nested expressions with let bindings",
+  });
 }
 
 function syntaxDiagnostic(e: IRecognitionException, file: string, length: number): Diagnostic {

@@ -84,7 +84,8 @@ function context(ruleName: string): string {
   return c === undefined ? "" : ` ${c}`;
 }
 
-function encode(code: string, message: string, hint?: string): string {
+/** A message in the form decodeMessage reads: `CODE\u0000message\u0000hint`. */
+export function encode(code: string, message: string, hint?: string): string {
   return [code, message, hint ?? ""].join("\u0000");
 }
 

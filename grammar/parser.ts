@@ -18,7 +18,7 @@ export class EstParser extends CstParser {
    * (tests/grammar/validations.test.ts); the compiler's own parser skips them, 40% of building it.
    */
   constructor(validate = false) {
-    super(T.allTokens, {
+    super(T.parserTokens, {
       recoveryEnabled: true,
       nodeLocationTracking: "onlyOffset",
       maxLookahead: 3,
@@ -288,13 +288,17 @@ export class EstParser extends CstParser {
 
   // ---------------------------------------------------------------- expressions, loosest first
 
+  /**
+   * `c ? a : d ? b : e` is `c ? a : (d ? b : e)`; the chain of conditions after the first is a
+   * loop, not a recursion (to-ast.ts folds it from the right), so a long else-chain costs no stack.
+   */
   expression = this.RULE("expression", () => {
     this.SUBRULE(this.logicOr);
-    this.OPTION(() => {
+    this.MANY(() => {
       this.CONSUME(T.Question);
       this.SUBRULE(this.expression, { LABEL: "then" });
       this.CONSUME(T.Colon);
-      this.SUBRULE2(this.expression, { LABEL: "else" });
+      this.SUBRULE2(this.logicOr, { LABEL: "else" });
     });
   });
 
@@ -362,28 +366,36 @@ export class EstParser extends CstParser {
     });
   });
 
+  /** `- ! - x`: the prefix operators are a loop (to-ast.ts nests them), not a recursion. */
   unary = this.RULE("unary", () => {
-    this.OR([
-      {
-        ALT: () => {
-          this.OR2([
-            { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
-            { ALT: () => this.CONSUME(T.Bang, { LABEL: "operator" }) },
-          ]);
-          this.SUBRULE(this.unary);
-        },
-      },
-      { ALT: () => this.SUBRULE(this.power) },
-    ]);
+    this.MANY(() => this.prefixOperator());
+    this.SUBRULE(this.power);
   });
 
+  /**
+   * `a ^ b ^ -c` is `a ^ (b ^ (-c))`: right-assoc, each exponent a unary expression. Written as a
+   * loop over `^ -…- suffixed` (to-ast.ts folds it from the right), so a long chain costs no stack.
+   */
   power = this.RULE("power", () => {
     this.SUBRULE(this.suffixed);
-    this.OPTION(() => {
+    this.MANY(() => {
       this.CONSUME(T.Caret);
-      this.SUBRULE(this.unary, { LABEL: "exponent" });
+      this.SUBRULE(this.exponent);
     });
   });
+
+  exponent = this.RULE("exponent", () => {
+    this.MANY(() => this.prefixOperator());
+    this.SUBRULE(this.suffixed);
+  });
+
+  /** `-` or `!` before an operand, as a token labelled "operator" of the rule that calls this. */
+  private prefixOperator(): void {
+    this.OR([
+      { ALT: () => this.CONSUME(T.Minus, { LABEL: "operator" }) },
+      { ALT: () => this.CONSUME(T.Bang, { LABEL: "operator" }) },
+    ]);
+  }
 
   /** `backward E(args)` and `detach` bind looser than application, tighter than operators. */
   suffixed = this.RULE("suffixed", () => {
@@ -406,18 +418,16 @@ export class EstParser extends CstParser {
     });
   });
 
-  /** `sign x` (juxtaposition, right-nested: `sign abs x` is `sign(abs(x))`) or a postfix expression. */
+  /**
+   * `sign x` (juxtaposition, right-nested: `sign abs x` is `sign(abs(x))`) or a postfix
+   * expression. The callees are a loop (to-ast.ts nests them), not a recursion.
+   */
   application = this.RULE("application", () => {
-    this.OR([
-      {
-        GATE: () => juxtapositionStart.includes(this.LA(2).tokenType),
-        ALT: () => {
-          this.CONSUME(T.Ident, { LABEL: "callee" });
-          this.SUBRULE(this.application, { LABEL: "argument" });
-        },
-      },
-      { ALT: () => this.SUBRULE(this.postfix) },
-    ]);
+    this.MANY({
+      GATE: () => juxtapositionStart.includes(this.LA(2).tokenType),
+      DEF: () => this.CONSUME(T.Ident, { LABEL: "callee" }),
+    });
+    this.SUBRULE(this.postfix);
   });
 
   postfix = this.RULE("postfix", () => {
@@ -477,6 +487,7 @@ export class EstParser extends CstParser {
       { ALT: () => this.CONSUME(T.Ident) },
       { ALT: () => this.SUBRULE(this.parenExpr) },
       { ALT: () => this.SUBRULE(this.listExpr) },
+      { ALT: () => this.CONSUME(T.Nested) },
     ]);
   });
 

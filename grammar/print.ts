@@ -3,7 +3,7 @@
  * imports stay together), `///` doc comments above their items, and parentheses exactly where
  * precedence or associativity needs them, so `parse(printModule(ast))` gives back `ast`.
  */
-import { pendingLinks } from "./chains.js";
+import { DepthGuard, exprChildren } from "./deep.js";
 import type * as A from "./ast.js";
 
 // ---------------------------------------------------------------- precedence, loosest first
@@ -122,19 +122,15 @@ class ExprPrinter {
     return jux === undefined ? `${e.callee.name}(${this.args(e.args)})` : `${e.callee.name} ${jux}`;
   }
 
-  /** Texts of chain links printed ahead by a loop (chains.ts), each taken once. */
-  private readonly chainTexts = new Map<A.Expr, string>();
+  /**
+   * Each node's text, printed once (a juxtaposed call's argument is asked for twice, by its
+   * level and by its text), with a bounded stack however deep the tree (deep.ts).
+   */
+  private readonly texts = new DepthGuard<A.Expr, string, undefined>((e) => this.bareLink(e), exprChildren, true);
 
   /** `e` without parentheses around itself. */
   bare(e: A.Expr): string {
-    const ready = this.chainTexts.get(e);
-    if (ready !== undefined) {
-      this.chainTexts.delete(e);
-      return ready;
-    }
-    const links = pendingLinks(e, this.chainTexts);
-    for (let i = links.length - 1; i >= 0; i--) this.chainTexts.set(links[i]!, this.bareLink(links[i]!));
-    return this.bareLink(e);
+    return this.texts.visit(e, undefined);
   }
 
   private bareLink(e: A.Expr): string {
@@ -171,11 +167,9 @@ class ExprPrinter {
   }
 }
 
-const minimal = new ExprPrinter();
-
 /** Prints one expression with the fewest parentheses that keep its tree (`(a + b) * c`). */
 export function printExpr(e: A.Expr): string {
-  return minimal.expr(e, Prec.Ternary, false);
+  return new ExprPrinter().expr(e, Prec.Ternary, false);
 }
 
 // ---------------------------------------------------------------- types and parameters
@@ -209,7 +203,7 @@ function param(p: A.Param, ep: ExprPrinter): string {
 
 /** Prints one statement on one line, without indentation; `written`: see WrittenParens. */
 export function printStmt(s: A.Stmt, written?: WrittenParens): string {
-  const ep = written === undefined ? minimal : new ExprPrinter(written);
+  const ep = new ExprPrinter(written);
   const value = ep.expr(s.value, Prec.Ternary, false);
   switch (s.kind) {
     case "Let": {
@@ -253,7 +247,7 @@ function fnHead(d: A.FnDecl, ep: ExprPrinter): string {
  * `written`: see WrittenParens.
  */
 export function printItemHead(item: A.Item, written?: WrittenParens): string {
-  const ep = written === undefined ? minimal : new ExprPrinter(written);
+  const ep = new ExprPrinter(written);
   switch (item.kind) {
     case "Import":
       return importDecl(item);

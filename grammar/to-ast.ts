@@ -5,6 +5,7 @@
  */
 import type { CstNode, IToken, CstElement } from "chevrotain";
 import type * as A from "./ast.js";
+import type { NestedToken } from "./nesting.js";
 import { parser } from "./parser.js";
 
 type Children = Record<string, CstElement[] | undefined>;
@@ -39,7 +40,7 @@ function firstNode(c: Children): CstNode | undefined {
 /** Builds AST nodes for one file. */
 export class AstBuilder extends BaseVisitor {
   constructor(
-    private readonly file: string,
+    readonly file: string,
     private readonly docs: IToken[],
   ) {
     super();
@@ -305,16 +306,23 @@ export class AstBuilder extends BaseVisitor {
 
   // ---------------------------------------------------------------- expressions
 
+  /** Folds `c ? a : d ? b : e` from the right: each `?:` spans from its condition to the end. */
   expression(c: Children, span: A.Span): A.Expr {
-    const cond = this.expr(this.nodes(c, "logicOr")[0], span);
-    if (c["Question"] === undefined) return cond;
-    return {
-      kind: "Ternary",
-      cond,
-      then: this.expr(this.nodes(c, "then")[0], span),
-      else: this.expr(this.nodes(c, "else")[0], span),
-      span,
-    };
+    const firstNode = this.nodes(c, "logicOr")[0];
+    const first = this.expr(firstNode, span);
+    if (c["Question"] === undefined) return first;
+    const thens = this.nodes(c, "then");
+    const elseNodes = this.nodes(c, "else");
+    const conds = [first, ...elseNodes.map((n) => this.visit(n) as A.Expr)];
+    const starts = [this.cstSpan(firstNode, first.span), ...elseNodes.map((n, i) => this.cstSpan(n, conds[i + 1]!.span))];
+    // Recovery may leave a `?` without its branches: as many ternaries as `?` tokens.
+    const count = (c["Question"] ?? []).length;
+    let acc: A.Expr = count < conds.length ? conds[count]! : this.errorExpr(span);
+    for (let i = count - 1; i >= 0; i--) {
+      const whole = i === 0 ? span : this.join(starts[i]!, { file: this.file, start: starts[i]!.start, end: span.end });
+      acc = { kind: "Ternary", cond: conds[i] ?? this.errorExpr(span), then: this.expr(thens[i], span), else: acc, span: whole };
+    }
+    return acc;
   }
 
   /** Folds `a op b op c` to the left. */
@@ -358,30 +366,50 @@ export class AstBuilder extends BaseVisitor {
     return this.binaryChain(c, span);
   }
 
+  /** `- ! x`: the operators nest from the innermost out, each spanning from itself to the operand's end. */
   unary(c: Children, span: A.Span): A.Expr {
-    const op = this.tokens(c, "operator")[0];
-    if (op === undefined) return this.expr(this.nodes(c, "power")[0], span);
-    const operandNode = this.nodes(c, "unary")[0];
+    const operandNode = this.nodes(c, "power")[0];
     const operand = this.expr(operandNode, span);
-    const whole = this.join(this.tokenSpan(op, span), this.cstSpan(operandNode, operand.span));
-    return { kind: "Unary", op: op.image as A.UnaryOp, operand, span: whole };
+    return this.prefixed(this.tokens(c, "operator"), operand, this.cstSpan(operandNode, operand.span), span);
   }
 
+  private prefixed(ops: IToken[], operand: A.Expr, operandSpan: A.Span, span: A.Span): A.Expr {
+    let acc = operand;
+    for (let i = ops.length - 1; i >= 0; i--) {
+      acc = { kind: "Unary", op: ops[i]!.image as A.UnaryOp, operand: acc, span: this.join(this.tokenSpan(ops[i], span), operandSpan) };
+    }
+    return acc;
+  }
+
+  /**
+   * `a ^ b ^ -c ^ d` is `a ^ (b ^ (-(c ^ d)))`, folded from the right: each `^` spans from its
+   * base to the end of the chain, and an exponent's `-` wraps the rest of the chain after it.
+   */
   power(c: Children, span: A.Span): A.Expr {
-    const baseNode = this.nodes(c, "suffixed")[0];
-    const base = this.expr(baseNode, span);
-    const caret = this.tokens(c, "Caret")[0];
-    if (caret === undefined) return base;
-    const exponentNode = this.nodes(c, "exponent")[0];
-    const exponent = this.expr(exponentNode, this.tokenSpan(caret, span));
-    return {
-      kind: "Binary",
-      op: "^",
-      left: base,
-      right: exponent,
-      opSpan: this.tokenSpan(caret, span),
-      span: this.join(this.cstSpan(baseNode, base.span), this.cstSpan(exponentNode, exponent.span)),
-    };
+    const exponents = this.nodes(c, "exponent");
+    const carets = this.tokens(c, "Caret");
+    const bases = [this.nodes(c, "suffixed")[0], ...exponents.map((n) => this.nodes(n.children as Children, "suffixed")[0])];
+    const ops = [[], ...exponents.map((n) => this.tokens(n.children as Children, "operator"))];
+    const n = exponents.length;
+    let acc = this.expr(bases[n], span);
+    // The source of the chain from bases[i] (with the operators before it) to the end.
+    let tail = this.cstSpan(bases[n], acc.span);
+    acc = this.prefixed(ops[n]!, acc, tail, span);
+    if (n > 0) tail = this.join(this.cstSpan(exponents[n - 1], acc.span), tail);
+    for (let i = n - 1; i >= 0; i--) {
+      const base = this.expr(bases[i], span);
+      const whole = this.join(this.cstSpan(bases[i], base.span), tail);
+      acc = { kind: "Binary", op: "^", left: base, right: acc, opSpan: this.tokenSpan(carets[i], span), span: whole };
+      acc = this.prefixed(ops[i]!, acc, whole, span);
+      if (i > 0) tail = this.join(this.cstSpan(exponents[i - 1], acc.span), whole);
+    }
+    return acc;
+  }
+
+  exponent(c: Children, span: A.Span): A.Expr {
+    const operandNode = this.nodes(c, "suffixed")[0];
+    const operand = this.expr(operandNode, span);
+    return this.prefixed(this.tokens(c, "operator"), operand, this.cstSpan(operandNode, operand.span), span);
   }
 
   suffixed(c: Children, span: A.Span): A.Expr {
@@ -411,17 +439,17 @@ export class AstBuilder extends BaseVisitor {
     return acc;
   }
 
+  /** `sign abs x`: the callees nest from the innermost out, each call spanning from its callee to the end. */
   application(c: Children, span: A.Span): A.Expr {
-    const callee = this.tokens(c, "callee")[0];
-    if (callee === undefined) return this.expr(this.nodes(c, "postfix")[0], span);
-    const argument = this.expr(this.nodes(c, "argument")[0], span);
-    return {
-      kind: "Call",
-      callee: this.ident(callee, span),
-      args: [{ kind: "Arg", value: argument, span: argument.span }],
-      juxtaposed: true,
-      span,
-    };
+    const argumentNode = this.nodes(c, "postfix")[0];
+    let acc = this.expr(argumentNode, span);
+    const end = this.cstSpan(argumentNode, acc.span);
+    const callees = this.tokens(c, "callee");
+    for (let i = callees.length - 1; i >= 0; i--) {
+      const whole = i === 0 ? span : this.join(this.tokenSpan(callees[i], span), end);
+      acc = { kind: "Call", callee: this.ident(callees[i], span), args: [{ kind: "Arg", value: acc, span: acc.span }], juxtaposed: true, span: whole };
+    }
+    return acc;
   }
 
   postfix(c: Children, span: A.Span): A.Expr {
@@ -483,6 +511,8 @@ export class AstBuilder extends BaseVisitor {
     if (id !== undefined) {
       return isRealToken(id) ? { kind: "Name", name: id.image, span } : this.errorExpr(span);
     }
+    const nested = c["Nested"]?.[0];
+    if (nested !== undefined) return (nested as NestedToken).expr;
     const inner = firstNode(c);
     return inner === undefined ? this.errorExpr(span) : (this.visit(inner) as A.Expr);
   }

@@ -136,12 +136,22 @@ export const allTokens: TokenType[] = [
   RBrace,
 ];
 
+/**
+ * Not lexed: stands for a whole expression inside deeply nested brackets that grammar/nesting.ts
+ * parsed ahead, so the parser's recursion stays shallow. It carries that expression's AST.
+ */
+export const Nested = createToken({ name: "Nested", pattern: Lexer.NA });
+
+/** The parser's vocabulary: what the lexer gives, and `Nested`. */
+export const parserTokens: TokenType[] = [...allTokens, Nested];
+
 /** How each token is named in an error message: the text a user would type. */
 export const tokenLabels: Record<string, string> = {
   Ident: "a name",
   NumberLit: "a number",
   StringLit: 'a module path in quotes ("std/binary")',
   EOF: "the end of the file",
+  Nested: "an expression",
 };
 for (const t of allTokens) {
   if (tokenLabels[t.name] === undefined && typeof t.PATTERN === "string") tokenLabels[t.name] = `\`${t.PATTERN}\``;

@@ -62,7 +62,7 @@ const inlinePrograms: Record<string, string> = {
   "crlf.est": "fn f(x: f32[N]) -> f32[N] {\r\n  return x +\r\n}\r\n",
   "tabs.est": "fn f(x: f32[N]) -> f32[N] {\n\treturn\tx\t+\ty\n}\n",
   "deep-nesting.est": `fn f(x: f32) -> f32 {\n  return ${"(".repeat(20001)}x${")".repeat(20001)}\n}\n`,
-  "deep-unary.est": `fn f(x: f32) -> f32 {\n  return ${"-".repeat(20000)}x\n}\n`,
+  "deep-unary.est": `fn f(x: f32) -> f32 {\n  return ${"-".repeat(20000)}\n}\n`,
   "deep-juxtaposition.est": `fn f(x: f32) -> f32 {\n  return ${"sign ".repeat(20000)}x + y\n}\n`,
   "long-line.est": `fn f(x: f32[N]) -> f32[N] {\n  return ${"x + ".repeat(5000)}y\n}\n`,
 };

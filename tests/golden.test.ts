@@ -91,12 +91,20 @@ describe("golden diagnostics", () => {
 });
 
 describe("deep nesting", () => {
-  it("a 20000-deep parenthesised expression is E1002, not a crash", () => {
-    const depth = 20000;
-    const text = `fn f(x: f32) -> f32 {\n  return ${"(".repeat(depth)}x${")".repeat(depth)}\n}\n`;
+  const program = (depth: number) => `fn f(x: f32) -> f32 {\n  return ${"(".repeat(depth)}x${")".repeat(depth)}\n}\n`;
+  const check = (text: string) => {
     const host = { ...nodeHost(root), readFile: (p: string) => (p === path.join(root, "deep.est") ? text : nodeHost(root).readFile(p)) };
-    const result = checkFiles(["deep.est"], host);
+    return checkFiles(["deep.est"], host);
+  };
+
+  it("20,000 nested parentheses check clean in a library call (parsed bottom-up, grammar/nesting.ts)", () => {
+    expect(check(program(20_000)).diagnostics).toEqual([]);
+  });
+
+  it("one level more is E1002 at the first bracket past the limit, not a crash", () => {
+    const result = check(program(20_001));
     expect(result.diagnostics.map((d) => d.code)).toEqual(["E1002"]);
-    expect(renderDiagnostics(result.diagnostics, result.sources)).toMatch(/^deep\.est:1:1: error\[E1002\]: this file nests too deeply to parse/);
+    // Line 2, column 3 + 20,000: the 20,001st `(` after `  return `.
+    expect(renderDiagnostics(result.diagnostics, result.sources)).toMatch(/^deep\.est:2:20010: error\[E1002\]: brackets nest more than 20000 deep here/);
   });
 });
