@@ -154,7 +154,7 @@ export function argValue(c: ArgContext, p: PrimParam, e: A.Expr, scope: Scope, c
     }
     case "dim": {
       const d = c.dimOf(e, scope);
-      if (typeof d === "number" && d < 0) {
+      if (typeof d === "number" && d < 0 && p.signed !== true) {
         c.report("E3034", e.span, `${callee}: '${p.name}' must not be negative, got ${d}`);
         return undefined;
       }

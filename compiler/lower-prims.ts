@@ -3,6 +3,7 @@
  * otherwise (softmax and logsumexp with a stop-gradient max shift, one_hot as a comparison
  * with Iota, sampling from Philox uniforms). Composites are differentiated by ordinary autodiff.
  */
+import { lowerConcat, lowerSlice } from "./slice-concat.js";
 import { inferReshape } from "./check-dims.js";
 import type * as A from "../grammar/ast.js";
 import type { Span } from "./diagnostics.js";
@@ -108,6 +109,16 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const a = ((int("axis", 0) ?? 0) + rank) % rank;
       return tensorValue(g.node(Op.Gather, x.dtype, [...x.shape.slice(0, a), ...idx.shape, ...x.shape.slice(a + 1)], [x, idx], { axis: a }));
     }
+    case "slice": {
+      const bound = (k: string) => (args[k] === undefined || isValue(args[k]) ? undefined : L.dim(args[k] as A.Expr, env));
+      return tensorValue(lowerSlice(L, raw("x"), int("axis", 0)!, bound("start") ?? 0, bound("end"), int("step", 1)!, span, (m) => {
+        throw new LowerError("E5001", span, `slice: ${m}`);
+      }));
+    }
+    case "concat":
+      return tensorValue(lowerConcat(L, raw("a"), raw("b"), int("axis", 0)!, span, (m) => {
+        throw new LowerError("E5001", span, `concat: ${m}`);
+      }));
     case "conv2d":
     case "max_pool2d":
     case "avg_pool2d":

@@ -5,6 +5,7 @@
  */
 import type { DType } from "../grammar/ast.js";
 import { convPrimitives } from "./conv-shapes.js";
+import { sliceConcatPrimitives } from "./slice-concat.js";
 import { inferReshape } from "./check-dims.js";
 import {
   broadcastShapes,
@@ -34,6 +35,8 @@ export interface PrimParam {
   optional?: boolean;
   /** Whether a cotangent flows to this input (f32 tensors, unless it is noise or an index). */
   differentiable?: boolean;
+  /** For a dim: a negative number is allowed (slice bounds count from the end). */
+  signed?: boolean;
   /** For a shape: one size may be -1, inferred from the element count (reshape). */
   infer?: boolean;
 }
@@ -331,6 +334,7 @@ const list: Primitive[] = [
     doc: "x itself, declaring its valid range [min, max] (inclusive, compile-time numbers): a literal out of range is E4040 at build time, a runtime scalar out of range E6031 at call time",
   },
   ...convPrimitives,
+  ...sliceConcatPrimitives,
   { name: "sg", category: "gradient", params: [{ name: "x", kind: "tensor" }], result: (args) => tensorArg(args["x"]) ?? tensor("f32", null), doc: "stop-gradient: the value of x, with no cotangent (also `x detach`)" },
 ];
 
