@@ -18,7 +18,7 @@ import { writeReport } from "./report.js";
 
 const options = parseArgs(
   process.argv.slice(2),
-  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, synthetic: false, limit: 0, device: "cpu", estimators: ESTIMATORS.map((e) => e.name).join(",") },
+  { epochs: 0, hidden: 0, batch: 128, features: 32, teacher: 16, lr: 0.01, oEnd: 3, seed: 1, data: undefined, synthetic: false, limit: 10000, device: "cpu", estimators: ESTIMATORS.map((e) => e.name).join(",") },
   {
     program: "examples/bnn/train.js",
     help: {
@@ -32,7 +32,7 @@ const options = parseArgs(
       seed: "seed of the task, the initialisation and the batch order (default 1)",
       data: "a directory with the MNIST IDX files (train-images-idx3-ubyte, ..., optionally .gz); default /usr/share/datasets/fashion-mnist",
       synthetic: "train on the synthetic teacher task even when Fashion-MNIST is installed",
-      limit: "real data: use only the first N training images (default all; 1024 with --smoke)",
+      limit: "real data: use only the first N training images (default 10000; 0 = all 60000; 1024 with --smoke)",
       estimators: "comma-separated subset of STE,ClippedSTE,ReSTE,ApproxSign (default all)",
       device: "the back end the losses run on: cpu or webgpu (default cpu)",
     },
