@@ -2,12 +2,17 @@
  * `npm run bench`: estc's generated CPU kernels against a hand-written loop, TensorFlow.js
  * (CPU backend) and jax-js (Wasm) on the elementwise estimators (sign with ReSTE and ClippedSTE,
  * a 4-op chain) at 2^16, 2^20 and 2^24 elements, and on a binary-MLP training step. Every
- * implementation is checked against an oracle before it is timed. Prints tables and writes
- * bench/results/cpu.json. `--quick` stops at 2^20 and times fewer repetitions.
+ * implementation is checked against an oracle before it is timed. The MLP step and a conv layer
+ * (forward + backward) run on estc's TS matmul kernels and on its Wasm SIMD ones (1 and 2
+ * threads), side by side. Prints tables and writes bench/results/cpu.json. `--quick` stops at
+ * 2^20 and times fewer repetitions; `--only=mlp,conv` runs just those parts and replaces just
+ * their entries in the existing bench/results/cpu.json.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { cpu, type CpuDevice } from "estc/runtime";
+import { benchConv } from "./lib/conv.js";
 import { buildPrograms, estcMlp, estcRunner } from "./lib/estc.js";
 import { handRunner, handVariants } from "./lib/hand.js";
 import { jaxMlp, jaxRunner, loadJax } from "./lib/jax.js";
@@ -17,6 +22,15 @@ import { loadTfjs, tfjsMlp, tfjsRunner } from "./lib/tfjs.js";
 import { checkRunner, compare, makeInputs, oracle, workloads, type Inputs, type Result, type Runner, type Workload } from "./lib/workloads.js";
 
 const quick = process.argv.includes("--quick");
+/** `--only=mlp,conv`: the parts to run (all when absent). */
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const runs = (part: "elementwise" | "mlp" | "conv") => only === undefined || only.includes(part);
+/** The CPU devices the matmul-bound rows compare: TS kernels, Wasm SIMD on 1 and 2 threads. */
+const kernelDevices = (): [string, CpuDevice][] => [
+  ["estc ts", cpu({ kernels: "ts" })],
+  ["estc wasm", cpu({ kernels: "wasm", threads: 1 })],
+  ["estc wasm 2T", cpu({ kernels: "wasm", threads: 2 })],
+];
 const sizes = quick ? [2 ** 16, 2 ** 20] : [2 ** 16, 2 ** 20, 2 ** 24];
 /**
  * estc and the hand loops must match the oracle everywhere to TOL (|a - b| / max(1, |b|)). The
@@ -199,7 +213,7 @@ async function main(): Promise<void> {
   console.log(`estc builds: ${Object.entries(programs.buildMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(", ")}\n`);
 
   const rows: ElementwiseRow[] = [];
-  for (const n of sizes) {
+  for (const n of runs("elementwise") ? sizes : []) {
     const inp: Inputs = makeInputs(n);
     const copyGelemPerS = await copyRate(n);
     for (const w of workloads) {
@@ -245,6 +259,40 @@ async function main(): Promise<void> {
     }
   }
 
+  const split = runs("elementwise") ? await breakdown(programs, rows, 2 ** 20) : {};
+  if (rows.length > 0) printElementwise(rows, split);
+
+  const mlp = runs("mlp") ? await benchMlp(programs, tf, jx) : undefined;
+  const conv = runs("conv") ? await benchConv(programs, kernelDevices(), quick) : undefined;
+  const out = path.join(root, "bench/results/cpu.json");
+  const fresh = {
+    machine,
+    settings: { sizes, quick, tolerance: TOL, peerTolerance: PEER_TOL, timing: { small: planFor(2 ** 16), large: planFor(2 ** 24) } },
+    elementwise: rows,
+    breakdown2pow20: split,
+    mlp,
+    conv,
+    loadAverageAtEnd: os.loadavg(),
+    totalSeconds: (performance.now() - started) / 1000,
+  };
+  // A partial run keeps the other parts of the last full run, and says which parts are whose.
+  const previous = only === undefined || !fs.existsSync(out) ? undefined : (JSON.parse(fs.readFileSync(out, "utf8")) as Record<string, unknown>);
+  const result =
+    previous === undefined
+      ? fresh
+      : {
+          ...previous,
+          ...(mlp === undefined ? {} : { mlp }),
+          ...(conv === undefined ? {} : { conv }),
+          partialRuns: { ...(previous["partialRuns"] as object | undefined), [only!.join(",")]: { machine, loadAverageAtEnd: fresh.loadAverageAtEnd, totalSeconds: fresh.totalSeconds } },
+        };
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
+  console.log(`\nwrote ${path.relative(process.cwd(), out)} (${fresh.totalSeconds.toFixed(0)} s in all)`);
+}
+
+/** The elementwise tables: timings, hand variants, errors, and the forward/backward split. */
+function printElementwise(rows: ElementwiseRow[], split: Awaited<ReturnType<typeof breakdown>>): void {
   console.log("\nElementwise forward + backward (median ms per call; Gelem/s = N / time)\n");
   const header = ["workload", "N", "estc ms", "Gelem/s", "hand ms", "Gelem/s", "hand variant", "estc/hand", "tfjs ms", "tfjs/estc", "jax-js ms", "jax/estc", "estc vjpFn ms", "hand+alloc ms", "copy Gelem/s"];
   console.log(
@@ -287,7 +335,6 @@ async function main(): Promise<void> {
     ),
   );
 
-  const split = await breakdown(programs, rows, 2 ** 20);
   console.log("\nForward and backward alone at 2^20 (median ms): estc forward / vjp against the hand variant's loops\n");
   console.log(
     table(
@@ -295,21 +342,6 @@ async function main(): Promise<void> {
       Object.entries(split).map(([w, b]) => [w, sig(b.estcForward), sig(b.handForward), sig(b.estcForward! / b.handForward!), sig(b.estcVjp), sig(b.handBackward), sig(b.estcVjp! / b.handBackward!)]),
     ),
   );
-
-  const mlp = await benchMlp(programs, tf, jx);
-  const result = {
-    machine,
-    settings: { sizes, quick, tolerance: TOL, peerTolerance: PEER_TOL, timing: { small: planFor(2 ** 16), large: planFor(2 ** 24) } },
-    elementwise: rows,
-    breakdown2pow20: split,
-    mlp,
-    loadAverageAtEnd: os.loadavg(),
-    totalSeconds: (performance.now() - started) / 1000,
-  };
-  const out = path.join(root, "bench/results/cpu.json");
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, JSON.stringify(result, null, 2) + "\n");
-  console.log(`\nwrote ${path.relative(process.cwd(), out)} (${result.totalSeconds.toFixed(0)} s in all)`);
 }
 
 /** The MLP step for each implementation, checked against estc's result, then timed. */
@@ -318,7 +350,7 @@ async function benchMlp(programs: Awaited<ReturnType<typeof buildPrograms>>, tf:
   const flops = mlpFlops(data);
   const plan: TimingPlan = { reps: quick ? 5 : 10, minReps: quick ? 3 : 10, budgetMs: 20000, warmup: 2, minRepMs: 0 };
   const makers: Record<string, (() => MlpRunner) | string> = {
-    estc: () => estcMlp(programs, data),
+    ...Object.fromEntries(kernelDevices().map(([name, device]) => [name, () => estcMlp(programs, data, device)])),
     tfjs: typeof tf === "string" ? tf : () => tfjsMlp(tf, data),
     "jax-js": typeof jx === "string" ? jx : () => jaxMlp(jx, data),
   };
@@ -358,16 +390,19 @@ async function benchMlp(programs: Awaited<ReturnType<typeof buildPrograms>>, tf:
   } finally {
     for (const o of open) o.runner.dispose();
   }
-  const vsEstc = (o: MlpRow) => (o.samples && out.estc?.samples ? pairedRatio(o.samples, out.estc.samples) : undefined);
+  // this / estc ts and jax-js / this, round by round.
+  const vsEstc = (o: MlpRow) => (o.samples && out["estc ts"]?.samples ? pairedRatio(o.samples, out["estc ts"].samples) : undefined);
+  const jaxOver = (o: MlpRow) => (o.samples && out["jax-js"]?.samples ? pairedRatio(out["jax-js"].samples, o.samples) : undefined);
   console.log(`\nBinary MLP step 784-512-512-10, batch ${data.batch}: valueAndGrad of the loss (${(flops / 1e9).toFixed(2)} GFLOP)\n`);
   console.log(
     table(
-      ["impl", "median ms", "GFLOP/s", "vs estc", "loss", "grad rel err (w1, w2, w3)", "note"],
+      ["impl", "median ms", "GFLOP/s", "vs estc ts", "jax-js / this", "loss", "grad rel err (w1, w2, w3)", "note"],
       Object.entries(out).map(([name, o]) => [
         name,
         sig(o.timing?.medianMs),
         sig(o.gflops),
         sig(vsEstc(o)),
+        sig(jaxOver(o)),
         o.loss === undefined ? "-" : o.loss.toFixed(5),
         o.agreement ? o.agreement.grads.map((e) => e.toExponential(1)).join(", ") : "-",
         o.note ?? "",

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { tensor, type EstFunction, type Tensor } from "estc/runtime";
+import { tensor, type CpuDevice, type EstFunction, type Tensor } from "estc/runtime";
 import { P, type Inputs, type Runner, type Workload } from "./workloads.js";
 import { MLP, type MlpData, type MlpResult, type MlpRunner } from "./mlp.js";
 
@@ -23,12 +23,13 @@ export interface EstcPrograms {
   clipped: EstFunction;
   chain: EstFunction;
   mlp: EstFunction;
+  conv: EstFunction;
   /** Milliseconds each build took. */
   buildMs: Record<string, number>;
 }
 
-const programs = { reste: "sign_reste", clipped: "sign_clipped", chain: "chain", mlp: "mlp" } as const;
-const exported = { reste: "act", clipped: "act", chain: "chain", mlp: "loss" } as const;
+const programs = { reste: "sign_reste", clipped: "sign_clipped", chain: "chain", mlp: "mlp", conv: "conv" } as const;
+const exported = { reste: "act", clipped: "act", chain: "chain", mlp: "loss", conv: "conv" } as const;
 
 const loadBuildApi = async (root: string) => (await import(pathToFileURL(path.join(root, "dist/compiler/build.js")).href)) as BuildApi;
 
@@ -60,7 +61,7 @@ export async function buildPrograms(root: string): Promise<EstcPrograms> {
     buildMs[file] = built.ms;
     fns[key] = built.fn;
   }
-  return { reste: fns.reste!, clipped: fns.clipped!, chain: fns.chain!, mlp: fns.mlp!, buildMs };
+  return { reste: fns.reste!, clipped: fns.clipped!, chain: fns.chain!, mlp: fns.mlp!, conv: fns.conv!, buildMs };
 }
 
 /**
@@ -122,8 +123,8 @@ export function estcRunner(p: EstcPrograms, w: Workload, inp: Inputs, mode: Estc
   };
 }
 
-/** estc's `valueAndGrad` of the MLP loss. */
-export function estcMlp(p: EstcPrograms, d: MlpData): MlpRunner {
+/** estc's `valueAndGrad` of the MLP loss, on `device` (default the shared `cpu()`). */
+export function estcMlp(p: EstcPrograms, d: MlpData, device?: CpuDevice): MlpRunner {
   const inputs = {
     x: tensor(d.x, [d.batch, d.sizes[0]]),
     w1: tensor(d.w[0]!, [d.sizes[0], d.sizes[1]]),
@@ -139,7 +140,7 @@ export function estcMlp(p: EstcPrograms, d: MlpData): MlpRunner {
   return {
     async step() {
       release();
-      last = await p.mlp.valueAndGrad(inputs, { o: P.reste.o, wrt: MLP.wrt });
+      last = await p.mlp.valueAndGrad(inputs, { o: P.reste.o, wrt: MLP.wrt, ...(device === undefined ? {} : { device }) });
     },
     async result(): Promise<MlpResult> {
       const value = (await last!.value.data())[0]!;
@@ -149,6 +150,40 @@ export function estcMlp(p: EstcPrograms, d: MlpData): MlpRunner {
     dispose() {
       release();
       Object.values(inputs).forEach((t) => t.dispose());
+    },
+  };
+}
+
+/** The conv bench's data: x [64, 32, 28, 28], w [32, 32, 3, 3], a cotangent like the output. */
+export interface ConvData {
+  x: Float32Array;
+  w: Float32Array;
+  ct: Float32Array;
+}
+
+/** Shapes of the conv bench's layer. */
+export const CONV = { x: [64, 32, 28, 28], w: [32, 32, 3, 3] } as const;
+
+/** forward + vjp (dx, dw) of the conv layer on `device`; `result` is [out, dx, dw]. */
+export function estcConv(p: EstcPrograms, d: ConvData, device: CpuDevice) {
+  const x = tensor(d.x, [...CONV.x]);
+  const w = tensor(d.w, [...CONV.w]);
+  const ct = tensor(d.ct, [...CONV.x]);
+  let last: Tensor[] = [];
+  const release = () => last.forEach((t) => t.dispose());
+  return {
+    async step() {
+      release();
+      const out = (await p.conv.forward({ x, w }, { device })) as Tensor;
+      const g = await p.conv.vjp({ x, w }, ct, { device });
+      last = [out, g["x"]!, g["w"]!];
+    },
+    async result(): Promise<Float32Array[]> {
+      return Promise.all(last.map(async (t) => (await t.data()) as Float32Array));
+    },
+    dispose() {
+      release();
+      [x, w, ct].forEach((t) => t.dispose());
     },
   };
 }

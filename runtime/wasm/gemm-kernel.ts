@@ -15,8 +15,8 @@ import { encodeModule, FunctionBuilder, I32, V128 } from "./encoder.js";
 export const MR = 4;
 /** Columns of the register tile: two f32x4 per row. */
 export const NR = 8;
-/** The microkernel's inner loop is unrolled this many steps of the inner index. */
-const UNROLL = 4;
+/** Steps of the inner index per loop iteration: unrolling 2 or 4 measured slower (V8 spills the 8 accumulators). */
+const UNROLL = 1;
 
 /**
  * The exported function's parameters, all i32 (byte addresses into memory, counts):
@@ -32,7 +32,9 @@ const UNROLL = 4;
  *
  * Every count is at least 1 (the caller handles empty products).
  */
-function gemmFunction(): FunctionBuilder {
+export function gemmFunction(mr = MR, unroll = UNROLL): FunctionBuilder {
+  const MR = mr;
+  const UNROLL = unroll;
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32]);
   const [a, b, c, rb0, rb1, panels, k, ldc, kc, nc] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   const pc = f.local(I32);
@@ -128,6 +130,6 @@ function gemmFunction(): FunctionBuilder {
 }
 
 /** The module's bytes: `gemm` over an imported memory (shared when `shared`). */
-export function gemmModuleBytes(shared: boolean, maxPages: number): Uint8Array {
-  return encodeModule([{ name: "gemm", fn: gemmFunction() }], { minPages: 1, maxPages, shared });
+export function gemmModuleBytes(shared: boolean, maxPages: number, mr = MR, unroll = UNROLL): Uint8Array {
+  return encodeModule([{ name: "gemm", fn: gemmFunction(mr, unroll) }], { minPages: 1, maxPages, shared });
 }

@@ -13,8 +13,8 @@ import { gemmPool, type GemmTask } from "./pool.js";
 export const MAX_PAGES = 16384;
 /** Inner indices per K block: a tile's packed operands (kc·(MR+NR)·4 bytes = 12 KiB) stay in L1. */
 const KC = 256;
-/** Panels per pass: the packed `b` of one K block (KC·NR·4·NC bytes = 256 KiB) stays in L2. */
-const NC = 32;
+/** Panels per pass: the packed `b` of one K block (KC·NR·4·NC bytes = 512 KiB) stays in L2. */
+const NC = 64;
 /** Products with fewer multiply-adds than this run on the calling thread alone. */
 const THREAD_MIN_MACS = 1 << 21;
 
