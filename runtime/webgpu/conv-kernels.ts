@@ -25,13 +25,42 @@ const TB_ROW = TILE / 4 + 1;
 const THREADS = 64;
 const TX = TILE / (4 * VEC);
 
+/** The longest inner size K a convolution kernel runs on a software adapter (llvmpipe's loop cap). */
+export const MAX_SOFTWARE_K = TILE_K * 65535;
+
 const accs = Array.from({ length: ROWS }, (_, i) => Array.from({ length: VEC }, (_, v) => `acc${i}_${v}`));
+
+/** Staging element lid + 64·l of the A and B slices (unrolled: see gemmMain). */
+const stageLines = (l: number) => `    {
+      let e = i32(lid) + ${l * THREADS};
+      let ax = e / ${TILE_K};
+      let ay = e % ${TILE_K};
+      var av = 0.0;
+      if (r0 + ax < M && k0 + ay < K) { av = loadA(g, r0 + ax, k0 + ay); }
+      ta[ay * ${TA_ROW} + ax] = av;
+      let bx = e % ${TILE};
+      let by = e / ${TILE};
+      var bv = 0.0;
+      if (c0 + bx < N && k0 + by < K) { bv = loadB(g, k0 + by, c0 + bx); }
+      tb[by * ${TB_ROW} + bx / 4][bx % 4] = bv;
+    }`;
+
+/** Inner step kk of a staged slice: 8 values of A times 2 vec4s of B into the 16 accumulators. */
+const productLines = (kk: number) => `    {
+${Array.from({ length: VEC }, (_, v) => `      let b${v} = tb[${kk * TB_ROW} + tx + ${v * TX}];`).join("\n")}
+      let ab = ${kk * TA_ROW} + ty * ${ROWS};
+${accs.map((row, i) => [`      let a${i} = ta[ab + ${i}];`, ...row.map((a, v) => `      ${a} = ${a} + a${i} * b${v};`)].join("\n")).join("\n")}
+    }`;
 
 /**
  * The tiled product, as compiler/codegen/wgsl-matmul.ts's: 64 invocations per 64 x 64 output
  * block, each accumulating 8 rows x 2 vec4s (32 columns apart) in named registers, with 64 x 16
  * slices of A and 16 x 64 of B staged in workgroup memory per step (16 loads of each per
- * invocation, consecutive invocations on consecutive columns of B, the im2col side).
+ * invocation, consecutive invocations on consecutive columns of B, the im2col side). The
+ * staging and the inner steps are unrolled, so the only loop is the one over slices: llvmpipe
+ * stops a loop after 65535 iterations in all, re-entries included (see wgsl-reduce.ts), which
+ * nested loops would reach at an inner size K of 65535 — a weight gradient's K is B·Ho·Wo —
+ * and this way only at 16 · 65535 (steps.ts refuses more on a software adapter: MAX_SOFTWARE_K).
  */
 const gemmMain = `@compute @workgroup_size(${THREADS})
 fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
@@ -45,25 +74,9 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   let ty = i32(lid) / ${TX};
 ${accs.flat().map((a) => `  var ${a}: vec4<f32>;`).join("\n")}
   for (var k0 = 0; k0 < K; k0 = k0 + ${TILE_K}) {
-    for (var l = 0; l < ${(TILE * TILE_K) / THREADS}; l = l + 1) {
-      let e = i32(lid) + l * ${THREADS};
-      let ax = e / ${TILE_K};
-      let ay = e % ${TILE_K};
-      var av = 0.0;
-      if (r0 + ax < M && k0 + ay < K) { av = loadA(g, r0 + ax, k0 + ay); }
-      ta[ay * ${TA_ROW} + ax] = av;
-      let bx = e % ${TILE};
-      let by = e / ${TILE};
-      var bv = 0.0;
-      if (c0 + bx < N && k0 + by < K) { bv = loadB(g, k0 + by, c0 + bx); }
-      tb[by * ${TB_ROW} + bx / 4][bx % 4] = bv;
-    }
+${Array.from({ length: (TILE * TILE_K) / THREADS }, (_, l) => stageLines(l)).join("\n")}
     workgroupBarrier();
-    for (var kk = 0; kk < ${TILE_K}; kk = kk + 1) {
-${Array.from({ length: VEC }, (_, v) => `      let b${v} = tb[kk * ${TB_ROW} + tx + ${v * TX}];`).join("\n")}
-      let ab = kk * ${TA_ROW} + ty * ${ROWS};
-${accs.map((row, i) => [`      let a${i} = ta[ab + ${i}];`, ...row.map((a, v) => `      ${a} = ${a} + a${i} * b${v};`)].join("\n")).join("\n")}
-    }
+${Array.from({ length: TILE_K }, (_, kk) => productLines(kk)).join("\n")}
     workgroupBarrier();
   }
   var acc = array<vec4<f32>, ${ROWS * VEC}>(${accs.flat().join(", ")});

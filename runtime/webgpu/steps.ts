@@ -32,7 +32,7 @@ import {
   type LibraryKernel,
 } from "./kernels.js";
 import { internal } from "../plan-buffers.js";
-import { convKernel, poolKernel } from "./conv-kernels.js";
+import { MAX_SOFTWARE_K, convKernel, poolKernel } from "./conv-kernels.js";
 import type { CachedPipeline } from "./pool.js";
 
 /** The buffer index of a split reduction's scratch buffer in `PreparedStep.buffers`. */
@@ -148,6 +148,13 @@ export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanB
       [step.a, step.b, step.out].forEach((b) => words(b, "operand"));
       kernel = convKernel(step.mode, shapes[step.a]!, shapes[step.b]!, shapes[step.out]!, step);
       buffers = [step.a, step.b, step.out];
+      // uniforms[20] is the product's inner size K (a weight gradient's is B·Ho·Wo).
+      if (device.serialReductions && kernel.uniforms[20]! > MAX_SOFTWARE_K) {
+        throw webGpuError(
+          WebGpuErrorCode.limitExceeded,
+          `${spec.name} (${spec.source}): the conv2d ${step.mode} step sums ${kernel.uniforms[20]} terms per element, more than the ${MAX_SOFTWARE_K} a software adapter's loop limit allows; use a smaller batch or the cpu device`,
+        );
+      }
       break;
     case "pool2d": {
       const second = step.b;

@@ -49,6 +49,22 @@ describe("conv2d: webgpu against the cpu", () => {
   });
 });
 
+describe("conv2d: a weight gradient summing more than 65,535 terms", () => {
+  it("100 images of 28 x 28: K = 100 · 26 · 26 = 67,600 (past llvmpipe's loop cap for nested loops) matches the cpu", async () => {
+    const src = "fn f(x: f32[B, 1, 28, 28], w: f32[2, 1, 3, 3]) -> f32[B, 2, 26, 26] { return conv2d(x, w) }";
+    const x = random(100 * 784, 25);
+    const w = random(18, 26);
+    const ct = random(100 * 2 * 676, 27);
+    const inputs = { x: { data: x, shape: [100, 1, 28, 28] }, w: { data: w, shape: [2, 1, 3, 3] } };
+    const cpu = await run("cpu", src, "f", inputs, { ct: [ct] });
+    const gpu = await run("webgpu", src, "f", inputs, { ct: [ct] });
+    // An f32 sum of 67,600 products against the CPU's f64 one: compared at the sum's scale.
+    const scale = Math.sqrt(100 * 676);
+    gpu.grads["w"]!.forEach((v, i) => expect(Math.abs(v - cpu.grads["w"]![i]!)).toBeLessThanOrEqual(1e-4 * scale));
+    expectClose(gpu.grads["x"], cpu.grads["x"]!, 1e-5, "dx");
+  });
+});
+
 describe("pooling: webgpu against the cpu", () => {
   it.each(poolCases.map((c) => [`${c.kind} ${c.name}`, c] as const))("%s", async (_n, c) => {
     const x = random(size(c.xs), 17);
