@@ -133,7 +133,7 @@ function resolve(argv: string[]): Resolved {
   if (name === "--version" || name === "-v" || name === "-V") return ok(`estc ${version()}\n`);
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    const what = name.startsWith("-") ? `unknown option '${name}'` : `unknown command '${name}'${commandSuggestion(name, commands)}`;
+    const what = name.startsWith("-") ? `unknown option '${visibleText(name)}'` : `unknown command '${visibleText(name)}'${commandSuggestion(name, commands)}`;
     return bad(`estc: ${what}\n\n${usage()}\n`);
   }
   if (args.includes("--help") || args.includes("-h")) return ok(commandUsage(command) + "\n");

@@ -8,6 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { error, type Diagnostic } from "../compiler/diagnostics.js";
+import { visibleText } from "../compiler/escape.js";
 import { syncDir, writeDurably } from "../compiler/out-dir.js";
 import { renderDiagnostics } from "../compiler/render.js";
 import { SourceMap } from "../compiler/source.js";
@@ -27,7 +28,7 @@ export function fmt(args: string[]): CliOutcome {
   const check = args.includes("--check");
   const bad = args.find((a) => a.startsWith("-") && a !== "--check");
   const files = args.filter((a) => !a.startsWith("-"));
-  if (bad !== undefined) return { stdout: "", stderr: `estc fmt: unknown option '${bad}'\n\n${fmtUsage}\n`, code: 1 };
+  if (bad !== undefined) return { stdout: "", stderr: `estc fmt: unknown option '${visibleText(bad)}'\n\n${fmtUsage}\n`, code: 1 };
   if (files.length === 0) return { stdout: "", stderr: `estc fmt: no files given\n\n${fmtUsage}\n`, code: 1 };
   const sources = new SourceMap();
   const diagnostics: Diagnostic[] = [];

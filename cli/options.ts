@@ -3,6 +3,7 @@
  * command prints its own usage (`estc build --help`), and a misspelt command or option gets a
  * "did you mean" (`estc bulid`, `--out-dri`). A new command (fmt, lsp) is one more table entry.
  */
+import { visibleText } from "../compiler/escape.js";
 import { closest } from "../compiler/suggest.js";
 
 /** One `--name` option of a command: a flag, or one taking a value (from `choices` when given). */
@@ -43,7 +44,7 @@ export function parseArgs(spec: CommandSpec, args: readonly string[]): Parsed {
     const option = spec.options.find((o) => o.name === name);
     if (option === undefined || !a.startsWith("--")) {
       const guess = closest(name, spec.options.map((o) => o.name));
-      return { error: `unknown option '${a}'${guess !== undefined ? ` — did you mean '--${guess}'?` : ""}` };
+      return { error: `unknown option '${visibleText(a)}'${guess !== undefined ? ` — did you mean '--${guess}'?` : ""}` };
     }
     let value = "true";
     if (option.value !== undefined) {
@@ -53,7 +54,7 @@ export function parseArgs(spec: CommandSpec, args: readonly string[]): Parsed {
     } else if (eq >= 0) return { error: `--${name} takes no value` };
     if (option.choices !== undefined && !option.choices.includes(value)) {
       const guess = closest(value, option.choices);
-      return { error: `--${name} must be ${option.choices.join(" or ")}, got '${value}'${guess !== undefined ? ` — did you mean '${guess}'?` : ""}` };
+      return { error: `--${name} must be ${option.choices.join(" or ")}, got '${visibleText(value)}'${guess !== undefined ? ` — did you mean '${guess}'?` : ""}` };
     }
     opts[name] = value;
   }

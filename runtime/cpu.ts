@@ -3,7 +3,7 @@
  * arrays directly; the device allocates them through a byte counter, so CPU and WebGPU runs
  * report memory the same way, and says which matrix-product kernels its plans run on.
  */
-import { EstcRuntimeError, RuntimeErrorCode } from "./errors.js";
+import { EstcRuntimeError, quotedKey, RuntimeErrorCode } from "./errors.js";
 import { defaultGemmKernels } from "./matmul.js";
 import { MemoryStats } from "./memory.js";
 import type { DType } from "./tensor.js";
@@ -127,7 +127,7 @@ function checkCpuOptions(options: CpuOptions): Required<CpuOptions> {
   }
   for (const key of Object.keys(options)) {
     if (key !== "kernels" && key !== "threads") {
-      throw new EstcRuntimeError(RuntimeErrorCode.unknownOption, `cpu(): unknown option '${key}'; the options are 'kernels' ("ts" | "wasm") and 'threads'`);
+      throw new EstcRuntimeError(RuntimeErrorCode.unknownOption, `cpu(): unknown option ${quotedKey(key)}; the options are 'kernels' ("ts" | "wasm") and 'threads'`);
     }
   }
   const kernels = options.kernels ?? defaultGemmKernels.kernels;

@@ -186,3 +186,15 @@ export function describePlanInput(name: string, outputs = 1): string {
   if (residual !== null) return `residual ${residual[1]} that vjpFn saved for its pullback`;
   return `input '${name}'`;
 }
+
+/** Code points a terminal or an editor would act on or hide: C0/C1 controls, line and paragraph separators, bidi controls, BOM. */
+const UNSAFE = /[\0-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]|\p{Surrogate}/gu;
+
+/**
+ * `'key'` for a name the caller chose (an object key: any string) in an error message, each
+ * control character or line terminator written `\u{1B}` so a message cannot move the cursor,
+ * recolour a terminal or break a log line (compiler/escape.ts does the same for diagnostics).
+ */
+export function quotedKey(key: string): string {
+  return `'${key.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase()}}`)}'`;
+}

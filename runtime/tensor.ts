@@ -351,7 +351,8 @@ export function describeValue(value: unknown): string {
     case "number":
       return String(value);
     case "string":
-      return JSON.stringify(value);
+      // JSON escapes C0 controls; a message must not carry line separators, bidi controls or C1 either.
+      return JSON.stringify(value).replace(/[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
     case "undefined":
       return "undefined";
     case "object":

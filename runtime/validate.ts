@@ -10,6 +10,7 @@ import {
   RuntimeErrorCode,
   describePlanInput,
   formatTensorType,
+  quotedKey,
   runtimeErrorCodes,
   type RuntimeErrorCodeValue,
 } from "./errors.js";
@@ -86,7 +87,7 @@ function checkInputs(
     }
     fail(
       CallErrorCode.unknownInput,
-      `${spec.name}: unknown input '${key}'${didYouMean(key, names)}; the inputs are ${listNames(names)}`,
+      `${spec.name}: unknown input ${quotedKey(key)}${didYouMean(key, names)}; the inputs are ${listNames(names)}`,
     );
   }
   for (const decl of spec.inputs) {
@@ -243,7 +244,7 @@ function checkOptions(spec: FunctionSpec, options: unknown): Omit<Call, "tensors
         : ` and the scalars ${listNames(scalarNames)}`;
     fail(
       CallErrorCode.unknownOption,
-      `${spec.name}: unknown option '${key}'${didYouMean(key, known)}; the options are ${listNames(CALL_OPTIONS)}${scalars}`,
+      `${spec.name}: unknown option ${quotedKey(key)}${didYouMean(key, known)}; the options are ${listNames(CALL_OPTIONS)}${scalars}`,
     );
   }
   const scalars = Float64Array.from(spec.scalars, (s) => checkScalar(spec, s, own(given, s.name)));
@@ -279,7 +280,7 @@ function checkWrt(spec: FunctionSpec, wrt: unknown): number[] {
     const why =
       input !== undefined
         ? `input '${name}' is ${input.dtype} and has no gradient`
-        : `'${name}' is not an input of ${spec.name}${didYouMean(name, spec.gradInputs)}`;
+        : `${quotedKey(name)} is not an input of ${spec.name}${didYouMean(name, spec.gradInputs)}`;
     fail(CallErrorCode.badWrt, `${spec.name}: wrt: ${why}; ${differentiable}`);
   }
   return all.filter((i) => (wrt as string[]).includes(spec.gradInputs[i]!));
