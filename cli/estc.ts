@@ -49,7 +49,7 @@ export const commands: Command[] = [
     summary: "Compile every fn of FILE.est into DIR/FILE.ts and its WGSL sibling DIR/FILE.wgsl.ts (or .js + .d.ts + .wgsl.js).",
     options: [
       { name: "out-dir", value: "DIR", help: "where the module goes (required)" },
-      { name: "emit", value: "LANG", choices: ["ts", "js"], help: "TypeScript (default) or JavaScript plus declarations" },
+      { name: "emit", value: "LANG", choices: ["ts", "js", "torch"], help: "TypeScript (default), JavaScript plus declarations, or a PyTorch module (docs/torch.md)" },
       { name: "fuse-matmul", value: "ON", choices: ["on", "off"], help: "fuse elementwise work into matrix products (default on)" },
       { name: "fn", value: "NAME[,NAME]", help: "build only these fns (default: every fn that can be built on its own)" },
       { name: "watch", help: "rebuild when FILE.est or a file it imports changes; Ctrl-C stops" },
@@ -190,7 +190,7 @@ async function build(opts: Record<string, string>, files: string[], _args: strin
   if (files.length !== 1) return usageError("build", files.length === 0 ? "give the FILE.est to build" : `give one FILE.est, got ${files.length}: ${files.join(" ")}`);
   const outDir = opts["out-dir"];
   if (outDir === undefined || outDir === "") return usageError("build", "give --out-dir DIR, the folder the module goes to");
-  const emit = (opts["emit"] ?? "ts") as "ts" | "js";
+  const emit = (opts["emit"] ?? "ts") as "ts" | "js" | "torch";
   const options = { fuseMatMuls: (opts["fuse-matmul"] ?? "on") === "on", ...(opts["fn"] !== undefined ? { fns: opts["fn"].split(",").filter((f) => f !== "") } : {}) };
   if (opts["watch"] === "true") {
     await watchBuild({ entry: files[0]!, outDir, emit, options }, io, signal, (r) => buildFailure(r)?.stderr, (r) => warnings(r.diagnostics, r.sources));

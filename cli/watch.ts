@@ -19,7 +19,7 @@ export interface CliIo {
 export interface WatchTarget {
   entry: string;
   outDir: string;
-  emit: "ts" | "js";
+  emit: "ts" | "js" | "torch";
   options: BuildOptions;
 }
 

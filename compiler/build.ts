@@ -104,7 +104,7 @@ export interface BuildOptions {
 }
 
 /** Builds `entry` into `outDir`. Nothing is written unless every stage succeeds. */
-export async function buildFile(entry: string, outDir: string, emit: "ts" | "js", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<BuildResult> {
+export async function buildFile(entry: string, outDir: string, emit: "ts" | "js" | "torch", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<BuildResult> {
   if (outDir.trim() === "") {
     const span = { file: entry, start: 0, end: 0 };
     return { diagnostics: [error("E5020", span, "--out-dir is empty", { hint: "give --out-dir a folder name, e.g. --out-dir out (use --out-dir . for the current folder)" })], sources: new SourceMap(), written: [] };
@@ -115,8 +115,14 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
     const span = { file: d.file, start: 0, end: 0 };
     return { diagnostics: [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })], sources: d.sources, written: [] };
   }
-  const { generateModule } = await import("./codegen/ts.js");
   const name = path.basename(entry).replace(/\.est$/, "");
+  if (emit === "torch") {
+    const { torchFiles } = await import("./codegen/torch/files.js");
+    const t = torchFiles(d.file, d.fns, d.sources, name);
+    if ("diagnostic" in t) return { diagnostics: [...d.diagnostics, t.diagnostic], sources: d.sources, written: [] };
+    return writeBuild(host, outDir, name, t.files, [], d);
+  }
+  const { generateModule } = await import("./codegen/ts.js");
   let mod: Awaited<ReturnType<typeof generateModule>>;
   try {
     mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true, name);
@@ -124,12 +130,17 @@ export async function buildFile(entry: string, outDir: string, emit: "ts" | "js"
     if (!isStackOverflow(e)) throw e;
     return { diagnostics: [...d.diagnostics, tooDeep({ file: d.file, start: 0, end: 0 }, "schedule and generate code")], sources: d.sources, written: [] };
   }
-  const dir = path.resolve(host.cwd, outDir);
   const files: Record<string, string> =
     emit === "js" ? { [`${name}.js`]: mod.js ?? "", [`${name}.d.ts`]: mod.dts ?? "", [`${name}.wgsl.js`]: mod.wgslJs ?? "" } : { [`${name}.ts`]: mod.ts, [`${name}.wgsl.ts`]: mod.wgslTs };
   // The other --emit mode's module, left from an earlier build, would no longer match the WGSL
   // sibling; NAME.wgsl is what estc wrote before the sibling module replaced it.
   const stale = [...(emit === "js" ? [`${name}.ts`, `${name}.wgsl.ts`] : [`${name}.js`, `${name}.d.ts`, `${name}.wgsl.js`]), `${name}.wgsl`];
+  return writeBuild(host, outDir, name, files, stale, d);
+}
+
+/** Writes one build's files as a set (./emit.ts); a folder that refuses them is E5020. */
+function writeBuild(host: CompilerHost, outDir: string, name: string, files: Record<string, string>, stale: string[], d: { diagnostics: Diagnostic[]; sources: SourceMap }): BuildResult {
+  const dir = path.resolve(host.cwd, outDir);
   try {
     writeOutputs(dir, name, files, stale);
   } catch (e) {
