@@ -78,8 +78,10 @@ function layout(m: number, k: number, n: number): Layout {
   const rowBlocks = Math.ceil(m / MR);
   const panels = Math.ceil(n / NR);
   const a = 0;
-  const b = align(a + rowBlocks * MR * k * 4);
-  const c = align(b + panels * NR * k * 4);
+  // 64 bytes of slack after each operand: an operand read in place is read past its last row
+  // by the padded rows and columns of the edge tiles (whose results are dropped).
+  const b = align(a + rowBlocks * MR * k * 4 + 64);
+  const c = align(b + panels * NR * k * 4 + 64);
   return { rowBlocks, panels, a, b, c, end: c + rowBlocks * MR * panels * NR * 4 };
 }
 
@@ -88,10 +90,19 @@ export function wasmGemmFits(m: number, k: number, n: number): boolean {
   return layout(m, k, n).end <= MAX_PAGES * 65536;
 }
 
+/** ns per element of copying an operand in place (one memcpy) and of gathering it into panels. */
+const COPY_NS = 0.5;
+const GATHER_NS = 2.5;
+
 /**
- * out[outAt + i·n + j] = Σ_p a[aAt + i·ai + p·ap] · b[bAt + p·bp + j·bj], summed in f32 in
- * K blocks of KC (the order is fixed by the shape and KC, not by the thread count). `threads`
- * caps the threads that share the rows; 1 never touches a worker.
+ * out[outAt + i·n + j] = Σ_p a[aAt + i·ai + p·ap] · b[bAt + p·bp + j·bj], summed in f32 over p in
+ * order, in K blocks of KC. `a` is row-major when ap = 1 (else stored transposed: ai = 1), `b`
+ * when bj = 1. A row-major `a` and `b` are copied into the arena whole and read in place; a
+ * transposed one is gathered into panels. When that gathers less, the kernel computes the
+ * transpose, outᵀ = bᵀ·aᵀ (whose operands are then the in-place ones), and the copy-out
+ * transposes it back; each output's sum runs over p in the same order either way, so the
+ * result depends only on the shape, not on the orientation or `threads` (which caps the threads
+ * that share the rows; 1 never touches a worker).
  */
 export function wasmGemmMatrix(
   a: Float32Array,
@@ -114,22 +125,56 @@ export function wasmGemmMatrix(
     out.fill(0, outAt, outAt + m * n);
     return;
   }
+  const tiles = (rows: number, cols: number) => Math.ceil(rows / MR) * MR * Math.ceil(cols / NR) * NR * k * 0.1;
+  const direct = tiles(m, n) + m * k * (ap === 1 ? COPY_NS : GATHER_NS) + k * n * (bj === 1 ? COPY_NS : GATHER_NS);
+  const swapped = tiles(n, m) + n * k * (bp === 1 ? COPY_NS : GATHER_NS) + k * m * (ai === 1 ? COPY_NS : GATHER_NS) + m * n * 2;
+  const swap = swapped < direct;
+  // The kernel's operands: rows x k times k x cols.
+  const [rows, cols] = swap ? [n, m] : [m, n];
   const arena = gemmArena();
-  const at = layout(m, k, n);
+  const at = layout(rows, k, cols);
   const pages = Math.ceil(at.end / 65536);
-  if (arena.memory.buffer.byteLength < pages * 65536) arena.memory.grow(pages - arena.memory.buffer.byteLength / 65536);
+  const have = arena.memory.buffer.byteLength / 65536;
+  if (have < pages) arena.memory.grow(pages - have);
   const mem = new Float32Array(arena.memory.buffer);
-  packA(a, aAt, ai, ap, m, k, mem, at.a / 4);
-  packB(b, bAt, bp, bj, n, k, mem, at.b / 4);
+  const lhs = swap ? { x: b, at: bAt, i: bj, p: bp } : { x: a, at: aAt, i: ai, p: ap };
+  const rhs = swap ? { x: a, at: aAt, p: ap, j: ai } : { x: b, at: bAt, p: bp, j: bj };
+  let aDesc: [number, number, number];
+  if (lhs.p === 1) {
+    mem.set(lhs.x.subarray(lhs.at, lhs.at + rows * k), at.a / 4);
+    aDesc = [MR * k * 4, k * 4, 4];
+  } else {
+    packA(lhs.x, lhs.at, lhs.i, lhs.p, rows, k, mem, at.a / 4);
+    aDesc = [k * MR * 4, 4, MR * 4];
+  }
+  let bDesc: [number, number];
+  if (rhs.j === 1) {
+    mem.set(rhs.x.subarray(rhs.at, rhs.at + k * cols), at.b / 4);
+    bDesc = [NR * 4, cols * 4];
+  } else {
+    packB(rhs.x, rhs.at, rhs.p, rhs.j, cols, k, mem, at.b / 4);
+    bDesc = [k * NR * 4, NR * 4];
+  }
   const ldc = at.panels * NR;
   const cAt = at.c / 4;
   mem.fill(0, cAt, cAt + at.rowBlocks * MR * ldc);
-  const task: GemmTask = { a: at.a, b: at.b, c: at.c, panels: at.panels, k, ldc: ldc * 4, kc: KC, nc: NC };
-  const split = m * k * n >= THREAD_MIN_MACS && arena.shared ? Math.min(threads, at.rowBlocks) : 1;
+  const task: GemmTask = { a: at.a, aBlock: aDesc[0], aRow: aDesc[1], aStep: aDesc[2], b: at.b, bPanel: bDesc[0], bStep: bDesc[1], c: at.c, ldc: ldc * 4, panels: at.panels, k, kc: KC, nc: NC };
+  const split = rows * k * cols >= THREAD_MIN_MACS && arena.shared ? Math.min(threads, at.rowBlocks) : 1;
   if (split > 1) gemmPool(arena, split - 1).run(task, at.rowBlocks, split);
-  else arena.gemm(task.a, task.b, task.c, 0, at.rowBlocks, task.panels, task.k, task.ldc, task.kc, task.nc);
-  if (ldc === n) out.set(mem.subarray(cAt, cAt + m * n), outAt);
+  else runTask(arena, task, 0, at.rowBlocks);
+  if (swap) {
+    // out[i, j] = c[j, i]
+    for (let j = 0; j < n; j++) {
+      const row = cAt + j * ldc;
+      for (let i = 0, o = outAt + j; i < m; i++, o += n) out[o] = mem[row + i]!;
+    }
+  } else if (ldc === n) out.set(mem.subarray(cAt, cAt + m * n), outAt);
   else for (let i = 0; i < m; i++) out.set(mem.subarray(cAt + i * ldc, cAt + i * ldc + n), outAt + i * n);
+}
+
+/** Runs row blocks rb0..rb1 of `task` on this thread. */
+export function runTask(arena: GemmArena, t: GemmTask, rb0: number, rb1: number): void {
+  arena.gemm(t.a, t.aBlock, t.aRow, t.aStep, t.b, t.bPanel, t.bStep, t.c, t.ldc, rb0, rb1, t.panels, t.k, t.kc, t.nc);
 }
 
 /** Row blocks of MR rows, each `[k][MR]`, zero past row m. */

@@ -13,25 +13,33 @@
  * or a dynamic import, never a static one, so a browser bundle loads this module and simply
  * gets no workers (a single-threaded product).
  */
-import type { GemmArena } from "./gemm.js";
+import { runTask, type GemmArena } from "./gemm.js";
 
-/** The product a dispatch computes (byte addresses and counts, as ./gemm-kernel.ts takes them). */
+/** The product a dispatch computes (byte addresses, strides and counts, as ./gemm-kernel.ts takes them). */
 export interface GemmTask {
   a: number;
+  aBlock: number;
+  aRow: number;
+  aStep: number;
   b: number;
+  bPanel: number;
+  bStep: number;
   c: number;
+  ldc: number;
   panels: number;
   k: number;
-  ldc: number;
   kc: number;
   nc: number;
 }
 
+/** The task's fields in the order the control block holds them. */
+const FIELDS = ["a", "aBlock", "aRow", "aStep", "b", "bPanel", "bStep", "c", "ldc", "panels", "k", "kc", "nc"] as const;
+
 /** Control block layout (i32 slots): generation, done count, the task, then per-worker slots. */
 const GEN = 0;
 const DONE = 1;
-const TASK = 2; // 8 slots: a, b, c, panels, k, ldc, kc, nc
-const QUIT = 10;
+const TASK = 2; // 13 slots: FIELDS
+const QUIT = 15;
 const WORKER = 16; // per worker w (0-based): ready, rb0, rb1, spare
 const SLOTS = 4;
 /** Spin iterations before a waiting thread sleeps (~tens of µs): products come in bursts. */
@@ -56,7 +64,9 @@ for (;;) {
   const rb0 = Atomics.load(ctl, slot + 1), rb1 = Atomics.load(ctl, slot + 2);
   if (rb0 >= rb1) continue;
   try {
-    gemm(ctl[${TASK}], ctl[${TASK + 1}], ctl[${TASK + 2}], rb0, rb1, ctl[${TASK + 3}], ctl[${TASK + 4}], ctl[${TASK + 5}], ctl[${TASK + 6}], ctl[${TASK + 7}]);
+    const t = (i) => ctl[${TASK} + i];
+    // gemm(a, aBlock, aRow, aStep, b, bPanel, bStep, c, ldc, rb0, rb1, panels, k, kc, nc)
+    gemm(t(0), t(1), t(2), t(3), t(4), t(5), t(6), t(7), t(8), rb0, rb1, t(9), t(10), t(11), t(12));
   } finally {
     Atomics.add(ctl, ${DONE}, 1);
     Atomics.notify(ctl, ${DONE});
@@ -129,7 +139,7 @@ export function readyWorkers(): number {
 
 function single(arena: GemmArena): GemmPool {
   return {
-    run: (t, rowBlocks) => arena.gemm(t.a, t.b, t.c, 0, rowBlocks, t.panels, t.k, t.ldc, t.kc, t.nc),
+    run: (t, rowBlocks) => runTask(arena, t, 0, rowBlocks),
   };
 }
 
@@ -140,8 +150,7 @@ function dispatch(task: GemmTask, rowBlocks: number, split: number): void {
   for (let w = 0; w < workers && ready.length < split - 1; w++) if (Atomics.load(ctl, WORKER + w * SLOTS) === 1) ready.push(w);
   const shares = ready.length + 1;
   const bound = (s: number) => Math.floor((rowBlocks * s) / shares);
-  const t = [task.a, task.b, task.c, task.panels, task.k, task.ldc, task.kc, task.nc];
-  t.forEach((v, i) => Atomics.store(ctl, TASK + i, v));
+  FIELDS.forEach((f, i) => Atomics.store(ctl, TASK + i, task[f]));
   for (let w = 0; w < workers; w++) {
     const s = ready.indexOf(w);
     Atomics.store(ctl, WORKER + w * SLOTS + 1, s < 0 ? 0 : bound(s + 1));
@@ -152,7 +161,7 @@ function dispatch(task: GemmTask, rowBlocks: number, split: number): void {
     Atomics.add(ctl, GEN, 1);
     Atomics.notify(ctl, GEN);
   }
-  arena.gemm(task.a, task.b, task.c, 0, bound(1), task.panels, task.k, task.ldc, task.kc, task.nc);
+  runTask(arena, task, 0, bound(1));
   let spins = 0;
   for (let done = Atomics.load(ctl, DONE); done < ready.length; done = Atomics.load(ctl, DONE)) {
     if (++spins > SPIN) {

@@ -77,14 +77,16 @@ describe("wasm gemm", () => {
     [2, 1, 70],
   ];
   for (const [m, k, n] of shapes) {
-    it(`[${m}, ${k}] @ [${k}, ${n}] in every layout is within the f32 summation bound of the f64 product`, () => {
+    it(`[${m}, ${k}] @ [${k}, ${n}] in every layout is within the f32 summation bound of the f64 product, the same bits in each`, () => {
       const a = randomArray(m * k, m + 7 * k);
       const b = randomArray(k * n, n + 3 * k);
       const { value, scale } = reference(a, b, m, k, n);
       const aT = transposed(a, m, k);
       const bT = transposed(b, k, n);
+      const layouts: Float32Array[] = [];
       for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
         const out = new Float32Array(m * n).fill(NaN);
+        layouts.push(out);
         // Operands at an offset, as a batch's later matrices are.
         const at = 5;
         const aBuf = new Float32Array(at + m * k);
@@ -98,6 +100,8 @@ describe("wasm gemm", () => {
           expect(Math.abs(out[i]! - value[i]!), `trans ${transA}/${transB} element ${i}`).toBeLessThanOrEqual(bound);
         }
       }
+      // Transposed layouts may run as outᵀ = bᵀaᵀ; each output's sum runs in the same order, so the bits agree.
+      for (const out of layouts) expect(Buffer.from(out.buffer).equals(Buffer.from(layouts[0]!.buffer))).toBe(true);
     });
   }
 
