@@ -4,6 +4,7 @@
  * `detach`, tuples and lists. Every error becomes a diagnostic and an ErrorTy, which silences
  * follow-on errors.
  */
+import { sliceGeometry } from "./slice-concat.js";
 import { DepthGuard } from "../grammar/deep.js";
 import type * as A from "../grammar/ast.js";
 import { tensorArguments } from "./depth.js";
@@ -327,16 +328,50 @@ export class ExprChecker implements ArgContext {
   private index(e: A.IndexExpr, scope: Scope): Ty {
     const t = this.typeOf(e.target, scope);
     if (t.kind === "error") return t;
+    if (t.kind === "tensor" && e.slices !== undefined) return this.sliceIndex(t, e.slices, scope);
+    for (const x of e.slices === undefined ? [] : e.indices) this.typeOf(x, scope);
     if (t.kind !== "tuple") {
       return this.report("E3011", e.span, `only a tuple result can be indexed; this is ${showTy(t)}`, {
-        hint: "to pick entries of a tensor use gather(x, idx, axis)",
+        hint: t.kind === "tensor" ? "slice a tensor along its axes with x[:, a:b] (every position a slice), or pick entries with gather(x, idx, axis)" : "to pick entries of a tensor use gather(x, idx, axis)",
       });
     }
+    if (e.slices !== undefined) return this.report("E3010", e.span, "a tuple index must be one compile-time integer, not a slice", { hint: "write r[0], r[1], …" });
     const i = e.indices.length === 1 ? this.intOf(e.indices[0]!) : undefined;
     if (i === undefined) return this.report("E3010", e.span, "a tuple index must be one compile-time integer", { hint: "write r[0], r[1], …" });
     const el = t.elements[i];
     if (el === undefined) return this.report("E3010", e.indices[0]!.span, `index ${i} is out of range for a tuple of ${t.elements.length}`);
     return el;
+  }
+
+  /** `x[:, a:b]`: each position a slice of its axis (compiler/slice-concat.ts), trailing axes whole. */
+  private sliceIndex(t: TensorTy, items: readonly A.SliceItem[], scope: Scope): Ty {
+    if (t.shape === null) return tensor(t.dtype, null);
+    if (items.length > t.shape.length) return this.report("E3011", items[t.shape.length]!.span, `${showTy(t)} has ${t.shape.length} axes, but the index has ${items.length} positions`);
+    const shape = [...t.shape];
+    for (const [axis, item] of items.entries()) {
+      if (!item.colon) {
+        return this.report("E3011", item.span, "a tensor index position must be a slice such as a:b; a single index would drop the axis, which is not supported", {
+          hint: "keep the axis with a one-element slice i:i+1, or pick entries with gather(x, idx, axis)",
+        });
+      }
+      const bound = (x: A.Expr | undefined): DimT | undefined | "bad" => {
+        if (x === undefined) return undefined;
+        const d = this.dimOf(x, scope);
+        if (d === undefined || d === "?") {
+          this.report("E3034", x.span, "a slice bound must be a compile-time size, a shape symbol or dim arithmetic (K - 1)", { hint: "runtime-valued bounds are not supported" });
+          return "bad";
+        }
+        return d;
+      };
+      const [start, end] = [bound(item.start), bound(item.end)];
+      const step = item.step === undefined ? 1 : this.intOf(item.step);
+      if (step === undefined) return this.report("E3034", item.step!.span, "a slice step must be a compile-time integer");
+      if (start === "bad" || end === "bad") return errorTy;
+      const geom = sliceGeometry(shape[axis]!, start ?? 0, end, step);
+      if ("error" in geom) return this.report("E3003", item.span, `axis ${axis}: ${geom.error}`, { hint: "x[a:b] along an axis holds b − a elements; -1 is the last" });
+      shape[axis] = geom.length;
+    }
+    return tensor(t.dtype, shape);
   }
 
   // ---------------------------------------------------------------- calls

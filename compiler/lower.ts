@@ -5,6 +5,7 @@
  * (the estimator body) autodiff applies. Guarantees: every node's shape is the broadcast shape of
  * its inputs, every Random node has its own site.
  */
+import { lowerSlice } from "./slice-concat.js";
 import { dimOfExpr, settleComputedDims } from "./check-dims.js";
 import { dimSymbols, isDimExpr } from "./dims.js";
 import { DepthGuard } from "../grammar/deep.js";
@@ -230,6 +231,7 @@ export class Lowerer {
       case "Call":
         return this.call(e, env);
       case "Index": {
+        if (e.slices !== undefined) return tensorValue(this.sliceIndex(e, e.slices, env));
         const t = this.expr(e.target, env);
         const i = Number(this.constValue(env.module, e.indices[0]!));
         if (t.kind !== "tuple" || t.items[i] === undefined) throw new LowerError("E5001", e.span, "bad tuple index");
@@ -265,6 +267,20 @@ export class Lowerer {
       }
     }
     throw new LowerError("E5001", e.span, `cannot lower the name '${e.name}'`);
+  }
+
+  /** `x[:, a:b]` as one slice per written axis (compiler/slice-concat.ts); `:` alone keeps the axis. */
+  private sliceIndex(e: A.IndexExpr, items: readonly A.SliceItem[], env: Env): Node {
+    let x = expectTensor(this.expr(e.target, env), e.span).node;
+    if (x.dtype === "bool") x = this.cast(x, "f32"); // gather moves bool buffers as 0/1 f32, as primitives do
+    items.forEach((item, axis) => {
+      if (item.start === undefined && item.end === undefined && item.step === undefined) return;
+      const step = item.step === undefined ? 1 : Number(this.constValue(env.module, item.step));
+      x = lowerSlice(this, x, axis, item.start === undefined ? 0 : this.dim(item.start, env), item.end === undefined ? undefined : this.dim(item.end, env), step, item.span, (m) => {
+        throw new LowerError("E5001", item.span, m);
+      });
+    });
+    return x;
   }
 
   /** The scalar node holding a dim's runtime value. */

@@ -300,7 +300,19 @@ export interface Arg {
 export interface IndexExpr {
   kind: "Index";
   target: Expr;
+  /** Every expression written in the brackets (slice bounds included), in order. */
   indices: Expr[];
+  /** When a `:` appears: one entry per position (`x[:, 0:K]`), a plain index having no colon. */
+  slices?: SliceItem[];
+  span: Span;
+}
+
+/** One position of a tensor index: `start:end:step` (each part optional), or a plain `start`. */
+export interface SliceItem {
+  start?: Expr;
+  end?: Expr;
+  step?: Expr;
+  colon: boolean;
   span: Span;
 }
 

@@ -448,12 +448,34 @@ export class EstParser extends CstParser {
 
   indexSuffix = this.RULE("indexSuffix", () => {
     this.CONSUME(T.LBracket);
-    this.SUBRULE(this.expression);
+    this.SUBRULE(this.indexItem);
     this.MANY(() => {
       this.CONSUME(T.Comma);
-      this.SUBRULE2(this.expression);
+      this.SUBRULE2(this.indexItem);
     });
     this.CONSUME(T.RBracket);
+  });
+
+  // `e`, or a slice `start:end:step` with any part left out (`:`, `1:`, `:K`, `::2`).
+  indexItem = this.RULE("indexItem", () => {
+    this.OR([
+      {
+        ALT: () => {
+          this.SUBRULE(this.expression, { LABEL: "start" });
+          this.OPTION(() => this.SUBRULE(this.sliceTail));
+        },
+      },
+      { ALT: () => this.SUBRULE2(this.sliceTail) },
+    ]);
+  });
+
+  sliceTail = this.RULE("sliceTail", () => {
+    this.CONSUME(T.Colon);
+    this.OPTION(() => this.SUBRULE(this.expression, { LABEL: "end" }));
+    this.OPTION2(() => {
+      this.CONSUME2(T.Colon);
+      this.OPTION3(() => this.SUBRULE2(this.expression, { LABEL: "step" }));
+    });
   });
 
   argList = this.RULE("argList", () => {

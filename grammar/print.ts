@@ -102,6 +102,13 @@ class ExprPrinter {
     return keep || this.precOf(e) < min ? `(${text})` : text;
   }
 
+  /** `start:end:step` with the parts written; a ternary bound is parenthesised (its `:` would read as the slice's). */
+  private sliceItem(s: A.SliceItem): string {
+    const part = (e: A.Expr | undefined) => (e === undefined ? "" : this.expr(e, Prec.Or, false));
+    if (!s.colon) return part(s.start);
+    return `${part(s.start)}:${part(s.end)}${s.step === undefined ? "" : `:${part(s.step)}`}`;
+  }
+
   private list(es: readonly A.Expr[]): string {
     return es.map((e) => this.expr(e, Prec.Ternary, false)).join(", ");
   }
@@ -150,7 +157,7 @@ class ExprPrinter {
       case "Call":
         return this.call(e);
       case "Index":
-        return `${this.expr(e.target, Prec.Postfix)}[${this.list(e.indices)}]`;
+        return `${this.expr(e.target, Prec.Postfix)}[${e.slices === undefined ? this.list(e.indices) : e.slices.map((s) => this.sliceItem(s)).join(", ")}]`;
       case "Backward": {
         const params = e.hasParens || e.args.length > 0 ? `(${this.args(e.args)})` : "";
         return `${this.expr(e.call, Prec.Suffixed)} backward ${e.estimator.name}${params}`;

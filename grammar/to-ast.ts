@@ -452,6 +452,36 @@ export class AstBuilder extends BaseVisitor {
     return acc;
   }
 
+  /** One index position; postfix reads `indexItem` nodes here rather than through `visit`. */
+  private sliceItemOf(n: CstNode): A.SliceItem {
+    const c = n.children as Children;
+    const span = this.nodeSpan(n);
+    const tail = this.nodes(c, "sliceTail")[0];
+    const part = (from: Children | undefined, label: string) => {
+      const node = from === undefined ? undefined : this.nodes(from, label)[0];
+      return node === undefined ? undefined : (this.visit(node) as A.Expr);
+    };
+    const t = tail?.children as Children | undefined;
+    const item: A.SliceItem = { colon: tail !== undefined, span };
+    const [start, end, step] = [part(c, "start"), part(t, "end"), part(t, "step")];
+    if (start !== undefined) item.start = start;
+    if (end !== undefined) item.end = end;
+    if (step !== undefined) item.step = step;
+    // Recovery can leave an item with nothing in it; the parser has reported that already.
+    if (!item.colon && start === undefined) item.start = this.errorExpr(span);
+    return item;
+  }
+
+  /** Never visited (postfix reads index items with sliceItemOf); Chevrotain wants every rule here. */
+  indexItem(_c: Children, span: A.Span): A.Expr {
+    return this.errorExpr(span);
+  }
+
+  /** Never visited, as indexItem. */
+  sliceTail(_c: Children, span: A.Span): A.Expr {
+    return this.errorExpr(span);
+  }
+
   postfix(c: Children, span: A.Span): A.Expr {
     const first = this.nodes(c, "primary")[0];
     let acc = this.expr(first, span);
@@ -463,8 +493,9 @@ export class AstBuilder extends BaseVisitor {
       const sc = s.children as Children;
       whole = this.join(whole, this.nodeSpan(s));
       if (s.name === "indexSuffix") {
-        const indices = this.nodes(sc, "expression").map((n) => this.visit(n) as A.Expr);
-        acc = { kind: "Index", target: acc, indices, span: whole };
+        const items = this.nodes(sc, "indexItem").map((n) => this.sliceItemOf(n));
+        const indices = items.flatMap((i) => [i.start, i.end, i.step].filter((x): x is A.Expr => x !== undefined));
+        acc = items.some((i) => i.colon) ? { kind: "Index", target: acc, indices, slices: items, span: whole } : { kind: "Index", target: acc, indices, span: whole };
         continue;
       }
       const argList = this.nodes(sc, "argList")[0];
