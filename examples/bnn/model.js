@@ -1,6 +1,7 @@
 // The binary MLP's parameters, their initialisation and the optimiser, in plain JavaScript: the
 // compiled module (out/bnn.js) computes the loss and the gradients; this file owns the state.
 import { tensor } from "estc/runtime";
+import { adam as libAdam } from "../lib/adam.js";
 import { Rng } from "../lib/data.js";
 
 /** The estimators compared, each with the loss fn of out/bnn.js that uses it. */
@@ -53,37 +54,11 @@ export function paramTensors(params) {
 }
 
 /**
- * Adam (Kingma & Ba 2015, arXiv:1412.6980, Algorithm 1, bias-corrected; eps outside the square
- * root as in PyTorch). Updates the parameters in place; the latent binary weights are then
- * clipped to [-1, 1], as in BinaryConnect (Courbariaux et al. 2015), the same for every estimator.
+ * Adam with the latent binary weights clipped to [-1, 1] after each step (BinaryConnect), the
+ * same for every estimator (examples/lib/adam.js).
  * @param {Params} params
  * @param {{ lr: number, beta1?: number, beta2?: number, eps?: number }} options
  */
 export function adam(params, options) {
-  const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = options;
-  /** @type {Record<string, { m: Float32Array, v: Float32Array }>} */
-  const state = {};
-  for (const [name, p] of Object.entries(params)) state[name] = { m: new Float32Array(p.data.length), v: new Float32Array(p.data.length) };
-  let t = 0;
-  return {
-    /** @param {Record<string, Float32Array>} grads */
-    step(grads) {
-      t++;
-      const c1 = 1 - beta1 ** t;
-      const c2 = 1 - beta2 ** t;
-      for (const [name, p] of Object.entries(params)) {
-        const g = grads[name];
-        const { m, v } = state[name];
-        const w = p.data;
-        const clip = BINARY.includes(name);
-        for (let i = 0; i < w.length; i++) {
-          m[i] = beta1 * m[i] + (1 - beta1) * g[i];
-          v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-          let next = w[i] - (lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + eps);
-          if (clip) next = next > 1 ? 1 : next < -1 ? -1 : next;
-          w[i] = next;
-        }
-      }
-    },
-  };
+  return libAdam(params, { ...options, clip: BINARY });
 }

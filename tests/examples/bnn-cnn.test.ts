@@ -1,0 +1,147 @@
+// The bnn-cnn example end to end: build cnn.est as `npm run example:bnn-cnn` does, run train.js
+// with --smoke (on the installed Fashion-MNIST slice, or the synthetic task without it) and check
+// the outputs; the same networks on one thread and on two give the same numbers, and on
+// --device webgpu the cpu's. And the inference fns are checked against the training losses: with
+// the population statistics taken from the batch itself, inference-mode batch normalisation is
+// training-mode batch normalisation, so the cross-entropy of *_eval's logits (computed here in
+// f64) must equal the loss fn's value.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildExample, runExample } from "../helpers/examples.js";
+import { Rng } from "../../examples/lib/data.js";
+
+const root = join("tests", ".tmp", `bnn-cnn-${process.pid}`);
+
+beforeAll(() => {
+  mkdirSync(root, { recursive: true });
+  buildExample("bnn-cnn");
+}, 300_000);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const NETWORKS = ["float", "STE", "ClippedSTE", "ReSTE", "ApproxSign"];
+
+interface Epoch {
+  epoch: number;
+  o: number | null;
+  lr: number;
+  trainLoss: number;
+  testAccuracy: number;
+  estimatingError: number | null;
+  gradientStability: number;
+  flipRatio: number | null;
+  seconds: number;
+}
+interface Report {
+  task: string;
+  config: { epochs: number; device: string; jobs: number; trainSize: number; testSize: number; c1: number; c2: number };
+  results: { name: string; testAccuracy: number; bestTestAccuracy: number; trainLoss: number; epochs: Epoch[] }[];
+}
+
+function readReport(out: string): Report {
+  const report = JSON.parse(readFileSync(join(out, "results.json"), "utf8")) as Report;
+  for (const r of report.results) {
+    expect(r.epochs).toHaveLength(report.config.epochs);
+    expect(r.bestTestAccuracy).toBe(Math.max(...r.epochs.map((e) => e.testAccuracy)));
+    for (const e of r.epochs) {
+      for (const v of [e.trainLoss, e.testAccuracy, e.gradientStability, e.lr]) expect(Number.isFinite(v)).toBe(true);
+      expect(e.testAccuracy).toBeGreaterThanOrEqual(0);
+      expect(e.testAccuracy).toBeLessThanOrEqual(1);
+      // The float network has no binary weights: no estimating error, no flips.
+      if (r.name === "float") expect([e.estimatingError, e.flipRatio]).toEqual([null, null]);
+      else {
+        expect(e.estimatingError).toBeGreaterThan(0);
+        expect(e.flipRatio).toBeGreaterThanOrEqual(0);
+      }
+      if (r.name === "ReSTE") expect(e.o).toBeCloseTo(1 + (1 - Math.cos((Math.PI / 2) * ((e.epoch - 1) / report.config.epochs))) * 2, 12);
+      else expect(e.o).toBeNull();
+    }
+  }
+  for (const file of ["accuracy.svg", "indicators.svg"]) expect(readFileSync(join(out, file), "utf8")).toMatch(/^<svg[\s>]/);
+  return report;
+}
+
+describe("examples/bnn-cnn", () => {
+  it("runs --smoke on Fashion-MNIST (or the synthetic task) and writes the results", () => {
+    const out = join(root, "smoke");
+    const r = runExample("bnn-cnn", ["--smoke", "--out", out]);
+    expect(r.status, r.stderr).toBe(0);
+    const report = readReport(out);
+    expect(report.results.map((x) => x.name)).toEqual(NETWORKS);
+    expect(report.config).toMatchObject({ epochs: 1, device: "cpu", jobs: Math.min(2, availableParallelism()), c1: 4, c2: 8 });
+    if (existsSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+      expect(report.task).toBe("Fashion-MNIST (300 train, 200 test images, standardised with the training mean 0.2860 and std 0.3530)");
+    } else {
+      expect(r.stderr).toContain("apt-get install dataset-fashion-mnist");
+      expect(report.task).toContain("synthetic");
+    }
+    expect(r.stdout).toContain("| binary, ReSTE");
+  }, 300_000);
+
+  it("gives the same numbers on one thread, on two, and on --device webgpu", () => {
+    const args = ["--smoke", "--estimators", "float,ReSTE", "--limit", "100", "--test-limit", "50", "--stats-images", "50"];
+    const run = (extra: string[], name: string) => {
+      const out = join(root, name);
+      const r = runExample("bnn-cnn", [...args, ...extra, "--out", out]);
+      expect(r.status, r.stderr).toBe(0);
+      return readReport(out);
+    };
+    const one = run(["--jobs", "1"], "jobs1");
+    const two = run(["--jobs", "2"], "jobs2");
+    const gpu = run(["--device", "webgpu"], "webgpu");
+    expect([one.config.jobs, gpu.config.jobs]).toEqual([1, 1]);
+    // The threads run the same code on the same data: bit-identical results.
+    expect(two.results.map((r) => r.epochs.map((e) => [e.trainLoss, e.testAccuracy]))).toEqual(one.results.map((r) => r.epochs.map((e) => [e.trainLoss, e.testAccuracy])));
+    one.results.forEach((c, i) => {
+      const g = gpu.results[i]!;
+      c.epochs.forEach((e, k) => {
+        // f32 sums in another order; a sign flipped differently would move the loss by ~1e-3.
+        expect(Math.abs(g.epochs[k]!.trainLoss - e.trainLoss) / e.trainLoss).toBeLessThan(1e-4);
+        expect(Math.abs(g.epochs[k]!.testAccuracy - e.testAccuracy) * 50).toBeLessThanOrEqual(1);
+      });
+    });
+  }, 600_000);
+
+  it("has inference fns that match the training losses when the statistics are the batch's own", async () => {
+    const cnn = await import("../../examples/bnn-cnn/out/cnn.js");
+    const { initParams, paramTensors, STATS_INPUTS, STATS_NAMES } = await import("../../examples/bnn-cnn/model.js");
+    const { tensor } = await import("../../runtime/index.js");
+    const params = initParams({ c1: 3, c2: 4, classes: 10, seed: 5 });
+    const B = 6;
+    const rng = new Rng(11);
+    const x = tensor(Float32Array.from({ length: B * 784 }, () => rng.normal()), [B, 1, 28, 28]);
+    const labels = Int32Array.from({ length: B }, () => rng.int(10));
+    for (const [loss, stats, infer] of [["loss_float", "float_stats", "float_eval"], ["loss_ste", "binary_stats", "binary_eval"]] as const) {
+      const value = (await (await cnn[loss].forward({ x, labels: tensor(labels, [B]), ...paramTensors(params) })).data())[0]!;
+      const tuple = (await cnn[stats].forward({ x, ...paramTensors(params, STATS_INPUTS) })) as unknown as { data(): Promise<Float32Array> }[];
+      const s: Record<string, ReturnType<typeof tensor>> = {};
+      for (let i = 0; i < STATS_NAMES.length; i++) {
+        const d = await tuple[i]!.data();
+        s[STATS_NAMES[i]!] = tensor(d, [d.length]);
+      }
+      const logits = await (await cnn[infer].forward({ x, ...paramTensors(params), ...s })).data();
+      let ce = 0;
+      for (let b = 0; b < B; b++) {
+        const row = Array.from(logits.subarray(b * 10, b * 10 + 10));
+        const m = Math.max(...row);
+        ce -= row[labels[b]!]! - m - Math.log(row.reduce((acc, z) => acc + Math.exp(z - m), 0));
+      }
+      expect(Number.isFinite(value)).toBe(true);
+      expect(Math.abs(ce / B - value), `${loss} against ${infer}`).toBeLessThan(1e-4 * Math.max(1, value));
+    }
+  }, 300_000);
+
+  it("rejects an unknown estimator or device, and a bad size, with exit code 2", () => {
+    const est = runExample("bnn-cnn", ["--smoke", "--estimators", "float,Bogus", "--out", join(root, "x")]);
+    expect(est.status).toBe(2);
+    expect(est.stderr).toContain("unknown estimator 'Bogus'");
+    const dev = runExample("bnn-cnn", ["--smoke", "--device", "tpu", "--out", join(root, "x")]);
+    expect(dev.status).toBe(2);
+    expect(dev.stderr).toContain("unknown device 'tpu' (known: cpu, webgpu)");
+    const size = runExample("bnn-cnn", ["--smoke", "--c1", "2.5", "--out", join(root, "x")]);
+    expect(size.status).toBe(2);
+    expect(size.stderr).toContain("--c1 must be a positive integer, got 2.5");
+    expect(existsSync(join(root, "x", "results.json"))).toBe(false);
+  }, 300_000);
+});
