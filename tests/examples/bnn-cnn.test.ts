@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildExample, runExample } from "../helpers/examples.js";
 import { Rng } from "../../examples/lib/data.js";
@@ -107,7 +108,9 @@ describe("examples/bnn-cnn", () => {
   }, 600_000);
 
   it("has inference fns that match the training losses when the statistics are the batch's own", async () => {
-    const cnn = await import("../../examples/bnn-cnn/out/cnn.js");
+    // Built by beforeAll; imported through a computed URL, as it does not exist when tsc runs.
+    type Fn = { forward(inputs: Record<string, unknown>): Promise<{ data(): Promise<Float32Array> }> };
+    const cnn = (await import(pathToFileURL(join("examples", "bnn-cnn", "out", "cnn.js")).href)) as Record<string, Fn>;
     const { initParams, paramTensors, STATS_INPUTS, STATS_NAMES } = await import("../../examples/bnn-cnn/model.js");
     const { tensor } = await import("../../runtime/index.js");
     const params = initParams({ c1: 3, c2: 4, classes: 10, seed: 5 });
@@ -116,14 +119,14 @@ describe("examples/bnn-cnn", () => {
     const x = tensor(Float32Array.from({ length: B * 784 }, () => rng.normal()), [B, 1, 28, 28]);
     const labels = Int32Array.from({ length: B }, () => rng.int(10));
     for (const [loss, stats, infer] of [["loss_float", "float_stats", "float_eval"], ["loss_ste", "binary_stats", "binary_eval"]] as const) {
-      const value = (await (await cnn[loss].forward({ x, labels: tensor(labels, [B]), ...paramTensors(params) })).data())[0]!;
-      const tuple = (await cnn[stats].forward({ x, ...paramTensors(params, STATS_INPUTS) })) as unknown as { data(): Promise<Float32Array> }[];
+      const value = (await (await cnn[loss]!.forward({ x, labels: tensor(labels, [B]), ...paramTensors(params) })).data())[0]!;
+      const tuple = (await cnn[stats]!.forward({ x, ...paramTensors(params, STATS_INPUTS) })) as unknown as { data(): Promise<Float32Array> }[];
       const s: Record<string, ReturnType<typeof tensor>> = {};
       for (let i = 0; i < STATS_NAMES.length; i++) {
         const d = await tuple[i]!.data();
         s[STATS_NAMES[i]!] = tensor(d, [d.length]);
       }
-      const logits = await (await cnn[infer].forward({ x, ...paramTensors(params), ...s })).data();
+      const logits = await (await cnn[infer]!.forward({ x, ...paramTensors(params), ...s })).data();
       let ce = 0;
       for (let b = 0; b < B; b++) {
         const row = Array.from(logits.subarray(b * 10, b * 10 + 10));
