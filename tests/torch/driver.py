@@ -2,6 +2,7 @@
 # modules `estc build --emit torch` wrote into dir, and prints one JSON result per job. One
 # process serves a whole test file: `import torch` alone takes seconds.
 import importlib
+import importlib.util
 import json
 import math
 import sys
@@ -64,8 +65,18 @@ def run(job, modules):
 def main():
     req = json.load(sys.stdin)
     sys.path.insert(0, req["dir"])
-    names = {j["module"] for j in req["jobs"] if "module" in j} | {"estc_torch"}
-    modules = {n: importlib.import_module(n) for n in names}
+    modules = {"estc_torch": importlib.import_module("estc_torch")}
+    for j in req["jobs"]:
+        name = j.get("module")
+        if name is None or name in modules:
+            continue
+        if name.endswith(".py"):
+            # A module given by path: two built files of one name (std/policy, examples/policy) both load.
+            spec = importlib.util.spec_from_file_location(f"estc_test_{len(modules)}", name)
+            modules[name] = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(modules[name])
+        else:
+            modules[name] = importlib.import_module(name)
     torch.set_num_threads(1)
     results = []
     for job in req["jobs"]:

@@ -48,6 +48,7 @@ export interface Case {
   cpu: { outputs: number[][]; grads: Record<string, number[]> };
   /** The declared input names, in order (the torch function's positional parameters). */
   names: string[];
+  outputDtypes: string[];
 }
 
 /** Values an input gets: an explicit array, or drawn (f32 in [-2, 2), i32 in [0, 2), bool 0/1). */
@@ -84,6 +85,7 @@ export async function cpuCase(cpu: CpuModule, name: string, dims: Record<string,
     cotangents: cts.map((c) => ({ data: jsonData(c.dataSync()), shape: [...c.shape] })),
     cpu: { outputs: outs.map((o) => [...o.dataSync()]), grads: Object.fromEntries(Object.entries(grads as Record<string, Tensor>).map(([k, v]) => [k, [...v.dataSync()]])) },
     names: spec.inputs.map((i) => i.name),
+    outputDtypes: spec.outputs.map((o) => o.dtype),
   };
 }
 
