@@ -98,6 +98,13 @@ export function lowerPrimitive(L: Lowerer, name: string, args: Args, env: Env, s
       const kExpr = args["K"];
       if (kExpr === undefined || isValue(kExpr)) throw new LowerError("E5001", span, "one_hot needs K");
       const k = L.dim(kExpr, env);
+      if (!labelsCheckedElsewhere(labels)) {
+        // Labels computed in the fn (labels + 1): a row of the K×K identity picked by gather,
+        // which checks every label on both back ends (E6008) where a comparison with iota would
+        // give an out-of-range label an all-zero row silently.
+        const eye = L.cast(L.elementwise(Op.Eq, "bool", [g.node(Op.Iota, "i32", [k, k], [], { axis: 0 }), g.node(Op.Iota, "i32", [k, k], [], { axis: 1 })], span), "f32");
+        return tensorValue(g.node(Op.Gather, "f32", [...labels.shape, k], [eye, labels], { axis: 0 }));
+      }
       const col = g.node(Op.Reshape, labels.dtype, [...labels.shape, 1], [labels]);
       const iota = g.node(Op.Iota, "i32", [...labels.shape, k], [], { axis: labels.shape.length });
       return tensorValue(L.cast(L.elementwise(Op.Eq, "bool", [col, iota], span), "f32"));
@@ -301,4 +308,15 @@ function gumbel(L: Lowerer, shape: readonly DimT[]): Node {
 export function rangeText(min: number | undefined, max: number | undefined): string {
   if (min !== undefined && max !== undefined) return `${min} <= x <= ${max}`;
   return min !== undefined ? `x >= ${min}` : `x <= ${max}`;
+}
+
+/**
+ * Whether `one_hot`'s labels are checked without a gather: an input of the fn (the runtime checks
+ * it before the call, compiler/index-bounds.ts) or an argmax/argmin (in range by construction),
+ * through the reshapes and broadcasts around it.
+ */
+function labelsCheckedElsewhere(labels: Node): boolean {
+  let at = labels;
+  while ((at.op === Op.Reshape || at.op === Op.Broadcast) && at.inputs.length === 1) at = at.inputs[0]!;
+  return at.op === Op.Input || at.op === Op.ArgMax || at.op === Op.ArgMin;
 }
