@@ -99,15 +99,27 @@ def bind_inputs(fn, inputs, values):
 
 
 def check_scalar(fn, name, dtype, value, lo=None, hi=None, required_by=None):
-    """A runtime scalar: a finite number of its dtype (E6013) inside its `require` range (E6031)."""
+    """A runtime scalar: a finite number of its dtype (E6013) inside its `require` range (E6031), worded as runtime/validate.ts."""
     if isinstance(value, torch.Tensor) and value.dim() == 0:
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (dtype == "i32" and value != int(value)):
-        raise EstcRuntimeError("E6013", f"{fn}: scalar '{name}' must be a finite {dtype}, got {value!r}")
+
+    def bad(what):
+        raise EstcRuntimeError("E6013", f"{fn}: option '{name}' must be {what}, got {value!r}")
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        bad(f"a finite number ({dtype})")
+    if dtype == "i32" and not (value == int(value) and -(2**31) <= value < 2**31):
+        bad("an integer in the i32 range")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        rng = f"[{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}]"
-        raise EstcRuntimeError("E6031", f"{fn}: scalar '{name}' = {value} is outside {rng}, which {required_by} requires")
+        lo_s, hi_s = (None if b is None else _js_number(b) for b in (lo, hi))
+        rng = f"{lo_s} <= {name} <= {hi_s}" if lo is not None and hi is not None else f"{name} >= {lo_s}" if lo is not None else f"{name} <= {hi_s}"
+        raise EstcRuntimeError("E6031", f"{fn}: option '{name}' is {_js_number(value)}, outside its valid range {rng} (required by {required_by or 'an estimator'})")
     return float(value) if dtype == "f32" else int(value)
+
+
+def _js_number(v):
+    """A number as JavaScript's String() prints it (0.5, 2, 1e-7), so messages match the JS runtime's."""
+    return str(int(v)) if float(v).is_integer() and abs(v) < 1e21 else repr(float(v))
 
 
 def check_seed(fn, seed):

@@ -94,8 +94,13 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
     expect(r.error).toBe("error[E6007]: layer: input 'w': expected f32[I=3, O], got f32[4, 2] — I is 3 from input 'x'");
   });
 
-  it("rejects a scalar outside its require range with E6031", () => {
-    expect(results[philoxJobs.length + 1]).toMatchObject({ code: "E6031" });
+  it("rejects a scalar outside its require range with the JS runtime's E6031 message", async () => {
+    const js = await cpu["ranged"].forward({ x: tensor([1, 2], [2]) }, { o: 0.5 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(js).toMatchObject({ code: "E6031" });
+    expect(results[philoxJobs.length + 1]).toEqual({ code: "E6031", error: js!.message });
   });
 
   it("passes torch.autograd.gradcheck in float64 for smooth programs", () => {

@@ -103,7 +103,8 @@ function fnText(fn: DifferentiatedFn, sources: SourceMap): string[] {
   const params = [...inputs, "*", ...L.scalars.map((s) => `${pyName(s.name)}=${s.dtype === "f32" ? pyNumber(s.default) : String(s.default)}`), "seed=0"];
   const checks = L.scalars.map((s) => {
     const r = L.scalarRanges.get(s.name);
-    const range = r === undefined ? "" : `, ${r.min ?? "None"}, ${r.max ?? "None"}, ${stringLiteral(commentText(r.span.file))}`;
+    const at = r === undefined ? undefined : sources.get(r.span.file)?.position(r.span.start);
+    const range = r === undefined ? "" : `, ${r.min === undefined ? "None" : pyNumber(r.min)}, ${r.max === undefined ? "None" : pyNumber(r.max)}, ${stringLiteral(visibleText(at === undefined ? r.span.file : `${r.span.file}:${at.line}`))}`;
     return `E.check_scalar(${stringLiteral(L.name)}, ${stringLiteral(s.name)}, ${stringLiteral(s.dtype)}, ${pyName(s.name)}${range})`;
   });
   const intInputs = L.inputs.filter((i) => i.dtype === "i32").map((i) => `${pyName(i.name)} = ${pyName(i.name)}.long()`);
