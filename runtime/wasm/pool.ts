@@ -97,7 +97,9 @@ function findWorker(): WorkerCtor | null | undefined {
   const builtin = proc.getBuiltinModule?.("node:worker_threads") as { Worker: WorkerCtor } | undefined;
   if (builtin !== undefined) return (workerCtor = builtin.Worker);
   // Older Node 20: the import resolves later; until then products run on this thread.
-  import(/* @vite-ignore */ "node:worker_threads" as string).then(
+  // A specifier in a variable, so bundlers for the browser do not try to resolve a Node built-in.
+  const id = "node:worker_threads";
+  import(/* @vite-ignore */ id).then(
     (m: { Worker: WorkerCtor }) => (workerCtor = m.Worker),
     () => (workerCtor = null),
   );
