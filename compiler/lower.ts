@@ -283,6 +283,20 @@ export class Lowerer {
     return x;
   }
 
+  /**
+   * The number an estimator argument folds to at compile time (`0.25 * 2.0`, `C * 2`), so that a
+   * `require` in the estimator checks it when the fn is built (E4040) as it does a literal;
+   * undefined when it reads a local, a dim or a runtime scalar.
+   */
+  private foldedArgument(e: A.Expr, env: Env): number | undefined {
+    const v = foldConstant(e, (name) => {
+      if (env.vars.has(name) || env.dims.has(name)) return undefined;
+      const sym = env.module.scope.get(name)?.symbol;
+      return sym?.kind === "const" ? this.checked.consts.get(sym.decl) : undefined;
+    });
+    return typeof v === "number" ? v : typeof v === "boolean" ? Number(v) : undefined;
+  }
+
   /** The scalar node holding a dim's runtime value. */
   dimNode(d: DimT): Node {
     return typeof d === "number" ? this.graph.node(Op.Const, "i32", [], [], { value: d }) : this.graph.node(Op.Dim, "i32", [], [], { name: d });
@@ -454,7 +468,13 @@ export class Lowerer {
     const y = expectTensor(forward, call.span).node;
     const params = est.params.map((p) => {
       const a = e.args.find((x) => x.name?.name === p.name.name) ?? e.args.filter((x) => x.name === undefined)[est.params.indexOf(p)];
-      const v = a !== undefined ? expectTensor(this.expr(a.value, env), a.span).node : this.graph.node(Op.Const, "f32", [], [], { value: Number(this.constValue(sym.module, p.default!)) });
+      const folded = a === undefined ? undefined : this.foldedArgument(a.value, env);
+      const v =
+        folded !== undefined
+          ? this.graph.node(Op.Const, "f32", [], [], { value: folded })
+          : a !== undefined
+            ? expectTensor(this.expr(a.value, env), a.span).node
+            : this.graph.node(Op.Const, "f32", [], [], { value: Number(this.constValue(sym.module, p.default!)) });
       return this.cast(v.dtype === "bool" ? this.cast(v, "f32") : v, p.type?.dtype ?? "f32");
     });
     const rule = this.rules.length;
