@@ -191,7 +191,11 @@ export function defineFunction<
         releaseSaved(saved, "was disposed");
       };
       const pullbackFn = Object.assign(run1, { dispose });
-      unreachablePullbacks.register(pullbackFn, saved, saved);
+      // On the CPU the finalizer gets only the counters: residual arrays it held would stay alive
+      // until finalizers run, which a loop whose awaits all settle at once never lets happen (the
+      // residual tensors' own registrations uncount their bytes when they are collected).
+      const held: Saved | Uncount = residuals.every((r) => r.device === "cpu") ? { memory: saved.memory, bytes: saved.bytes } : saved;
+      unreachablePullbacks.register(pullbackFn, held, saved);
       return { out: result(outs), pullback: pullbackFn };
     },
   };
@@ -214,10 +218,17 @@ function releaseSaved(saved: Saved, why: string): void {
   for (const r of saved.residuals) r.dispose();
 }
 
+/** The saved bytes of a dropped CPU pullback, to uncount: its residuals are the GC's to reclaim. */
+interface Uncount {
+  readonly memory: MemoryStats;
+  readonly bytes: number;
+}
+
 /** Releases the residuals of a pullback the program dropped without calling or disposing it. */
-const unreachablePullbacks = new FinalizationRegistry<Saved>((saved) => {
+const unreachablePullbacks = new FinalizationRegistry<Saved | Uncount>((held) => {
   try {
-    releaseSaved(saved, "was collected");
+    if ("residuals" in held) releaseSaved(held, "was collected");
+    else held.memory.releaseSaved(held.bytes);
   } catch {
     // A finalizer must not throw; a device destroyed meanwhile has nothing left to give back.
   }

@@ -56,17 +56,31 @@ function freeLease(lease: Lease): void {
 }
 
 /**
- * Returns the memory of tensors the program dropped without `dispose()` (a training loop that
- * never disposes, the quickstart's): once the GC collects the tensor, its storage goes back to its
- * device's pool and counters. When is up to the GC, so `dispose()` stays the way to free at once.
+ * What the GC's finalizer gets back for a tensor the program dropped without `dispose()`: for
+ * WebGPU storage the lease (its buffer must be freed explicitly); for CPU storage only the device
+ * and the byte count, never the array, so the array is garbage as soon as the tensor is. A CPU
+ * training loop whose awaits all settle at once never yields to the task queue where finalizers
+ * run, and a finalizer holding the array would keep every dropped tensor's memory alive until then.
  */
-const collected = new FinalizationRegistry<Lease>((lease) => {
-  if (lease.holds > 0) {
-    lease.freeOnRelease = true;
-    return;
-  }
+type Collected = Lease | { readonly cpu: CpuDevice; readonly bytes: number };
+
+/**
+ * Returns the memory of tensors the program dropped without `dispose()` (a training loop that
+ * never disposes, the quickstart's): once the GC collects the tensor, a WebGPU buffer goes back to
+ * its device's pool and counters, a CPU array is reclaimed by the GC itself and its bytes leave the
+ * counters. When is up to the GC, so `dispose()` stays the way to free at once.
+ */
+const collected = new FinalizationRegistry<Collected>((held) => {
   try {
-    freeLease(lease);
+    if ("cpu" in held) {
+      held.cpu.memory.release(held.bytes);
+      return;
+    }
+    if (held.holds > 0) {
+      held.freeOnRelease = true;
+      return;
+    }
+    freeLease(held);
   } catch {
     // A tensor wrapped around memory no device counted (a hand-made CpuStorage) has nothing to give back.
   }
@@ -101,7 +115,8 @@ export class Tensor {
     this.dtype = dtype;
     this.#storage = storage;
     this.#lease = { storage, holds: 0, freeOnRelease: false };
-    collected.register(this, this.#lease, this.#lease);
+    const held: Collected = storage.kind === "cpu" ? { cpu: storage.device, bytes: storage.array.byteLength } : this.#lease;
+    collected.register(this, held, this.#lease);
   }
 
   /**

@@ -64,6 +64,17 @@ describe("an input disposed while its call is in flight", () => {
 });
 
 describe("memory of what the program dropped", () => {
+  // Each step drops ~4 MiB (input, result, pullback's input copy and result): 400 steps would hold
+  // 1.6 GiB if the finalizers' held values kept the arrays alive until the task queue is reached.
+  it("cpu: a loop that never yields to the task queue does not keep dropped tensors' arrays", async () => {
+    const { file } = await buildModule(`fn f(x: f32[N]) -> f32[N] { return relu(x) * 2 }`);
+    const r = runChild("busy-loop.mjs", [file], 120_000, ["--expose-gc"]);
+    expect(r.status, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout) as { steps: number; grownMiB: number };
+    expect(c.steps).toBe(400);
+    expect(c.grownMiB).toBeLessThan(64);
+  }, 180_000);
+
   for (const backend of ["cpu", "webgpu"]) {
     it(`${backend}: unreachable tensors and pullbacks give their memory back when collected; pullback.dispose() at once`, async () => {
       const { file } = await buildModule(`fn f(x: f32[B, I], w: f32[I, H]) -> f32[B, H] { return relu(x @ w) }`);
