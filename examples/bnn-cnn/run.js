@@ -22,6 +22,14 @@ const SIDE = 28;
  */
 const images = (s) => tensor(s.x, [s.n, 1, SIDE, SIDE]);
 
+/**
+ * Gives the tensors' memory back at once (the GC would, later).
+ * @param {Record<string, import("estc/runtime").Tensor>} tensors
+ */
+function disposeAll(tensors) {
+  for (const t of Object.values(tensors)) t.dispose();
+}
+
 /** @param {string} name */
 function fn(name) {
   return /** @type {import("estc/runtime").EstFunction<string, string>} */ (cnn[/** @type {keyof typeof cnn} */ (name)]);
@@ -44,7 +52,9 @@ async function populationStats(estimator, params, train, c, onDevice) {
   /** @type {Float32Array[][]} */
   const perBatch = [];
   for (const indices of order) {
-    const out = await fn(estimator.stats).forward({ x: images(gather(train, indices)), ...paramTensors(params, STATS_INPUTS) }, onDevice);
+    const inputs = { x: images(gather(train, indices)), ...paramTensors(params, STATS_INPUTS) };
+    const out = await fn(estimator.stats).forward(inputs, onDevice);
+    disposeAll(inputs);
     const tuple = /** @type {import("estc/runtime").Tensor[]} */ (/** @type {unknown} */ (out));
     perBatch.push(await Promise.all(tuple.map(async (t) => /** @type {Float32Array} */ (await t.data()))));
     for (const t of tuple) t.dispose();
@@ -84,10 +94,13 @@ async function testAccuracy(estimator, params, train, test, c, onDevice) {
   const logits = new Float32Array(test.n * c.classes);
   for (let start = 0; start < test.n; start += c.evalBatch) {
     const indices = Int32Array.from({ length: Math.min(c.evalBatch, test.n - start) }, (_, i) => start + i);
-    const out = await fn(estimator.eval).forward({ x: images(gather(test, indices)), ...paramTensors(params), ...stats }, onDevice);
+    const inputs = { x: images(gather(test, indices)), ...paramTensors(params) };
+    const out = await fn(estimator.eval).forward({ ...inputs, ...stats }, onDevice);
+    disposeAll(inputs);
     logits.set(/** @type {Float32Array} */ (await out.data()), start * c.classes);
     out.dispose();
   }
+  disposeAll(stats);
   return accuracy(logits, test.y, c.classes);
 }
 
@@ -123,6 +136,7 @@ export async function trainOne(estimator, data, c, tick, onDevice = {}) {
       const b = gather(data.train, indices);
       const inputs = { x: images(b), labels: tensor(b.y, [b.n]), ...paramTensors(params) };
       const { value, grads } = await lossFn.valueAndGrad(inputs, { ...(estimator.annealed ? { o } : {}), ...onDevice, wrt: Object.keys(params) });
+      disposeAll(inputs);
       const loss = (await value.data())[0];
       value.dispose();
       if (!Number.isFinite(loss)) throw new Error(`${estimator.name}: the training loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}`);
