@@ -120,9 +120,18 @@ export interface WgslKernel {
    * [...batch, m, n], each workgroup computes one MATMUL_TILE x MATMUL_TILE block of one output
    * matrix, and the grid is ceil(n / MATMUL_TILE) x ceil(m / MATMUL_TILE) x product(batch)
    * (`wid.x` the column block, `wid.y` the row block, `wid.z` the row-major batch index).
+   * `k` is the inner size (absent in modules built before it was recorded), which a software
+   * adapter's loop cap bounds: see {@link MATMUL_SOFTWARE_MAX_K}.
    */
-  matmul?: { m: Dim; n: Dim; batch: Dim[] };
+  matmul?: { m: Dim; n: Dim; k?: Dim; batch: Dim[] };
 }
+
+/**
+ * The longest inner size K a generated matmul kernel runs on a software adapter: its one loop
+ * steps 16 terms at a time, and llvmpipe stops a loop after 65535 iterations (more would be a
+ * silently partial sum, so the runtime refuses them with E6017 there).
+ */
+export const MATMUL_SOFTWARE_MAX_K = 16 * 65535;
 
 /** The output block edge of a generated matmul kernel's workgroup. */
 export const MATMUL_TILE = 64;
@@ -180,6 +189,13 @@ export function vec4Coverage(n: number, maxPerDim: number = MAX_WORKGROUPS_PER_D
 
 /** The longest reduced extent a `serial` reduction runs (16 × llvmpipe's 65535-iteration loop limit). */
 export const SERIAL_REDUCE_MAX = 16 * 65535;
+/**
+ * The most elements one lane of a tree reduction (its `code` or `partial` form) sums on a
+ * software adapter: its loop steps 16 elements at a time and llvmpipe stops a loop after 65535
+ * iterations, so more would be a partial sum; the runtime refuses it with E6017 there. That is
+ * 128 · 16 · 65535 (about 1.3e8) elements per output of a reduction over some axes.
+ */
+export const REDUCE_SOFTWARE_MAX_PER_LANE = 16 * 65535;
 /** Invocations per workgroup of a generated reduction. */
 export const REDUCE_WORKGROUP = 128;
 /** A full reduction is split into chunks from this extent on, */

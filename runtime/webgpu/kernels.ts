@@ -43,7 +43,12 @@ const linearMain = `@compute @workgroup_size(${LIBRARY_WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let e = gid.x + gid.y * (nwg.x * ${LIBRARY_WORKGROUP}u);`;
 
-/** Batched out = a @ b, batch dims broadcast; one workgroup per 16x16 output tile per batch. */
+/**
+ * Batched out = a @ b, batch dims broadcast; one workgroup per 16x16 output tile per batch. The
+ * inner step is unrolled so the loop over slices is the only loop: llvmpipe stops a loop after
+ * 65535 iterations in all, re-entries included, which a nested loop would reach at k = 65536
+ * (steps.ts refuses k past 16 · 65535 on a software adapter).
+ */
 export function matmulKernel(aShape: readonly number[], bShape: readonly number[]): LibraryKernel {
   const outShape = matmulShape(aShape, bShape);
   const [m, k, n] = [aShape[aShape.length - 2]!, aShape[aShape.length - 1]!, bShape[bShape.length - 1]!];
@@ -101,9 +106,7 @@ ${offsets.join("\n")}
     ta[lid.y][lid.x] = av;
     tb[lid.y][lid.x] = bv;
     workgroupBarrier();
-    for (var p = 0u; p < ${TILE}u; p = p + 1u) {
-      acc = acc + ta[lid.y][p] * tb[p][lid.x];
-    }
+${Array.from({ length: TILE }, (_, p) => `    acc = acc + ta[lid.y][${p}] * tb[${p}][lid.x];`).join("\n")}
     workgroupBarrier();
   }
   if (row < m && col < n) { out[t * m * n + row * n + col] = acc; }

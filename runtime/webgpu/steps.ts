@@ -11,6 +11,9 @@ import {
   matmulGrid,
   MAX_WORKGROUPS_PER_DIMENSION,
   reduceChunks,
+  MATMUL_SOFTWARE_MAX_K,
+  REDUCE_SOFTWARE_MAX_PER_LANE,
+  reduceThreads,
   SERIAL_REDUCE_MAX,
   wgslDispatch,
   type Dim,
@@ -104,6 +107,13 @@ export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanB
       [step.a, step.b, step.out].forEach((b) => words(b, "operand"));
       kernel = matmulKernel(shapes[step.a]!, shapes[step.b]!);
       buffers = [step.a, step.b, step.out];
+      // uniforms[1] is the inner size k (llvmpipe's loop cap: see matmulKernel).
+      if (device.serialReductions && kernel.uniforms[1]! > MATMUL_SOFTWARE_MAX_K) {
+        throw webGpuError(
+          WebGpuErrorCode.limitExceeded,
+          `${spec.name} (${spec.source}): the matrix product sums ${kernel.uniforms[1]} terms per element, more than the ${MATMUL_SOFTWARE_MAX_K} a software adapter's loop limit allows; use a smaller batch or the cpu device`,
+        );
+      }
       break;
     case "transpose": {
       words(step.x, "operand");
@@ -191,6 +201,14 @@ function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" 
     return pb.dims[at]!;
   };
   if (kernel.matmul !== undefined) {
+    // A longer inner loop than llvmpipe runs would return a partial sum: refuse it (E6017).
+    const k = kernel.matmul.k === undefined ? 0 : size(kernel.matmul.k);
+    if (device.serialReductions && k > MATMUL_SOFTWARE_MAX_K) {
+      throw webGpuError(
+        WebGpuErrorCode.limitExceeded,
+        `${spec.name} (${spec.source}): the matrix product ${kernel.name} sums ${k} terms per element, more than the ${MATMUL_SOFTWARE_MAX_K} a software adapter's loop limit allows; use a smaller batch or the cpu device`,
+      );
+    }
     // One workgroup per MATMUL_TILE x MATMUL_TILE output block of each batch matrix.
     const grid = workgroupGrid(spec, label, matmulGrid(kernel.matmul, size), device);
     const prepared = dispatch(label, device.pipelines.get(kernel.code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
@@ -203,6 +221,17 @@ function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" 
     device.serialReductions && kernel.reduce?.serial !== undefined && kernel.reduce.extent.reduce<number>((p, d) => p * size(d), 1) <= SERIAL_REDUCE_MAX;
   const { units, perGroup } = wgslDispatch(kernel, size, serial);
   const chunks = !serial && kernel.reduce?.partial !== undefined && kernel.reduce.final !== undefined && units > 0 ? reduceChunks(kernel.reduce.extent.reduce<number>((p, d) => p * size(d), 1)) : 1;
+  if (device.serialReductions && !serial && kernel.reduce !== undefined) {
+    // A lane's loop past llvmpipe's cap would return a partial sum: refuse it (E6017).
+    const extent = kernel.reduce.extent.reduce<number>((p, d) => p * size(d), 1);
+    const perLane = chunks > 1 ? Math.ceil(Math.ceil(extent / chunks) / kernel.workgroupSize) : Math.ceil(extent / reduceThreads(extent, kernel.workgroupSize));
+    if (perLane > REDUCE_SOFTWARE_MAX_PER_LANE) {
+      throw webGpuError(
+        WebGpuErrorCode.limitExceeded,
+        `${spec.name} (${spec.source}): the reduction ${kernel.name} sums ${extent} elements per output, ${perLane} per lane, more than the ${REDUCE_SOFTWARE_MAX_PER_LANE} a software adapter's loop limit allows; reduce in parts or use the cpu device`,
+      );
+    }
+  }
   if (chunks > 1) {
     // A full reduction split in two passes: chunks into a scratch buffer, then the chunks.
     const where = `${label} of ${spec.name} (${spec.source})`;
