@@ -127,11 +127,15 @@ export interface WgslKernel {
 }
 
 /**
- * The longest inner size K a generated matmul kernel runs on a software adapter: its one loop
- * steps 16 terms at a time, and llvmpipe stops a loop after 65535 iterations (more would be a
- * silently partial sum, so the runtime refuses them with E6017 there).
+ * The longest inner size K a generated matmul kernel runs on a software adapter. llvmpipe
+ * (gallivm) keeps one loop counter per invocation, shared by every loop of the shader and never
+ * reset, and stops looping at 65535 iterations in all, then goes on with a partial sum (K =
+ * 70,000 summed about 58,300 terms). Per slice of 16 terms the kernel runs its slice loop and
+ * at most 16 staging and 16 inner-step iterations (the shader compiler may unroll some; not
+ * counted on), and 72 more in the epilogue: 16 · floor((65535 − 72) / 33) = 31,728. Past it the
+ * runtime refuses the kernel there (E6017).
  */
-export const MATMUL_SOFTWARE_MAX_K = 16 * 65535;
+export const MATMUL_SOFTWARE_MAX_K = 16 * Math.floor((65535 - 72) / 33);
 
 /** The output block edge of a generated matmul kernel's workgroup. */
 export const MATMUL_TILE = 64;
@@ -191,11 +195,11 @@ export function vec4Coverage(n: number, maxPerDim: number = MAX_WORKGROUPS_PER_D
 export const SERIAL_REDUCE_MAX = 16 * 65535;
 /**
  * The most elements one lane of a tree reduction (its `code` or `partial` form) sums on a
- * software adapter: its loop steps 16 elements at a time and llvmpipe stops a loop after 65535
- * iterations, so more would be a partial sum; the runtime refuses it with E6017 there. That is
- * 128 · 16 · 65535 (about 1.3e8) elements per output of a reduction over some axes.
+ * software adapter: llvmpipe stops a loop after 65535 iterations, so more would be a partial
+ * sum; the runtime refuses it with E6017 there. That is 128 · 65535 (8,388,480) elements per
+ * output of a reduction over some axes (a full reduction, split in chunks, reaches 128 times more).
  */
-export const REDUCE_SOFTWARE_MAX_PER_LANE = 16 * 65535;
+export const REDUCE_SOFTWARE_MAX_PER_LANE = 65535;
 /** Invocations per workgroup of a generated reduction. */
 export const REDUCE_WORKGROUP = 128;
 /** A full reduction is split into chunks from this extent on, */

@@ -68,32 +68,28 @@ export function matmulKernelWgsl(name: string, k: MatMulKernel, reads: Node[], c
     `let tx = lid % ${TX}u;`,
     `let ty = lid / ${TX}u;`,
     ...accs.map((a) => `var ${a}: vec4<f32>;`),
-    // The staging and the inner steps are unrolled, so the only loop is the one over slices:
-    // llvmpipe stops a loop after 65535 iterations in all, re-entries of an inner loop included
-    // (see wgsl-reduce.ts), and then goes on with a partial sum — nested loops silently dropped
-    // terms from K = 65536 on; this way the cap is 16 · 65535 (MATMUL_SOFTWARE_MAX_K, which the
-    // runtime refuses to pass on a software adapter).
+    // llvmpipe stops looping after 65535 iterations of all the shader's loops together and goes
+    // on with a partial sum: with 33 per slice of 16 terms, the runtime refuses this kernel on a
+    // software adapter past K = 31,728 (MATMUL_SOFTWARE_MAX_K). Unrolling them, as the convolution kernels do, would lift that
+    // 16-fold, but with prologues copied 16 times the tests' kernels took 10-30 times as long
+    // to compile on llvmpipe (a layer's forward and vjp: 1.5 s -> 50 s).
     `for (var k0 = 0u; k0 < k; k0 = k0 + ${TILE_K}u) {`,
-    ...Array.from({ length: (T * TILE_K) / THREADS }, (_, l) => [
-      "  {",
-      `    let e = lid + ${l * THREADS}u;`,
-      ...indent(loadLines(w, k.a, "a", rb), "    "),
-      ...indent(loadLines(w, k.b, "b", rb), "    "),
-      "  }",
-    ]).flat(),
+    `  for (var l = 0u; l < ${(T * TILE_K) / THREADS}u; l = l + 1u) {`,
+    `    let e = lid + l * ${THREADS}u;`,
+    ...indent(loadLines(w, k.a, "a", rb), "    "),
+    ...indent(loadLines(w, k.b, "b", rb), "    "),
+    "  }",
     "  workgroupBarrier();",
-    ...Array.from({ length: TILE_K }, (_, kk) => [
-      "  {",
-      // An invocation's columns are VEC vec4s TX vec4s apart, so consecutive invocations read
-      // consecutive vec4s of `tb` (no bank conflicts on a GPU) and write neighbouring columns.
-      ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[${kk * TB_ROW}u + tx${v === 0 ? "" : ` + ${v * TX}u`}];`),
-      `    let ab = ${kk * TA_ROW}u + ty * ${ROWS}u;`,
-      ...Array.from({ length: ROWS }, (_, i) => [
-        `    let a${i} = ta[ab${i === 0 ? "" : ` + ${i}u`}];`,
-        ...Array.from({ length: VEC }, (_, v) => `    ${acc(i, v)} = ${acc(i, v)} + a${i} * bv${v};`),
-      ]).flat(),
-      "  }",
+    `  for (var kk = 0u; kk < ${TILE_K}u; kk = kk + 1u) {`,
+    // An invocation's columns are VEC vec4s TX vec4s apart, so consecutive invocations read
+    // consecutive vec4s of `tb` (no bank conflicts on a GPU) and write neighbouring columns.
+    ...Array.from({ length: VEC }, (_, v) => `    let bv${v} = tb[kk * ${TB_ROW}u + tx${v === 0 ? "" : ` + ${v * TX}u`}];`),
+    `    let ab = kk * ${TA_ROW}u + ty * ${ROWS}u;`,
+    ...Array.from({ length: ROWS }, (_, i) => [
+      `    let a${i} = ta[ab${i === 0 ? "" : ` + ${i}u`}];`,
+      ...Array.from({ length: VEC }, (_, v) => `    ${acc(i, v)} = ${acc(i, v)} + a${i} * bv${v};`),
     ]).flat(),
+    "  }",
     "  workgroupBarrier();",
     "}",
     `var acc = array<vec4<f32>, ${ROWS * VEC}>(${accs.join(", ")});`,

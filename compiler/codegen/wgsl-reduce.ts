@@ -126,14 +126,11 @@ function reduceShader(mode: Mode, name: string, k: ReduceKernel, reads: Node[], 
       for (let u = 0; u < U; u++) live.push(`  {`, `    let j = jb + ${u}u;`, ...inner.map((l) => "    " + l), "  }");
       live.push("}", "for (var j = jb; j < end; j = j + 1u) {", ...inner.map((l) => "  " + l), "}");
     } else {
-      // Unrolled by 16 for the same reason: a lane's loop over extent / threads elements
-      // reached llvmpipe's cap past 128 · 65535 elements per output and returned a partial sum
-      // (8388480 for 8400000 ones); now past 16 times that, which the runtime refuses there
-      // (REDUCE_SOFTWARE_MAX_PER_LANE in runtime/plan.ts).
-      const U = 16;
-      live.push(`let end = ${range[1]};`, `var jb = ${range[0]};`, `for (; jb + ${U - 1}u * threads < end; jb = jb + ${U}u * threads) {`);
-      for (let u = 0; u < U; u++) live.push(`  {`, `    let j = jb + ${u === 0 ? "0u" : `${u}u * threads`};`, ...inner.map((l) => "    " + l), "  }");
-      live.push("}", "for (var j = jb; j < end; j = j + threads) {", ...inner.map((l) => "  " + l), "}");
+      // Not unrolled: a lane's loop over extent / threads elements reaches llvmpipe's cap past
+      // 128 · 65535 elements per output (it returned 8388480 for a sum of 8400000 ones), which
+      // the runtime refuses on a software adapter (REDUCE_SOFTWARE_MAX_PER_LANE); unrolled by 16
+      // this form took 30 times as long to compile there (20 s for one test's kernels).
+      live.push(`let end = ${range[1]};`, `for (var j = ${range[0]}; j < end; j = j + threads) {`, ...inner.map((l) => "  " + l), "}");
     }
     accumulate.push(`if (${mode === "partial" ? "chunk < chunks" : "row < total"}) {`, ...live.map((l) => "  " + l), "}");
   }

@@ -25,8 +25,12 @@ const TB_ROW = TILE / 4 + 1;
 const THREADS = 64;
 const TX = TILE / (4 * VEC);
 
-/** The longest inner size K a convolution kernel runs on a software adapter (llvmpipe's loop cap). */
-export const MAX_SOFTWARE_K = TILE_K * 65535;
+/**
+ * The longest inner size K a convolution kernel runs on a software adapter: llvmpipe counts the
+ * iterations of all of a shader's loops together against its 65535 cap, and the store loops
+ * after the slice loop take ROWS + ROWS · 4 · VEC = 72 of them.
+ */
+export const MAX_SOFTWARE_K = TILE_K * (65535 - ROWS - ROWS * 4 * VEC);
 
 const accs = Array.from({ length: ROWS }, (_, i) => Array.from({ length: VEC }, (_, v) => `acc${i}_${v}`));
 

@@ -36,6 +36,9 @@ import {
 } from "./kernels.js";
 import { internal } from "../plan-buffers.js";
 import { MAX_SOFTWARE_K, convKernel, poolKernel } from "./conv-kernels.js";
+
+/** The library matmul's one loop steps 16 terms (its inner step unrolled): llvmpipe's cap, 16-fold. */
+const LIBRARY_MATMUL_SOFTWARE_MAX_K = 16 * 65535;
 import type { CachedPipeline } from "./pool.js";
 
 /** The buffer index of a split reduction's scratch buffer in `PreparedStep.buffers`. */
@@ -108,10 +111,10 @@ export function prepareStep(spec: FunctionSpec, step: Step, s: number, pb: PlanB
       kernel = matmulKernel(shapes[step.a]!, shapes[step.b]!);
       buffers = [step.a, step.b, step.out];
       // uniforms[1] is the inner size k (llvmpipe's loop cap: see matmulKernel).
-      if (device.serialReductions && kernel.uniforms[1]! > MATMUL_SOFTWARE_MAX_K) {
+      if (device.serialReductions && kernel.uniforms[1]! > LIBRARY_MATMUL_SOFTWARE_MAX_K) {
         throw webGpuError(
           WebGpuErrorCode.limitExceeded,
-          `${spec.name} (${spec.source}): the matrix product sums ${kernel.uniforms[1]} terms per element, more than the ${MATMUL_SOFTWARE_MAX_K} a software adapter's loop limit allows; use a smaller batch or the cpu device`,
+          `${spec.name} (${spec.source}): the matrix product sums ${kernel.uniforms[1]} terms per element, more than the ${LIBRARY_MATMUL_SOFTWARE_MAX_K} a software adapter's loop limit allows; use a smaller batch or the cpu device`,
         );
       }
       break;
