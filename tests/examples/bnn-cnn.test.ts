@@ -82,7 +82,7 @@ describe("examples/bnn-cnn", () => {
 
   it("gives the same numbers on one thread, on two, and on --device webgpu", () => {
     // One step of 50 images: the epoch's training loss is the loss at the shared initialisation,
-    // which the back ends must agree on. After the update they agree only loosely: Adam's first
+    // which the back ends must agree on (below). After the update they agree only loosely: Adam's first
     // step moves every weight by lr·sign(g), so a gradient within rounding of 0 steps either way,
     // and a binary network's near-zero pre-activations may then take another sign.
     const args = ["--smoke", "--estimators", "float,ReSTE", "--limit", "50", "--batch", "50", "--test-limit", "50", "--stats-images", "50"];
@@ -101,7 +101,11 @@ describe("examples/bnn-cnn", () => {
     one.results.forEach((c, i) => {
       const g = gpu.results[i]!;
       c.epochs.forEach((e, k) => {
-        expect(Math.abs(g.epochs[k]!.trainLoss - e.trainLoss) / e.trainLoss).toBeLessThan(1e-5);
+        // The float network's loss agrees to f32 rounding. In a binary one a pre-activation
+        // within rounding of 0 after batch normalisation can take the other sign on the other
+        // back end even at the initialisation (seen: 5e-4 relative from such flips).
+        const tolerance = c.name === "float" ? 1e-5 : 3e-3;
+        expect(Math.abs(g.epochs[k]!.trainLoss - e.trainLoss) / e.trainLoss, c.name).toBeLessThan(tolerance);
         expect(Math.abs(g.epochs[k]!.testAccuracy - e.testAccuracy) * 50).toBeLessThan(5.5);
       });
     });
