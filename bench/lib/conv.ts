@@ -4,6 +4,7 @@
  * side by side.
  */
 import type { CpuDevice } from "estc/runtime";
+import { uniforms } from "./conv-table.js";
 import { CONV, estcConv, type EstcPrograms } from "./estc.js";
 import { pairedRatio, sig, table, timeInterleaved, type Timing, type TimingPlan } from "./measure.js";
 
@@ -14,7 +15,7 @@ import { pairedRatio, sig, table, timeInterleaved, type Timing, type TimingPlan 
  */
 export async function benchConv(programs: EstcPrograms, devices: [string, CpuDevice][], quick: boolean) {
   const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-  const r = mulberry(7);
+  const r = uniforms(7);
   const data = { x: Float32Array.from({ length: size(CONV.x) }, r), w: Float32Array.from({ length: size(CONV.w) }, r), ct: Float32Array.from({ length: size(CONV.x) }, r) };
   // Three products (forward, dx, dw), each 2 * (64 * 28 * 28) * 32 * (32 * 3 * 3) flops.
   const flops = 3 * 2 * 64 * 28 * 28 * 32 * 288;
@@ -59,15 +60,4 @@ export async function benchConv(programs: EstcPrograms, devices: [string, CpuDev
   return { x: CONV.x, w: CONV.w, padding: 1, flopsPerStep: flops, results: rows };
 }
 
-/** A small deterministic generator of uniforms in [-1, 1). */
-function mulberry(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 

@@ -15,18 +15,10 @@ import {
   substituteDim,
 } from "../../compiler/dims.js";
 import { elementCount } from "../../compiler/types.js";
+import { mulberry32 } from "../../examples/lib/data.js";
 
-/** A deterministic pseudo-random generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random generator. */
+const rng = mulberry32;
 
 describe("canonical dims", () => {
   it("gives one string for one polynomial, whatever the order written", () => {
