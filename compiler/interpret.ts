@@ -31,7 +31,7 @@ import { evaluateDim, isDimExpr } from "./dims.js";
 import { gumbelFromWord, normalFromWords } from "../runtime/normal.js";
 import { fillWords, uniform01, uniformOpen01 } from "../runtime/philox.js";
 import { evalConvNode } from "./interpret-conv.js";
-import { Op, topoSort, type DimT, type Node } from "./ir.js";
+import { neededIds, Op, topoSort, type DimT, type Node } from "./ir.js";
 
 /** A dense row-major tensor of float64 values. */
 export interface Value {
@@ -67,18 +67,6 @@ export function evaluate(roots: Node[], env: EvalEnv): Value[] {
   });
 }
 
-/** Ids of the nodes whose values the roots depend on: a Custom node depends on inputs[0] only. */
-function neededIds(roots: readonly Node[]): Set<number> {
-  const seen = new Set<number>();
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (seen.has(n.id)) continue;
-    seen.add(n.id);
-    stack.push(...(n.op === Op.Custom ? n.inputs.slice(0, 1) : n.inputs));
-  }
-  return seen;
-}
 
 function fail(n: Node, message: string): never {
   throw new Error(`evaluate: %${n.id} (${n.op}): ${message}`);

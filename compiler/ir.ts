@@ -204,6 +204,22 @@ export function topoSort(roots: readonly Node[]): Node[] {
   return order;
 }
 
+/**
+ * Ids of the nodes whose values the roots depend on. A Custom node's value is its inputs[0] (the
+ * call's forward result); its other inputs feed only its backward, so they are not followed.
+ */
+export function neededIds(roots: readonly Node[]): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (seen.has(n.id)) continue;
+    seen.add(n.id);
+    stack.push(...(n.op === Op.Custom ? n.inputs.slice(0, 1) : n.inputs));
+  }
+  return seen;
+}
+
 /** Prints nodes reachable from the named roots, one SSA line each: `%3 = mul f32[B, I] %1, %2 {…}`. */
 export function printGraph(roots: Record<string, Node>): string {
   const order = topoSort(Object.values(roots));

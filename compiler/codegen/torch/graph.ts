@@ -3,7 +3,7 @@
  * as straight-line Python, one assignment per IR node in topological order, with the `.est` line
  * a run of statements came from in a comment above it.
  */
-import { Op, topoSort, type DimT, type Node } from "../../ir.js";
+import { neededIds, Op, topoSort, type DimT, type Node } from "../../ir.js";
 import type { Span } from "../../diagnostics.js";
 import type { SourceMap } from "../../source.js";
 import { commentText } from "../../escape.js";
@@ -35,7 +35,7 @@ const typed = new Set([Op.Lt, Op.Le, Op.Gt, Op.Ge, Op.Eq, Op.Ne, Op.And, Op.Or, 
  */
 export function printGraph(roots: readonly Node[], inputs: (name: string) => string, scalars: (name: string) => string, provenance: ReadonlyMap<number, Span>, sources: SourceMap): PrintedGraph {
   const names = new Map<number, string>();
-  const needed = neededNodes(roots);
+  const needed = neededIds(roots);
   const ctx: ExprContext = { ref: (n) => names.get(n.id)!, shape: shapeExpr, dtype: dtypeExpr };
   const lines: string[] = [];
   let lastLine = "";
@@ -77,18 +77,6 @@ function sameShape(a: readonly DimT[] | undefined, b: readonly DimT[]): boolean 
   return a !== undefined && a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** Nodes the roots' values depend on: a Custom node depends on inputs[0] only. */
-function neededNodes(roots: readonly Node[]): Set<number> {
-  const seen = new Set<number>();
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (seen.has(n.id)) continue;
-    seen.add(n.id);
-    stack.push(...(n.op === Op.Custom ? n.inputs.slice(0, 1) : n.inputs));
-  }
-  return seen;
-}
 
 /** `file.est:12: source text` of a span, for the comment above the statements it produced. */
 function sourceLine(span: Span | undefined, sources: SourceMap): string | undefined {
