@@ -93,3 +93,15 @@ export async function cpuCase(cpu: CpuModule, name: string, dims: Record<string,
 export function torchJob(module: string, c: Case): unknown {
   return { kind: "call", module, fn: c.fn, inputs: c.inputs, scalars: c.scalars, seed: c.seed, cotangents: c.cotangents };
 }
+
+/** What the Python driver reports for one torchJob: the outputs and grads, or why there are none. */
+export interface TorchResult {
+  outputs?: (number | null)[][];
+  grads?: ((number | null)[] | null)[];
+  /** The estc error a call raised (its message). */
+  error?: string;
+  /** That error's code, where the driver reports one. */
+  code?: string;
+  /** A Python exception that is not an estc error. */
+  crash?: string;
+}

@@ -10,17 +10,13 @@ import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { expectClose } from "../helpers/expect.js";
 import { buildBoth, cpuCase, torchJob, writeEst, type Case } from "./harness.js";
+import type { TorchResult } from "./harness.js";
 import { runTorchJobs, torchPython } from "./python.js";
 
 const py = torchPython();
 const root = path.resolve(import.meta.dirname, "..", "..");
 
-interface Result {
-  outputs?: (number | null)[][];
-  grads?: ((number | null)[] | null)[];
-  error?: string;
-  crash?: string;
-}
+type Result = TorchResult;
 
 const boundary = `import { STE, ClippedSTE, ReSTE, ApproxSign, SwishSign, SigmoidSTE } from "std/binary"
 fn ste(x: f32[N]) -> f32[N] { return sign(x) backward STE }

@@ -9,18 +9,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildBoth, cpuCase, torchJob, type Case } from "./harness.js";
+import type { TorchResult } from "./harness.js";
 import { runTorchJobs, torchPython } from "./python.js";
 
 const py = torchPython();
 const root = path.resolve(import.meta.dirname, "..", "..");
 
-interface Result {
-  outputs?: (number | null)[][];
-  grads?: ((number | null)[] | null)[];
-  error?: string;
-  code?: string;
-  crash?: string;
-}
+type Result = TorchResult;
 
 /** Sizes that fit the programs' shape constraints: 2:4 groups (multiples of 4), 8x8 images for 3x3 convolutions and 2x2 pools. */
 const dims: Record<string, number> = { B: 3, N: 8, M: 4, K: 4, I: 8, H: 8, O: 4, C: 8, R: 4, W: 8, D: 4, S: 3, A: 3, T: 3, L: 4, V: 5, E: 4 };
