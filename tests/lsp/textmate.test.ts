@@ -106,6 +106,22 @@ describe("scopes of chosen tokens", () => {
   });
 });
 
+describe("shapes of rank-generic fns and computed dims", () => {
+  it("keeps `...B`, `C * H * W` and `(H - 1) / 2 + 1` inside the shape, with their own scopes", () => {
+    const t = tokenize(`fn flat(x: f32[...B, C, H, W]) -> f32[...B, C * H * W] { return x }
+fn half(x: f32[N, H]) -> f32[N, (H - 1) / 2 + 1] { return x }`);
+    const shape = "meta.type.shape.est";
+    expect(scopesOf(t, "...")).toEqual(["source.est", shape, "keyword.operator.ellipsis.est"]);
+    expect(scopesOf(t, "...", 1)).toEqual(["source.est", shape, "keyword.operator.ellipsis.est"]);
+    expect(scopesOf(t, "*", 1)).toEqual(["source.est", shape, "keyword.operator.arithmetic.est"]);
+    // W after the last `*` is still a dimension, not a body variable: the shape did not end at `*`.
+    expect(scopesOf(t, "W", 1)).toEqual(["source.est", shape, "entity.name.type.dimension.est"]);
+    expect(scopesOf(t, "/")).toEqual(["source.est", shape, "keyword.operator.arithmetic.est"]);
+    expect(scopesOf(t, "2")).toEqual(["source.est", shape, "constant.numeric.est"]);
+    expect(scopesOf(t, "return", 1)).not.toContain(shape);
+  });
+});
+
 describe("agreement with estc's lexer over every .est file", () => {
   const files = ["stdlib", "examples", "tests", "bench"].flatMap((dir) =>
     fs
