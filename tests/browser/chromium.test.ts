@@ -10,6 +10,9 @@ import type { Browser } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectPageErrors, findChromium, importMapPage, launchChromium, startStaticServer, type StaticServer } from "./chromium.js";
 
+/** What the page's own scripts see (the project type-checks without the DOM lib). */
+type PageGlobals = { result?: number; navigator: { gpu?: GPU } };
+
 const chromium = findChromium();
 const skip = "missing" in chromium ? chromium.missing : undefined;
 if (skip !== undefined) console.warn(`tests/browser skipped: ${skip}`);
@@ -42,10 +45,10 @@ describe.skipIf(skip !== undefined)("tests/browser/chromium.ts", () => {
     const page = await browser.newPage();
     const watch = collectPageErrors(page);
     await page.goto(`${server.origin}/index.html`);
-    await page.waitForFunction(() => (window as { result?: number }).result !== undefined);
-    expect(await page.evaluate(() => (window as unknown as { result: number }).result)).toBe(42);
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).result !== undefined);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).result)).toBe(42);
     const adapter = await page.evaluate(async () => {
-      const a = await navigator.gpu?.requestAdapter();
+      const a = await (globalThis as unknown as PageGlobals).navigator.gpu?.requestAdapter();
       return a ? { storage: a.limits.maxStorageBuffersPerShaderStage } : null;
     });
     expect(adapter, "navigator.gpu.requestAdapter() with --enable-unsafe-webgpu").not.toBeNull();

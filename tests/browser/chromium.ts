@@ -142,7 +142,7 @@ export async function startStaticServer(options: StaticServerOptions): Promise<S
       }
       const file = resolveFile(mounts, path);
       const body = file === undefined ? undefined : await fs.readFile(file).catch(() => undefined);
-      if (body === undefined) {
+      if (file === undefined || body === undefined) {
         notFound.push(path);
         res.writeHead(404, headers("text/plain")).end(`not found: ${path}`);
         return;
