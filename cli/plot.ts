@@ -16,11 +16,10 @@ import type * as A from "../grammar/ast.js";
 import { differentiate, type DifferentiatedFn } from "../compiler/differentiate.js";
 import type { Diagnostic } from "../compiler/diagnostics.js";
 import { writeAtomically } from "../compiler/emit.js";
-import { evaluate } from "../compiler/interpret.js";
 import { visibleText } from "../compiler/escape.js";
 import { isModulePathError, parseModulePath } from "../compiler/module-path.js";
 import { checkFiles } from "../compiler/pipeline.js";
-import { pickOverload, primitives } from "../compiler/primitives.js";
+import { badGrid, evaluateOnGrid, gridPoints, summaryOf, whyNotPlottable } from "../compiler/plot-curves.js";
 import { renderDiagnostics } from "../compiler/render.js";
 import { nodeHost, Resolver, stdlibModuleIds, type CompilerHost } from "../compiler/resolve.js";
 import { SourceMap } from "../compiler/source.js";
@@ -69,9 +68,8 @@ export type PlotFailure = { message: string } | { diagnostics: Diagnostic[]; sou
  */
 export function plotData(module: string, grid: GridOptions = {}, cwd = process.cwd()): { data: PlotData } | { failure: PlotFailure } {
   const { lo = -2, hi = 2, points = 801 } = grid;
-  if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi) || !Number.isInteger(points) || points < 2) {
-    return { failure: { message: `the grid must have finite lo < hi and at least 2 points, got [${lo}, ${hi}] with ${points}` } };
-  }
+  const bad = badGrid(lo, hi, points);
+  if (bad !== undefined) return { failure: { message: bad } };
   const host = nodeHost(cwd);
   const located = locate(module, host);
   if ("message" in located) return { failure: located };
@@ -88,7 +86,7 @@ export function plotData(module: string, grid: GridOptions = {}, cwd = process.c
     if (reason !== undefined) skipped.push({ name: e.name.name, target: e.target.name, reason });
     return reason === undefined;
   });
-  const xs = Array.from({ length: points }, (_, i) => (i === points - 1 ? hi : lo + ((hi - lo) * i) / (points - 1)));
+  const xs = gridPoints(lo, hi, points);
   const curves: EstimatorCurve[] = [];
   if (plottable.length > 0) {
     const compiled = compileProbes(located.importPath, plottable, cwd);
@@ -147,18 +145,7 @@ export function plot(args: string[]): CliOutcome {
   return { stdout: [...shown, ...notes].join("\n") + "\n", stderr: "", code: 0 };
 }
 
-/** Why an estimator cannot be plotted against one x, or undefined when it can. */
-export function whyNotPlottable(e: A.EstimatorDecl, targetIsFn: boolean): string | undefined {
-  const target = e.target.name;
-  if (targetIsFn) return `its target '${target}' is a fn, not a primitive (fn targets have their own parameters and shapes)`;
-  const prim = pickOverload(target, e.inputs.length) ?? primitives.get(target)?.[0];
-  if (prim === undefined) return `its target '${target}' is not a primitive`;
-  if (prim.category !== "elementwise") return `its target '${target}' is a ${prim.category} primitive, not an elementwise one`;
-  if (e.inputs.length !== 1 || prim.params.length !== 1) return `its target '${target}' takes ${prim.params.length} inputs; only one-input primitives are plotted`;
-  const required = e.params.filter((p) => p.default === undefined).map((p) => p.name.name);
-  if (required.length > 0) return `parameter${required.length === 1 ? "" : "s"} ${required.join(", ")} ha${required.length === 1 ? "s" : "ve"} no default`;
-  return undefined;
-}
+export { whyNotPlottable };
 
 type Located = { std: true; id: string; importPath: string } | { std: false; abs: string; importPath: string };
 
@@ -207,19 +194,6 @@ function compileProbes(importPath: string, estimators: A.EstimatorDecl[], cwd: s
   return { fns: out, errors };
 }
 
-/** The forward values and the vjp with cotangent 1 at every grid point, in float64. */
-function evaluateOnGrid(fn: DifferentiatedFn, xs: number[]): { forward: number[]; backward: number[] } {
-  const n = xs.length;
-  const env = {
-    inputs: { x: { data: Float64Array.from(xs), shape: [n] }, $ct0: { data: new Float64Array(n).fill(1), shape: [n] } },
-    scalars: Object.fromEntries(fn.lowered.scalars.map((s) => [s.name, s.default])),
-    dims: { N: n },
-    seed: 0,
-  };
-  const [forward, backward] = evaluate([fn.lowered.outputs[0]!, fn.grads["x"]!], env);
-  return { forward: Array.from(forward!.data), backward: Array.from(backward!.data) };
-}
-
 function chartOf(c: EstimatorCurve): string {
   const pairs = (ys: number[]) => c.xs.map((x, i) => [x, ys[i]!] as [number, number]);
   return lineChart({
@@ -262,15 +236,6 @@ function indexOf(data: PlotData): string {
     lines.push(...data.skipped.map((s) => `| ${s.name} | ${s.target} | ${s.reason} |`));
   }
   return lines.join("\n") + "\n";
-}
-
-/** What the doc comment calls the estimator: its text before the first parenthesis or colon. */
-function summaryOf(doc: string | undefined): string {
-  if (doc === undefined) return "";
-  const text = doc.replace(/\s+/g, " ").trim();
-  const end = text.search(/[(:]/);
-  const head = (end < 0 ? text : text.slice(0, end)).trim().replace(/[,;.]$/, "");
-  return head.length > 100 ? `${head.slice(0, 97)}...` : head;
 }
 
 /** Why `dir` cannot receive files (an existing non-directory on the way, no write permission). */
