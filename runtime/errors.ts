@@ -91,6 +91,10 @@ export const runtimeErrors = {
     code: "E6031",
     meaning: "a scalar option outside the valid range an estimator it is passed to declares with `require`",
   },
+  secondDerivative: {
+    code: "E6032",
+    meaning: "`create_graph=True` (a second derivative) through a function `estc build --emit torch` generated, which is differentiable once (docs/torch.md)",
+  },
   nonFinite: {
     code: "E6030",
     meaning: "`checkNumerics`: a NaN or Infinity appeared (named: the fn, and the kernel and its .est line, or the input)",

@@ -128,6 +128,39 @@ def check_seed(fn, seed):
     return seed
 
 
+def is_compiling():
+    """True while torch.compile (Dynamo) traces the caller: the data-dependent checks below, which
+    read tensor values on the host, are then left to torch's own (a read is a graph break)."""
+    compiler = getattr(torch, "compiler", None)
+    if compiler is not None and hasattr(compiler, "is_compiling"):
+        return compiler.is_compiling()
+    dynamo = getattr(torch, "_dynamo", None)
+    return bool(dynamo is not None and hasattr(dynamo, "is_compiling") and dynamo.is_compiling())
+
+
+def check_labels(fn, source, name, labels, k, k_name=None):
+    """E6008 for the first one_hot label outside [0, k), worded as runtime/kernels.ts's checkIndexBounds.
+
+    one_hot compares the labels with an iota, so an out-of-range label would give an all-zero row
+    and a silently wrong loss. Skipped under torch.compile (see is_compiling); on CUDA tensors the
+    check costs one device-to-host read of a bool.
+    """
+    if is_compiling() or labels.numel() == 0:
+        return
+    flat = labels.reshape(-1)
+    bad = (flat < 0) | (flat >= k)
+    if not bool(bad.any()):
+        return
+    j = int(torch.nonzero(bad)[0].item())
+    bound = str(k) if k_name is None else f"{k_name} = {k}"
+    raise EstcRuntimeError("E6008", f"{fn} ({source}): input '{name}': element {j} is {int(flat[j].item())}, outside [0, {bound}) — it is one_hot's labels, and a label out of range would give an all-zero row (check the labels, or K)")
+
+
+def second_derivative(fn):
+    """E6032: a backward run with create_graph=True, which would differentiate the backward itself."""
+    return EstcRuntimeError("E6032", f"{fn}: the torch functions estc generates are differentiable once: their backward is estc's vjp, not a graph torch can differentiate again, so create_graph=True (a double backward, a gradient penalty, a Hessian-vector product) through '{fn}' is not supported; take first derivatives only, or compute the second-order quantity with estc's own back ends")
+
+
 def fit(x, shape):
     """`x` broadcast to `shape` and made contiguous: an output or gradient has the declared shape."""
     return x.expand(shape).contiguous() if tuple(x.shape) != tuple(shape) else x
@@ -184,7 +217,8 @@ def gather(x, idx, axis):
     """NumPy take(x, idx, axis); an index outside [0, size) is E6008, never wrapped."""
     size = x.shape[axis]
     flat = idx.reshape(-1).long()
-    if flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= size).any())):
+    # Under torch.compile the range check is index_select's own (an error too, with torch's wording).
+    if not is_compiling() and flat.numel() > 0 and (bool((flat < 0).any()) or bool((flat >= size).any())):
         bad = flat[(flat < 0) | (flat >= size)][0].item()
         raise EstcRuntimeError("E6008", f"gather: index {bad} is out of range [0, {size}) on axis {axis}")
     out = torch.index_select(x, axis, flat)
@@ -387,7 +421,13 @@ def random(seed, site, stream, shape, kind, dtype, device):
     return v.to(dtype).reshape(shape)
 
 
-def compile_if_available(fn):
-    """torch.compile(fn) where this torch has it (2.x); fn itself on 1.x."""
-    compile_ = getattr(torch, "compile", None)
-    return fn if compile_ is None else compile_(fn)
+def compile_unavailable():
+    """Why torch.compile cannot be used here (a sentence), or None where this torch has it."""
+    if getattr(torch, "compile", None) is None:
+        return f"torch {torch.__version__} has no torch.compile (it arrived in PyTorch 2.0)"
+    return None
+
+
+def compile_if_available(fn, **options):
+    """torch.compile(fn, **options) where this torch has it (2.x); fn itself on 1.x (compile_unavailable() says why)."""
+    return fn if compile_unavailable() is not None else torch.compile(fn, **options)

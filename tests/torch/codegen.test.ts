@@ -2,7 +2,9 @@
  * `estc build --emit torch` without Python: what it writes (the module and its runtime, nothing
  * of the TS/JS outputs), the module's shape (the `.est` line above each Function, keyword
  * scalars with the .est defaults, bool residual masks), every stdlib module and example either
- * building or giving the documented E5010, and E5030 for an IR op the back end does not map.
+ * building or giving the documented E5010, every other .est of the repository (bench programs,
+ * test cases, error cases included) getting the same outcome as --emit ts, and E5030 for an IR op
+ * the back end does not map.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -13,6 +15,14 @@ import { torchFiles, torchRuntimeText } from "../../compiler/codegen/torch/files
 import { torchTmp, writeEst } from "./harness.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
+
+/** Every .est under `dirs` (repository-relative), generated and scratch folders left out, sorted. */
+function estFiles(dirs: readonly string[]): string[] {
+  const skip = new Set(["node_modules", ".tmp", "out", "dist", ".build"]);
+  const walk = (rel: string): string[] =>
+    fs.readdirSync(path.join(root, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (skip.has(e.name) ? [] : walk(`${rel}/${e.name}`)) : e.name.endsWith(".est") ? [`${rel}/${e.name}`] : []));
+  return dirs.flatMap(walk).sort();
+}
 
 const reste = `import { ReSTE } from "std/binary"
 /// A sign layer with ReSTE.
@@ -42,10 +52,10 @@ describe("estc build --emit torch", () => {
   });
 
   it("builds every stdlib module and example, or gives E5010 for a file without fns", async () => {
-    const files = [...fs.readdirSync(path.join(root, "stdlib/std")).map((f) => `stdlib/std/${f}`), ...fs.readdirSync(path.join(root, "examples")).flatMap((d) => (fs.statSync(path.join(root, "examples", d)).isDirectory() ? fs.readdirSync(path.join(root, "examples", d)).filter((f) => f.endsWith(".est")).map((f) => `examples/${d}/${f}`) : []))];
+    const files = estFiles(["stdlib", "examples"]);
     expect(files.length).toBeGreaterThan(15);
     const outcome: Record<string, string> = {};
-    for (const f of files.filter((x) => x.endsWith(".est"))) {
+    for (const f of files) {
       const r = await buildFile(path.join(root, f), path.join(torchTmp, "all"), "torch");
       const errors = r.diagnostics.filter((d) => d.severity === "error").map((d) => d.code);
       outcome[f] = r.written.length > 0 ? "built" : errors.join(",");
@@ -53,7 +63,29 @@ describe("estc build --emit torch", () => {
     for (const [f, o] of Object.entries(outcome)) expect(["built", "E5010"], `${f}: ${o}`).toContain(o);
     expect(outcome["stdlib/std/binary.est"]).toBe("E5010"); // estimators only: nothing to export
     expect(outcome["examples/bnn/bnn.est"]).toBe("built");
+    expect(outcome["examples/bnn-cnn/cnn.est"]).toBe("built");
   });
+
+  it("gives every other .est of the repository (bench programs, test cases) the --emit ts outcome", async () => {
+    // The error cases fail before code generation; a file that builds for ts must build for torch,
+    // and one that fails must fail with the same codes (E5030 would be torch's own: none is expected).
+    const files = estFiles(["bench", "tests/cases"]);
+    expect(files.length).toBeGreaterThan(200);
+    const differ: string[] = [];
+    let built = 0;
+    for (const f of files) {
+      const t = await buildFile(path.join(root, f), path.join(torchTmp, "all-torch"), "torch");
+      if (t.written.length > 0) {
+        built++;
+        continue;
+      }
+      const ts = await buildFile(path.join(root, f), path.join(torchTmp, "all-ts"), "ts");
+      const codes = (r: typeof t) => [...new Set(r.diagnostics.filter((d) => d.severity === "error").map((d) => d.code))].sort().join(",");
+      if (ts.written.length > 0 || codes(ts) !== codes(t)) differ.push(`${f}: torch ${codes(t)}, ts ${ts.written.length > 0 ? "built" : codes(ts)}`);
+    }
+    expect(differ).toEqual([]);
+    expect(built).toBeGreaterThan(20);
+  }, 120_000);
 
   it("reports E5030 at the fn for an IR op it cannot map, and writes nothing", () => {
     const entry = writeEst("codegen", "layer", reste);

@@ -43,6 +43,25 @@ def run(job, modules):
     kwargs = dict(job.get("scalars", {}))
     if "seed" in job:
         kwargs["seed"] = job["seed"]
+    if kind == "double":
+        # A second derivative through the generated Function: torch's once_differentiable error.
+        out = fn(*args, **kwargs)
+        try:
+            grads = torch.autograd.grad(out.sum(), [a for a in args if a.requires_grad], create_graph=True)
+            sum(g.sum() for g in grads).backward()
+        except RuntimeError as e:
+            return {"error": str(e), "code": getattr(e, "code", None)}
+        return {"ok": True}
+    if kind == "compile":
+        return compile_job(mod, fn, args, kwargs)
+    if kind == "modes":
+        # Plain eager use: under no_grad and inference_mode the forward is the same and records nothing.
+        want = fn(*args, **kwargs)
+        with torch.no_grad():
+            a = fn(*args, **kwargs)
+        with torch.inference_mode():
+            b = fn(*[x.detach() for x in args], **kwargs)
+        return {"same": bool(torch.equal(a, want) and torch.equal(b, want)), "recorded": [a.grad_fn is not None, b.grad_fn is not None, want.grad_fn is not None]}
     if kind == "gradcheck":
         f = lambda *xs: fn(*xs, **kwargs)
         ok = torch.autograd.gradcheck(f, tuple(args), eps=1e-6, atol=1e-5, rtol=1e-4, raise_exception=False)
@@ -60,6 +79,25 @@ def run(job, modules):
             torch.autograd.backward([o for o, _ in diff], [c for _, c in diff])
         result["grads"] = [None if a.grad is None else enc(a.grad) for a in args]
     return result
+
+
+def compile_job(mod, fn, args, kwargs):
+    """torch.compile of a generated fn where torch has it: graph breaks (torch._dynamo.explain) and
+    the compiled forward and gradients against eager; else the reason it is skipped."""
+    reason = mod.E.compile_unavailable()
+    if reason is not None:
+        return {"skipped": reason}
+    import torch._dynamo as dynamo
+    f = lambda *xs: fn(*xs, **kwargs)
+    explained = dynamo.explain(f)(*args)
+    breaks = getattr(explained, "graph_break_count", None)
+    want = f(*args)
+    want_grads = torch.autograd.grad(want.sum(), [a for a in args if a.requires_grad])
+    compiled = torch.compile(f, fullgraph=True, backend="aot_eager")
+    got = compiled(*args)
+    got_grads = torch.autograd.grad(got.sum(), [a for a in args if a.requires_grad])
+    diff = max([(got - want).abs().max().item()] + [(g - w).abs().max().item() for g, w in zip(got_grads, want_grads)])
+    return {"graph_breaks": breaks, "max_diff": diff}
 
 
 def main():

@@ -62,7 +62,7 @@ export async function cpuCase(cpu: CpuModule, name: string, dims: Record<string,
   const f = cpu[name];
   const spec = f.spec as { inputs: { name: string; dtype: "f32" | "i32" | "bool"; shape: (number | string)[] }[]; outputs: { dtype: string; shape: (number | string)[] }[]; tuple: boolean };
   const rand = mulberry32(opts.draw ?? 7);
-  const size = (shape: (number | string)[]) => shape.map((d) => (typeof d === "number" ? d : dims[d] ?? 4));
+  const size = (shape: (number | string)[]) => shape.map((d) => (typeof d === "number" ? d : dimValue(d, dims)));
   const inputs: Record<string, Tensor> = {};
   const json: JobTensor[] = [];
   for (const i of spec.inputs) {
@@ -87,6 +87,16 @@ export async function cpuCase(cpu: CpuModule, name: string, dims: Record<string,
     names: spec.inputs.map((i) => i.name),
     outputDtypes: spec.outputs.map((o) => o.dtype),
   };
+}
+
+/**
+ * The size of a declared dim: a shape symbol (4 unless `dims` says), or a computed dim as the
+ * spec prints it (`49*C2`, `K-1`), evaluated with the symbols' sizes.
+ */
+export function dimValue(d: string, dims: Record<string, number>): number {
+  const arithmetic = d.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (s) => String(dims[s] ?? 4));
+  if (!/^[\d\s+\-*/()]+$/.test(arithmetic)) throw new Error(`tests/torch/harness: cannot size the dim '${d}'`);
+  return Math.trunc(Number(new Function(`return (${arithmetic})`)()));
 }
 
 /** The driver job that runs `c` on the torch module `module`. */

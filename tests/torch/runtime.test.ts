@@ -7,7 +7,12 @@
  * - a call with a mismatched input gets the JS runtime's E6007 message word for word, and a scalar
  *   below its `require` the E6031 code;
  * - torch.autograd.gradcheck in float64 passes for smooth programs (softplus/tanh layers, log-sum-exp,
- *   a convolution with average pooling), whose backward is estc's vjp, not torch's autograd.
+ *   a convolution with average pooling), whose backward is estc's vjp, not torch's autograd;
+ * - a one_hot label out of range is the JS runtime's E6008, word for word;
+ * - create_graph=True (a second derivative) is E6032, never a wrong or partial second derivative;
+ * - plain eager use: under no_grad and inference_mode the forward is the same and records nothing;
+ * - torch.compile: on a torch without it (1.13) the compile path is skipped with its reason; where
+ *   torch has it, fullgraph compilation with no graph break and the eager numbers.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { tensor } from "../../runtime/index.js";
@@ -30,6 +35,7 @@ fn layer(x: f32[B, I], w: f32[I, O], b: f32[O]) -> f32[B, O] { return tanh(softp
 fn lse(x: f32[B, N]) -> f32 { return sum(log(sum(exp(x), axis = 1))) / 3.0 }
 fn conv_pool(x: f32[B, C, 4, 4], k: f32[O, C, 3, 3]) -> f32[B, O, 2, 2] { return avg_pool2d(sigmoid(conv2d(x, k, padding = 1)), 2) }
 fn ranged(x: f32[N], o: f32 = 2.0) -> f32[N] { return sign(x) backward ReSTE(o) }
+fn xent(logits: f32[B, K], labels: i32[B]) -> f32 { return cross_entropy(logits, labels) }
 `;
 
 interface PhiloxResult {
@@ -40,9 +46,12 @@ interface PhiloxResult {
 describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skipped: ${py.missing})` : ""}`, () => {
   let results: any[] = [];
   let cpu: CpuModule;
+  let torchVersion = "";
   const kinds = ["uniform", "open", "normal", "gumbel"] as const;
   const philoxJobs = draws.flatMap((d) => kinds.map((draw) => ({ kind: "philox", draw, ...d })));
   const x = { data: [0.5, -1, 2, 0, 0.25, -0.75], shape: [2, 3] };
+  const logits = { data: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2], shape: [3, 4] };
+  const badLabels = [1, 3, 4];
   const w = { data: [1, 2, 3, 4, 5, 6, 7, 8], shape: [4, 2] };
   const callJobs = (module: string) => [
     // I is 3 from x, w's first axis is 4: E6007, worded as the JS runtime words it.
@@ -51,12 +60,18 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
     { kind: "gradcheck", module, fn: "layer", double: true, inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
     { kind: "gradcheck", module, fn: "lse", double: true, inputs: [{ data: [0.1, 0.2, -0.3, 0.4, 1.5, -0.6], shape: [3, 2] }] },
     { kind: "gradcheck", module, fn: "conv_pool", double: true, inputs: [{ data: Array.from({ length: 2 * 2 * 4 * 4 }, (_, i) => Math.sin(i)), shape: [2, 2, 4, 4] }, { data: Array.from({ length: 3 * 2 * 9 }, (_, i) => Math.cos(i) / 3), shape: [3, 2, 3, 3] }] },
+    { kind: "call", module, fn: "xent", inputs: [logits, { data: badLabels, shape: [3], dtype: "i32" }] },
+    { kind: "double", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
+    { kind: "modes", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
+    { kind: "compile", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
   ];
 
   beforeAll(async () => {
-    const built = await buildBoth(writeEst("runtime", "smooth", `import { ReSTE } from "std/binary"\n${smooth}`), "runtime");
+    const built = await buildBoth(writeEst("runtime", "smooth", `import { ReSTE } from "std/binary"\nimport { cross_entropy } from "std/nn"\n${smooth}`), "runtime");
     cpu = built.cpu;
-    results = runTorchJobs((py as { python: string }).python, built.dir, [...philoxJobs, ...callJobs(path.join(built.dir, "smooth.py"))]).results;
+    const run = runTorchJobs((py as { python: string }).python, built.dir, [...philoxJobs, ...callJobs(path.join(built.dir, "smooth.py"))]);
+    results = run.results;
+    torchVersion = run.torch;
   }, 240_000);
 
   it("draws the CPU runtime's Philox words and f32 values bit for bit", () => {
@@ -104,7 +119,36 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
   });
 
   it("passes torch.autograd.gradcheck in float64 for smooth programs", () => {
-    const checks = results.slice(philoxJobs.length + 2);
+    const checks = results.slice(philoxJobs.length + 2, philoxJobs.length + 5);
     expect(checks).toEqual([{ ok: true }, { ok: true }, { ok: true }]);
+  });
+
+  it("rejects a one_hot label out of range with the JS runtime's E6008 message", async () => {
+    const js = await cpu["xent"].forward({ logits: tensor(logits.data, logits.shape), labels: tensor(Int32Array.from(badLabels), [3], "i32") }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(js).toMatchObject({ code: "E6008" });
+    expect(results[philoxJobs.length + 5]).toEqual({ code: "E6008", error: js!.message });
+    expect(js!.message).toContain("input 'labels': element 2 is 4, outside [0, K = 4)");
+  });
+
+  it("refuses create_graph=True (a second derivative) with E6032 instead of a wrong one", () => {
+    expect(results[philoxJobs.length + 6]).toEqual({ code: "E6032", error: expect.stringMatching(/^error\[E6032\]: layer: the torch functions estc generates are differentiable once: /) });
+  });
+
+  it("runs in plain eager mode: no_grad and inference_mode give the same forward and record nothing", () => {
+    expect(results[philoxJobs.length + 7]).toEqual({ same: true, recorded: [false, false, true] });
+  });
+
+  it("compiles with torch.compile where torch has it, and skips saying why where it does not", () => {
+    const r = results[philoxJobs.length + 8] as { skipped?: string; graph_breaks?: number; max_diff?: number };
+    const version = torchVersion;
+    if (Number(version.split(".")[0]) < 2) {
+      expect(r).toEqual({ skipped: `torch ${version} has no torch.compile (it arrived in PyTorch 2.0)` });
+    } else {
+      expect(r.graph_breaks).toBe(0);
+      expect(r.max_diff).toBeLessThanOrEqual(1e-6);
+    }
   });
 });

@@ -14,6 +14,7 @@ import { selectResiduals } from "../../residuals.js";
 import type { SourceMap } from "../../source.js";
 import { commentText, stringLiteral, visibleText } from "../../escape.js";
 import { showShape } from "../../types.js";
+import { oneHotLabelBounds } from "../../index-bounds.js";
 import { printGraph, shapeExpr } from "./graph.js";
 import { pyNumber } from "./ops.js";
 
@@ -92,6 +93,11 @@ function fnText(fn: DifferentiatedFn, sources: SourceMap): string[] {
   const cts = L.outputs.map((_, i) => `ct${i}`);
   const gradOf = new Map(gradNames.map((g, i) => [g, `E.fit(${pullback.roots[i]}, ${shapeExpr(L.inputs.find((x) => x.name === g)!.shape)})`]));
   const backwardBody = [
+    // Differentiable once: torch's autograd of this backward would miss the residuals' dependence
+    // on the inputs (saved without a graph), so create_graph=True (grad mode on in a backward)
+    // raises E6032 rather than give a wrong or silently partial second derivative (docs/torch.md).
+    "if torch.is_grad_enabled():",
+    `    raise E.second_derivative(${stringLiteral(L.name)})`,
     `${saved.length > 0 ? `${saved.join(", ")}${saved.length === 1 ? "," : ""} = ctx.saved_tensors` : "ctx.saved_tensors"}`,
     "dims, scalars, seed, F = ctx.dims, ctx.scalars, ctx.seed, ctx.F",
     "dev = " + (cts.length > 0 ? "ct0.device" : 'torch.device("cpu")'),
@@ -108,6 +114,8 @@ function fnText(fn: DifferentiatedFn, sources: SourceMap): string[] {
     return `E.check_scalar(${stringLiteral(L.name)}, ${stringLiteral(s.name)}, ${stringLiteral(s.dtype)}, ${pyName(s.name)}${range})`;
   });
   const intInputs = L.inputs.filter((i) => i.dtype === "i32").map((i) => `${pyName(i.name)} = ${pyName(i.name)}.long()`);
+  // one_hot's label inputs, range-checked (E6008) as the JS runtime checks them (compiler/index-bounds.ts).
+  const labelChecks = oneHotLabelBounds(L.outputs).map(({ input, bound }) => `E.check_labels(${stringLiteral(L.name)}, ${stringLiteral(visibleText(where))}, ${stringLiteral(input)}, ${pyName(input)}, ${typeof bound === "number" ? String(bound) : `dims[${stringLiteral(bound)}]`}${typeof bound === "number" ? "" : `, ${stringLiteral(bound)}`})`);
   const doc = signatureDoc(fn);
   return [
     `# ${commentText(where)}`,
@@ -129,6 +137,7 @@ function fnText(fn: DifferentiatedFn, sources: SourceMap): string[] {
     ...indent(doc.split("\n").map((l, i, all) => (i === 0 ? `"""${l}` : l) + (i === all.length - 1 ? '"""' : "")), "    "),
     `    dims, F, _ = E.bind_inputs(${stringLiteral(L.name)}, _${L.name}_INPUTS, (${inputs.join(", ")}${inputs.length === 1 ? "," : ""}))`,
     `    scalars = (${checks.join(", ")}${checks.length === 1 ? "," : ""})`,
+    ...indent(labelChecks, "    "),
     ...indent(intInputs, "    "),
     `    return ${cls}.apply(dims, scalars, E.check_seed(${stringLiteral(L.name)}, seed), F, ${inputs.join(", ")})`,
   ];
