@@ -29,6 +29,11 @@ export interface CurveRequest {
   offset: number;
   /** Current slider values by scalar name; missing ones take their defaults. */
   scalars?: Record<string, number>;
+  /**
+   * The item the values belong to (`estimator ReSTE`, `fn f`: PlotView.request()); when the cursor
+   * now picks another item, the values are ignored and its scalars start at their defaults.
+   */
+  item?: string;
   /** The x range and number of points; default [-2, 2] with 201 points (0 and ±1 on the grid). */
   grid?: { lo?: number; hi?: number; points?: number };
 }
@@ -92,7 +97,8 @@ export class CurveLab {
       this.cache.set(key, prepared);
     }
     if ("reason" in prepared) return { ok: false, ...prepared };
-    const scalars = prepared.fn.lowered.scalars.map((s) => sliderSpec({ ...s, ...prepared.ranges.get(s.name) }, req.scalars?.[s.name]));
+    const given = req.item === undefined || req.item === `${prepared.meta.kind} ${prepared.meta.name}` ? req.scalars : undefined;
+    const scalars = prepared.fn.lowered.scalars.map((s) => sliderSpec({ ...s, ...prepared.ranges.get(s.name) }, given?.[s.name]));
     const xs = gridPoints(lo, hi, points);
     try {
       const values = Object.fromEntries(scalars.map((s) => [s.name, s.value]));

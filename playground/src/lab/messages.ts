@@ -47,6 +47,7 @@ export async function handleLabMessage(ctx: LabContext, msg: unknown): Promise<L
       const req: CurveRequest = { text: msg.text, offset: msg.offset };
       if (msg.scalars !== undefined) req.scalars = msg.scalars;
       if (msg.grid !== undefined) req.grid = msg.grid;
+      if (msg.item !== undefined) req.item = msg.item;
       return { type: "lab/curves", id: msg.id, result: ctx.curves.curves(req) };
     }
     return { type: "lab/training-module", id: msg.id, result: await buildTrainingModule(ctx.host, ctx.file, msg.text, ctx.quickstartText) };
