@@ -252,3 +252,37 @@ describe("what cannot be plotted says why", () => {
     expect(r.ok ? "" : r.reason).toMatch(/finite lo < hi/);
   });
 });
+
+describe("a fn of a rank-2 input", () => {
+  it("softmax over two logits [x, 0] is the sigmoid, with its derivative", () => {
+    const text = `fn sm(z: f32[B, K], tau: f32 = 1.0) -> f32[B, K] {\n  return softmax(z / tau, axis = 1)\n}\n`;
+    for (const tau of [1, 0.5]) {
+      const p = plotOf({ text, offset: 3, scalars: { tau } });
+      expect(p.title).toBe("fn sm(z), z = [x, 0] along its last axis");
+      for (const x of POINTS) {
+        const s = 1 / (1 + Math.exp(-x / tau));
+        expect(at(p, p.forward, x)).toBeCloseTo(s, 12);
+        expect(at(p, p.backward, x)).toBeCloseTo((s * (1 - s)) / tau, 12);
+      }
+    }
+  });
+
+  it("gumbel_softmax has a temperature slider and a curve that sharpens as tau falls", () => {
+    const text = `import { gumbel_softmax } from "std/stochastic"\n`;
+    const spread = (tau: number) => {
+      const p = plotOf({ text, offset: 12, scalars: { tau } });
+      expect(p.scalars.map((s) => s.name)).toEqual(["tau"]);
+      // Probabilities of the first of two categories, each in [0, 1].
+      for (const v of p.forward) expect(v >= 0 && v <= 1).toBe(true);
+      // The mean distance from 1/2: a colder softmax is nearer one-hot.
+      return p.forward.reduce((a, v) => a + Math.abs(v - 0.5), 0) / p.forward.length;
+    };
+    expect(spread(0.1)).toBeGreaterThan(spread(2) + 0.1);
+  });
+
+  it("a result of another rank gives a reason", () => {
+    const text = `fn rows(z: f32[B, K]) -> f32[B] {\n  return sum(z, axis = 1)\n}\n`;
+    const r = lab.curves({ text, offset: 3 });
+    expect(r.ok ? "" : r.reason).toMatch(/returns a rank-1 tensor for a rank-2 input 'z'/);
+  });
+});

@@ -160,9 +160,9 @@ export class CurveLab {
     const meta = {
       kind: "fn" as const,
       name: local,
-      title: `fn ${local}(${input.input})`,
+      title: input.rank >= 2 ? `fn ${local}(${input.input}), ${input.input} = [x, 0] along its last axis` : `fn ${local}(${input.input})`,
       summary: summaryOf(decl.doc),
-      forwardLabel: `${local}(x)`,
+      forwardLabel: input.rank >= 2 ? `${local}(…)[…, 0]` : `${local}(x)`,
       backwardLabel: "derivative (vjp, g = 1)",
       item: span,
     };

@@ -66,18 +66,28 @@ export function estimatorProbe(local: string, targetRef: string, scalars: readon
 
 /**
  * A probe for fn `local` whose one tensor input is `input` of rank `rank` (0 for a rank-generic
- * input): the grid runs along the first axis, the other axes have size 1.
+ * input). Rank 0 or 1: the grid is the input. Rank r >= 2: the input is [x, 0] along its last axis
+ * (size 1 on the axes between), and the probe returns the first entry of that axis — so a fn over
+ * a category axis (gumbel_softmax, softmax) shows p0 of two logits x and 0, and an elementwise one
+ * shows f(x) as for rank 1.
  */
 export function fnProbe(local: string, input: string, rank: number, scalars: readonly ProbeScalar[]): string {
-  const shape = [PROBE.dim, ...Array.from({ length: Math.max(0, rank - 1) }, () => "1")].join(", ");
-  const args = [`${input} = ${PROBE.input}`, ...scalars.map((s) => `${s.name} = ${s.name}`)].join(", ");
-  return `\nfn ${PROBE.fn}(${PROBE.input}: f32[${shape}]${scalarParams(scalars)}) -> f32[${shape}] { return ${local}(${args}) }\n`;
+  const args = (x: string) => [`${input} = ${x}`, ...scalars.map((s) => `${s.name} = ${s.name}`)].join(", ");
+  const head = `\nfn ${PROBE.fn}(${PROBE.input}: f32[${PROBE.dim}]${scalarParams(scalars)}) -> f32[${PROBE.dim}] {`;
+  if (rank <= 1) return `${head} return ${local}(${args(PROBE.input)}) }\n`;
+  const ones = Array.from({ length: rank - 1 }, () => "1");
+  const column = `reshape(${PROBE.input}, [${[PROBE.dim, ...ones].join(", ")}])`;
+  const first = [...Array.from({ length: rank - 1 }, () => ":"), "0:1"].join(", ");
+  return (
+    `${head}\n  let __lab_c = ${column}\n  let __lab_in = concat(__lab_c, 0 * __lab_c, axis = ${rank - 1})\n` +
+    `  return reshape(${local}(${args("__lab_in")})[${first}], [${PROBE.dim}])\n}\n`
+  );
 }
 
 /**
  * Why fn `decl` cannot be plotted against one x, or its one tensor input and that input's rank
  * (0 when rank-generic). It needs exactly one f32 tensor parameter without a default, symbolic
- * dims (the grid goes along the first, the others are 1), and a tensor result.
+ * dims, and a tensor result of the input's rank.
  */
 export function fnInput(decl: A.FnDecl): { input: string; rank: number } | { reason: string } {
   const name = `fn '${decl.name.name}'`;
@@ -95,6 +105,10 @@ export function fnInput(decl: A.FnDecl): { input: string; rank: number } | { rea
   const dims = ty.dims ?? [];
   if (dims.length === 0) return { reason: `${name}'s input '${p.name.name}' is a scalar; give it a shape such as f32[N] to plot it over a grid` };
   if (dims.some((d) => d.kind === "DimEllipsis")) return { input: p.name.name, rank: 0 };
+  const result = decl.result?.kind === "Type" ? decl.result.dims : undefined;
+  if (result !== undefined && dims.length >= 2 && result.length !== dims.length) {
+    return { reason: `${name} returns a rank-${result.length} tensor for a rank-${dims.length} input '${p.name.name}'; a fn is plotted when its result is shaped like its input` };
+  }
   const fixed = dims.find((d) => d.kind !== "DimSymbol");
   if (fixed !== undefined) return { reason: `${name}'s input '${p.name.name}' has a fixed or computed size in its shape; only inputs whose sizes are all symbols (f32[N], f32[B, K]) are plotted` };
   return { input: p.name.name, rank: dims.length };
