@@ -7,7 +7,8 @@
  * (dy @ colᵀ). Semantics are compiler/interpret-conv.ts's, the f64 oracle.
  */
 import { convSizes, type ConvGeometry, type ConvSizes } from "./conv-geometry.js";
-import { gemm } from "./matmul.js";
+import { activeGemmKernels, gemm } from "./matmul.js";
+import { wasmConv2d, wasmConv2dInputGrad, wasmConv2dWeightGrad } from "./wasm/conv-gemm.js";
 
 /**
  * Elements of the column matrix per chunk (512 KiB once the gemm packs it as f64, so it stays
@@ -50,8 +51,11 @@ function plan(z: ConvSizes, g: ConvGeometry): Plan {
 
 /** out[B, O, Ho, Wo] = conv2d(x[B, C, H, W], w[O, C/groups, KH, KW]) (cross-correlation, as PyTorch). */
 export function conv2d(x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], out: Float32Array, outShape: readonly number[], g: ConvGeometry): void {
-  const P = plan(convSizes(xShape, wShape, outShape, g), g);
-  const { z, og, k, p } = P;
+  const z = convSizes(xShape, wShape, outShape, g);
+  const { kernels, threads } = activeGemmKernels();
+  if (kernels === "wasm" && wasmConv2d(x, w, out, z, g, threads)) return;
+  const P = plan(z, g);
+  const { og, k, p } = P;
   forChunks(P, (n0, n, grp, col) => {
     const prod = scratch("row", og * n);
     gemm(w.subarray(grp * og * k, (grp + 1) * og * k), [og, k], false, col, [k, n], false, prod);
@@ -63,7 +67,10 @@ export function conv2d(x: Float32Array, xShape: readonly number[], w: Float32Arr
 
 /** dx[B, C, H, W] for cotangent ct[B, O, Ho, Wo]: the transposed convolution of ct with w. */
 export function conv2dInputGrad(ct: Float32Array, w: Float32Array, wShape: readonly number[], out: Float32Array, xShape: readonly number[], ctShape: readonly number[], g: ConvGeometry): void {
-  const P = plan(convSizes(xShape, wShape, ctShape, g), g);
+  const z = convSizes(xShape, wShape, ctShape, g);
+  const { kernels, threads } = activeGemmKernels();
+  if (kernels === "wasm" && wasmConv2dInputGrad(ct, w, out, z, g, threads)) return;
+  const P = plan(z, g);
   const { og, k } = P;
   out.fill(0);
   forChunks(P, (n0, n, grp, col) => {
@@ -75,7 +82,10 @@ export function conv2dInputGrad(ct: Float32Array, w: Float32Array, wShape: reado
 
 /** dw[O, C/groups, KH, KW] for cotangent ct[B, O, Ho, Wo]: the correlation of x with ct. */
 export function conv2dWeightGrad(x: Float32Array, xShape: readonly number[], ct: Float32Array, ctShape: readonly number[], out: Float32Array, wShape: readonly number[], g: ConvGeometry): void {
-  const P = plan(convSizes(xShape, wShape, ctShape, g), g);
+  const z = convSizes(xShape, wShape, ctShape, g);
+  const { kernels, threads } = activeGemmKernels();
+  if (kernels === "wasm" && wasmConv2dWeightGrad(x, ct, out, z, g, threads)) return;
+  const P = plan(z, g);
   const { og, k } = P;
   // The chunks' partial products are summed in f64 and rounded once.
   const acc = new Float64Array(out.length);

@@ -37,6 +37,11 @@ export function useGemmKernels(kernels: Partial<GemmKernels> | undefined): () =>
   };
 }
 
+/** The kernels `gemm` runs on now (runtime/conv.ts picks its convolution path by them too). */
+export function activeGemmKernels(): GemmKernels {
+  return active;
+}
+
 /**
  * The register block of the product: each inner loop accumulates ROWS x COLS outputs in locals
  * (8 f64 accumulators, 4 values of `a` and 2 of `b` live: they fit x64's 16 vector registers).

@@ -12,11 +12,11 @@ import { gemmPool, type GemmTask } from "./pool.js";
 /** Largest arena, in 64 KiB pages (1 GiB): products that need more run on the TS path. */
 export const MAX_PAGES = 16384;
 /** Inner indices per K block: a tile's packed operands (kc·(MR+NR)·4 bytes = 12 KiB) stay in L1. */
-const KC = 256;
+export const KC = 256;
 /** Panels per pass: the packed `b` of one K block (KC·NR·4·NC bytes = 512 KiB) stays in L2. */
-const NC = 64;
+export const NC = 64;
 /** Products with fewer multiply-adds than this run on the calling thread alone. */
-const THREAD_MIN_MACS = 1 << 21;
+export const THREAD_MIN_MACS = 1 << 21;
 
 /** Whether this engine validates a module with f32x4 SIMD (Node 16.4+, every current browser). */
 export const wasmSimdAvailable: boolean = (() => {
