@@ -26,16 +26,42 @@ import { gemmPool, type GemmTask } from "./pool.js";
 const CHUNK = 1 << 16;
 
 type Kernel = (...args: number[]) => void;
-let kernels: { arena: GemmArena; im2col: Kernel; col2im: Kernel } | undefined;
+/** A gemm arena with the convolution's own kernels instantiated over its memory. */
+interface ConvArena extends GemmArena {
+  readonly im2col: Kernel;
+  readonly col2im: Kernel;
+  readonly panels: Kernel;
+}
+let local: ConvArena | undefined;
+let sharedArena: ConvArena | undefined;
 
-/** The im2col/col2im instance over the gemm arena's memory, made on first use. */
-function convKernels(): { arena: GemmArena; im2col: Kernel; col2im: Kernel } {
-  const arena = gemmArena();
-  if (kernels?.arena === arena) return kernels;
+/**
+ * The arena a convolution runs in. One thread: an arena of its own over a plain (not shared)
+ * memory, because V8 copies between a SharedArrayBuffer and the JS heap 5-10x slower than
+ * between plain buffers (1.4 against 0.16 ms per 4 MB measured here), and a convolution copies
+ * its input in and its output out. More threads: the gemm arena, whose shared memory the worker
+ * pool multiplies in.
+ */
+function convArena(threads: number): ConvArena {
   const api = wasmApi!;
-  const instance = new api.Instance(new api.Module(convModuleBytes(arena.shared, MAX_PAGES)), { env: { memory: arena.memory } });
-  kernels = { arena, im2col: instance.exports.im2col as Kernel, col2im: instance.exports.col2im as Kernel };
-  return kernels;
+  if (threads > 1) {
+    const arena = gemmArena();
+    if (arena.shared) {
+      if (sharedArena?.memory !== arena.memory) {
+        const instance = new api.Instance(new api.Module(convModuleBytes(true, MAX_PAGES)), { env: { memory: arena.memory } });
+        const e = instance.exports;
+        sharedArena = { ...arena, im2col: e.im2col as Kernel, col2im: e.col2im as Kernel, panels: e.panels as Kernel };
+      }
+      return sharedArena;
+    }
+  }
+  if (local === undefined) {
+    const module = new api.Module(convModuleBytes(false, MAX_PAGES));
+    const memory = new api.Memory({ initial: 1, maximum: MAX_PAGES });
+    const e = new api.Instance(module, { env: { memory } }).exports;
+    local = { module, memory, shared: false, gemm: e.gemm as Kernel, im2col: e.im2col as Kernel, col2im: e.col2im as Kernel, panels: e.panels as Kernel };
+  }
+  return local;
 }
 
 /** A convolution's sizes as the chunks see them. */
@@ -134,7 +160,8 @@ export function wasmConv2d(x: Float32Array, w: Float32Array, out: Float32Array, 
   const P = plan(z, g);
   const { og, k, width, ldm, p } = P;
   const ogPad = Math.ceil(og / MR) * MR;
-  const { arena, im2col } = convKernels();
+  const arena = convArena(threads);
+  const { im2col } = arena;
   const r = regions(arena, [x.length * 4 + 2 * P.slack, w.length * 4 + MR * k * 4, P.kPad * ldm * 4, ogPad * width * 4]);
   if (r === null) return false;
   const [xAt, wAt, colAt, cAt] = [r[0]! + P.slack, r[1]!, r[2]!, r[3]!];
@@ -159,10 +186,30 @@ export function wasmConv2d(x: Float32Array, w: Float32Array, out: Float32Array, 
 
 /** dx = the transposed convolution of ct with w, on the Wasm path; false when it does not fit. */
 export function wasmConv2dInputGrad(ct: Float32Array, w: Float32Array, out: Float32Array, z: ConvSizes, g: ConvGeometry, threads: number): boolean {
+  const [dh, dw] = [g.dilation[0]!, g.dilation[1]!];
+  const [ph, pw] = [dh * (z.kh - 1) - g.padding[0]!, dw * (z.kw - 1) - g.padding[1]!];
+  if (g.stride[0] === 1 && g.stride[1] === 1 && ph >= 0 && pw >= 0 && z.channels / g.groups >= MR) {
+    // Stride 1: dx is the forward convolution of ct (padded by d(K − 1) − p) with the kernel
+    // flipped and its two channel axes swapped per group, W'[g·cg + c, o, i, j] =
+    // W[g·og + o, c, KH − 1 − i, KW − 1 − j], whose inner dimension og·KH·KW keeps the gemm's
+    // tiles busy where col2im's product has only og. (With fewer than MR channels per group its
+    // rows would be mostly padding: col2im then.)
+    const cg = z.channels / g.groups;
+    const og = z.outChannels / g.groups;
+    const kk = z.kh * z.kw;
+    const flipped = new Float32Array(w.length);
+    for (let grp = 0; grp < g.groups; grp++)
+      for (let o = 0; o < og; o++)
+        for (let c = 0; c < cg; c++)
+          for (let e = 0; e < kk; e++) flipped[((grp * cg + c) * og + o) * kk + e] = w[((grp * og + o) * cg + c) * kk + kk - 1 - e]!;
+    const zt: ConvSizes = { batch: z.batch, channels: z.outChannels, height: z.oh, width: z.ow, outChannels: z.channels, kh: z.kh, kw: z.kw, oh: z.height, ow: z.width };
+    return wasmConv2d(ct, flipped, out, zt, { stride: [1, 1], padding: [ph, pw], dilation: g.dilation, groups: g.groups }, threads);
+  }
   const P = plan(z, g);
   const { og, k, kPad, width, p } = P;
   const blocks = kPad / MR;
-  const { arena, col2im } = convKernels();
+  const arena = convArena(threads);
+  const { col2im } = arena;
   const r = regions(arena, [out.length * 4 + 2 * P.slack, g.groups * kPad * og * 4, og * width * 4, kPad * width * 4]);
   if (r === null) return false;
   const [dxAt, wtAt, ctAt, cAt] = [r[0]! + P.slack, r[1]!, r[2]!, r[3]!];
@@ -203,10 +250,11 @@ export function wasmConv2dWeightGrad(x: Float32Array, ct: Float32Array, out: Flo
   const { og, k, kPad, width, ldm, p } = P;
   const panels = Math.ceil(og / NR);
   const ldc = panels * NR;
-  const { arena, im2col } = convKernels();
-  const r = regions(arena, [x.length * 4 + 2 * P.slack, kPad * ldm * 4, panels * NR * width * 4, g.groups * kPad * ldc * 4]);
+  const arena = convArena(threads);
+  const { im2col } = arena;
+  const r = regions(arena, [x.length * 4 + 2 * P.slack, kPad * ldm * 4, panels * NR * width * 4, g.groups * kPad * ldc * 4, og * width * 4]);
   if (r === null) return false;
-  const [xAt, colAt, ctAt, cAt] = [r[0]! + P.slack, r[1]!, r[2]!, r[3]!];
+  const [xAt, colAt, ctAt, cAt, rowsAt] = [r[0]! + P.slack, r[1]!, r[2]!, r[3]!, r[4]!];
   const mem = new Float32Array(arena.memory.buffer);
   place(mem, x, xAt);
   mem.fill(0, cAt / 4, cAt / 4 + g.groups * kPad * ldc);
@@ -214,19 +262,15 @@ export function wasmConv2dWeightGrad(x: Float32Array, ct: Float32Array, out: Flo
   chunks(P, (n0, n) => {
     for (let grp = 0; grp < g.groups; grp++) {
       im2col(xAt + grp * P.groupBytes, ...geo, n0, n, colAt, ldm * 4);
-      // ctᵀ as panels [og / NR][n][NR]: column t of the chunk holds ct[b, o, pos] for NR channels o.
-      const q0 = ctAt / 4;
-      for (let o = 0; o < panels * NR; o++) {
-        const base = q0 + (o >> 3) * n * NR + (o & 7);
-        if (o >= og) {
-          for (let t = 0; t < n; t++) mem[base + t * NR] = 0;
-          continue;
-        }
+      // ct's rows of the chunk, then ctᵀ as panels [og / NR][n][NR].
+      for (let o = 0; o < og; o++) {
+        const row = rowsAt / 4 + o * width;
         segments(P, n0, n, (b, pos, len, at) => {
           const from = (b * z.outChannels + grp * og + o) * p + pos;
-          for (let t = 0, q = base + at * NR; t < len; t++, q += NR) mem[q] = ct[from + t]!;
+          mem.set(ct.subarray(from, from + len), row + at);
         });
       }
+      arena.panels(rowsAt, width * 4, og, n, ctAt);
       const task: GemmTask = { a: colAt, aBlock: MR * ldm * 4, aRow: ldm * 4, aStep: 4, b: ctAt, bPanel: n * NR * 4, bStep: NR * 4, c: cAt + grp * kPad * ldc * 4, ldc: ldc * 4, panels, k: n, kc: KC, nc: NC };
       multiply(arena, task, kPad / MR, k * og * n, threads);
     }

@@ -13,6 +13,7 @@
  * the vertical padding is filled with `memory.fill` (im2col) or skipped (col2im).
  */
 import { encodeModule, FunctionBuilder, I32 } from "./encoder.js";
+import { gemmFunction, NR } from "./gemm-kernel.js";
 
 /** The opcodes these kernels need beyond ./encoder.ts's (core spec §5.4, bulk memory). */
 class ConvBuilder extends FunctionBuilder {
@@ -178,12 +179,52 @@ function convFunction(add: boolean): ConvBuilder {
   return f;
 }
 
-/** The module's bytes: `im2col` and `col2im` over an imported memory (shared when `shared`). */
+/**
+ * `panels(src, ld, rows, n, dst)`: the transpose of a row-major [rows, n] matrix (ld bytes per
+ * row) as the gemm's packed B panels, [⌈rows / NR⌉][n][NR] with zeros past the last row: the
+ * weight gradient's ctᵀ operand.
+ */
+function panelsFunction(): ConvBuilder {
+  const f = new ConvBuilder([I32, I32, I32, I32, I32]);
+  const [src, ld, rows, n, dst] = [0, 1, 2, 3, 4];
+  const [o, rowsPad, s, d, t] = Array.from({ length: 5 }, () => f.local(I32));
+  // rowsPad = ⌈rows / NR⌉ · NR
+  f.get(rows).i32(NR - 1).add().i32(NR).divU().i32(NR).mul().set(rowsPad);
+  f.i32(0).set(o);
+  f.loop(() => {
+    // d = dst + ((o / NR) · n · NR + o % NR) · 4
+    f.get(dst).get(o).i32(NR).divU().get(n).mul().i32(NR).mul().get(o).get(o).i32(NR).divU().i32(NR).mul().sub().add().i32(4).mul().add().set(d);
+    f.get(src).get(o).get(ld).mul().add().set(s);
+    f.get(n).set(t);
+    f.get(o).get(rows).ltU();
+    f.ifThen(
+      () => f.loop(() => {
+        f.get(d).get(s).f32Load().f32Store();
+        f.bump(d, NR * 4).bump(s, 4);
+        f.get(t).i32(1).sub().tee(t).brIf(0);
+      }),
+      () => f.loop(() => {
+        f.get(d).f32Zero().f32Store();
+        f.bump(d, NR * 4);
+        f.get(t).i32(1).sub().tee(t).brIf(0);
+      }),
+    );
+    f.get(o).i32(1).add().tee(o).get(rowsPad).ltU().brIf(0);
+  });
+  return f;
+}
+
+/**
+ * The module's bytes: `im2col`, `col2im` and ./gemm-kernel.ts's `gemm` over an imported memory
+ * (shared when `shared`), so one instance serves a whole convolution.
+ */
 export function convModuleBytes(shared: boolean, maxPages: number): Uint8Array {
   return encodeModule(
     [
       { name: "im2col", fn: convFunction(false) },
       { name: "col2im", fn: convFunction(true) },
+      { name: "panels", fn: panelsFunction() },
+      { name: "gemm", fn: gemmFunction() },
     ],
     { minPages: 1, maxPages, shared },
   );

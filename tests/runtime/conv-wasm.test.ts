@@ -34,6 +34,8 @@ const cases: Case[] = [
   { name: "stride 2 (scalar taps), padding [0, 2]", xs: [2, 3, 9, 11], ws: [4, 3, 3, 3], g: geo({ stride: [2, 2], padding: [0, 2] }) },
   { name: "stride [1, 3], groups 2, 2x5 kernel", xs: [2, 4, 6, 13], ws: [6, 2, 2, 5], g: geo({ stride: [1, 3], padding: [1, 2], groups: 2 }) },
   { name: "groups 4 (depthwise)", xs: [2, 4, 7, 7], ws: [4, 1, 3, 3], g: geo({ padding: [1, 1], groups: 4 }) },
+  { name: "stride 1, groups 2 of 4 channels, dilation [2, 1], padding [1, 2] (dx as the flipped convolution)", xs: [2, 8, 7, 6], ws: [6, 4, 3, 3], g: geo({ padding: [1, 2], dilation: [2, 1], groups: 2 }) },
+  { name: "padding 3 past d(K − 1) = 2 with 4 channels (dx by col2im)", xs: [2, 4, 5, 6], ws: [3, 4, 3, 3], g: geo({ padding: [3, 3] }) },
   // K = 9·40 = 360 rows: chunks of 176 columns straddle the 9·9 = 81 positions of each image.
   { name: "chunks straddling images (K 360, 81 positions)", xs: [6, 40, 9, 9], ws: [9, 40, 3, 3], g: geo({ padding: [1, 1] }) },
 ];
