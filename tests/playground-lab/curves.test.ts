@@ -241,9 +241,11 @@ describe("what cannot be plotted says why", () => {
     expect(reason(`fn f(x: f32[3]) -> f32[3] { return x }\n`, 3)).toMatch(/fixed or computed size/);
   });
 
-  it("an estimator reading cost, whose vjp is not defined for a non-scalar probe", () => {
-    const text = `import { ReinforceBernoulli } from "std/stochastic"\n`;
-    expect(reason(text, 12)).toMatch(/ReinforceBernoulli is not plotted/);
+  it("an estimator of a sampling primitive, or one reading cost (no vjp for a non-scalar result), in words without the probe's names", () => {
+    expect(reason(`import { ReinforceBernoulli } from "std/stochastic"\n`, 12)).toMatch(/ReinforceBernoulli is not plotted: its target 'bernoulli' is a sampling primitive/);
+    const cost = reason(`import { ReinforceCategorical } from "std/stochastic"\n`, 12);
+    expect(cost).toMatch(/^ReinforceCategorical is not plotted: E4030 estimator 'ReinforceCategorical' reads cost/);
+    expect(cost).not.toMatch(/__lab|__LAB/);
   });
 
   it("an empty program and a bad grid", () => {

@@ -17,7 +17,7 @@ import { badGrid, evaluateOnGrid, gridPoints, summaryOf, whyNotPlottable } from 
 import { Resolver, type CompilerHost, type ItemSymbol, type ModuleInfo } from "../../../compiler/resolve.js";
 import { SourceMap } from "../../../compiler/source.js";
 import { itemAtOffset } from "./cursor.js";
-import { estimatorProbe, fnInput, fnProbe, PROBE, probeScalars, type ProbeScalar } from "./probe.js";
+import { estimatorProbe, fnInput, fnProbe, paramRank, PROBE, probeScalars, type ProbeScalar } from "./probe.js";
 import { sliderSpec, type SliderSpec } from "./sliders.js";
 
 export type { SliderSpec };
@@ -150,7 +150,10 @@ export class CurveLab {
       backwardLabel: `backward ${local} (g = 1)`,
       item: span,
     };
-    return this.compile(text, (scalars) => estimatorProbe(local, targetRef, scalars, importLine), probeScalars(e.params), meta, item);
+    // The estimator names the target's inputs in the target's order: its first is the fn's first tensor parameter.
+    const firstTensor = targetIsFn ? targetFn.decl.params.find((p) => p.default === undefined) : undefined;
+    const rank = firstTensor !== undefined && targetIsFn ? paramRank(targetFn.decl, firstTensor.name.name) : 1;
+    return this.compile(text, (scalars) => estimatorProbe(local, targetRef, scalars, importLine, rank), probeScalars(e.params), meta, item);
   }
 
   private prepareFn(text: string, local: string, decl: A.FnDecl, span: { start: number; end: number }): Prepared | { reason: string; item: { kind: string; name: string; start: number; end: number } } {
@@ -211,8 +214,10 @@ export class CurveLab {
   }
 }
 
+/** A diagnostic in the probe, in words that do not show the probe's internal names. */
 function describe(d: Diagnostic): string {
-  return `${d.code} ${d.message}${d.hint !== undefined ? ` (${d.hint})` : ""}`;
+  const text = `${d.code} ${d.message}${d.hint !== undefined ? ` (${d.hint})` : ""}`;
+  return text.replaceAll(`fn '${PROBE.fn}'`, "the plot's probe fn").replaceAll(PROBE.fn, "the probe").replaceAll(PROBE.dim, "N").replaceAll(PROBE.input, "x");
 }
 
 function where(d: Diagnostic, sources: SourceMap): string {

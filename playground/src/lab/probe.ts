@@ -55,13 +55,13 @@ function scalarParams(scalars: readonly ProbeScalar[]): string {
 
 /**
  * A probe for estimator `local` (its name in the program) on `target` (a primitive, or a fn
- * reachable as `targetRef`). `imports` is an import line to append first, when the target fn is
- * not visible in the program (an imported estimator whose target fn was not imported).
+ * reachable as `targetRef` whose input has rank `rank`, 0 when rank-generic, as {@link fnProbe}).
+ * `importLine` is appended first when the target fn is not visible in the program (an imported
+ * estimator whose target fn was not imported).
  */
-export function estimatorProbe(local: string, targetRef: string, scalars: readonly ProbeScalar[], importLine = ""): string {
+export function estimatorProbe(local: string, targetRef: string, scalars: readonly ProbeScalar[], importLine = "", rank = 1): string {
   const args = scalars.map((s) => `${s.name} = ${s.name}`).join(", ");
-  const call = `${targetRef}(${PROBE.input}) backward ${local}${scalars.length > 0 ? `(${args})` : ""}`;
-  return `\n${importLine}fn ${PROBE.fn}(${PROBE.input}: f32[${PROBE.dim}]${scalarParams(scalars)}) -> f32[${PROBE.dim}] { return ${call} }\n`;
+  return `\n${importLine}${probeFn(rank, scalars, (x) => `${targetRef}(${x}) backward ${local}${scalars.length > 0 ? `(${args})` : ""}`)}`;
 }
 
 /**
@@ -72,16 +72,26 @@ export function estimatorProbe(local: string, targetRef: string, scalars: readon
  * shows f(x) as for rank 1.
  */
 export function fnProbe(local: string, input: string, rank: number, scalars: readonly ProbeScalar[]): string {
-  const args = (x: string) => [`${input} = ${x}`, ...scalars.map((s) => `${s.name} = ${s.name}`)].join(", ");
-  const head = `\nfn ${PROBE.fn}(${PROBE.input}: f32[${PROBE.dim}]${scalarParams(scalars)}) -> f32[${PROBE.dim}] {`;
-  if (rank <= 1) return `${head} return ${local}(${args(PROBE.input)}) }\n`;
+  return `\n${probeFn(rank, scalars, (x) => `${local}(${[`${input} = ${x}`, ...scalars.map((s) => `${s.name} = ${s.name}`)].join(", ")})`)}`;
+}
+
+/** The probe fn around `call(input expression)`, shaping the grid for an input of rank `rank`. */
+function probeFn(rank: number, scalars: readonly ProbeScalar[], call: (input: string) => string): string {
+  const head = `fn ${PROBE.fn}(${PROBE.input}: f32[${PROBE.dim}]${scalarParams(scalars)}) -> f32[${PROBE.dim}] {`;
+  if (rank <= 1) return `${head} return ${call(PROBE.input)} }\n`;
   const ones = Array.from({ length: rank - 1 }, () => "1");
   const column = `reshape(${PROBE.input}, [${[PROBE.dim, ...ones].join(", ")}])`;
   const first = [...Array.from({ length: rank - 1 }, () => ":"), "0:1"].join(", ");
   return (
     `${head}\n  let __lab_c = ${column}\n  let __lab_in = concat(__lab_c, 0 * __lab_c, axis = ${rank - 1})\n` +
-    `  return reshape(${local}(${args("__lab_in")})[${first}], [${PROBE.dim}])\n}\n`
+    `  return reshape((${call("__lab_in")})[${first}], [${PROBE.dim}])\n}\n`
   );
+}
+
+/** The rank of fn `decl`'s parameter `name` for a probe: 0 when rank-generic or untyped. */
+export function paramRank(decl: A.FnDecl, name: string): number {
+  const dims = decl.params.find((p) => p.name.name === name)?.type?.dims ?? [];
+  return dims.some((d) => d.kind === "DimEllipsis") ? 0 : dims.length;
 }
 
 /**
