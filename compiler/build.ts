@@ -103,39 +103,74 @@ export interface BuildOptions {
   fuseMatMuls?: boolean;
 }
 
-/** Builds `entry` into `outDir`. Nothing is written unless every stage succeeds. */
-export async function buildFile(entry: string, outDir: string, emit: "ts" | "js" | "torch", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<BuildResult> {
-  if (outDir.trim() === "") {
-    const span = { file: entry, start: 0, end: 0 };
-    return { diagnostics: [error("E5020", span, "--out-dir is empty", { hint: "give --out-dir a folder name, e.g. --out-dir out (use --out-dir . for the current folder)" })], sources: new SourceMap(), written: [] };
-  }
+/** The texts of a build, before anything is written: the files by name, or why there are none. */
+export interface ModuleTexts {
+  diagnostics: Diagnostic[];
+  sources: SourceMap;
+  /** The `.est` file's name as diagnostics show it. */
+  file: string;
+  /** File name inside the output folder → text; undefined when a stage failed. */
+  files?: Record<string, string>;
+  /** Outputs of the other `--emit` mode that a write of `files` removes. */
+  stale: string[];
+}
+
+/**
+ * check → … → codegen for `entry` without touching a file system (the playground runs it in a
+ * browser worker; buildFile writes its result). Never throws for a user's mistake.
+ */
+export async function moduleTexts(entry: string, emit: "ts" | "js", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<ModuleTexts> {
   const d = differentiateFile(entry, host, options.fns);
-  if (d.diagnostics.some((x) => x.severity === "error")) return { diagnostics: d.diagnostics, sources: d.sources, written: [] };
-  if (d.fns.length === 0) {
-    const span = { file: d.file, start: 0, end: 0 };
-    return { diagnostics: [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })], sources: d.sources, written: [] };
-  }
-  const name = path.basename(entry).replace(/\.est$/, "");
-  if (emit === "torch") {
-    const { torchFiles } = await import("./codegen/torch/files.js");
-    const t = torchFiles(d.file, d.fns, d.sources, name);
-    if ("diagnostic" in t) return { diagnostics: [...d.diagnostics, t.diagnostic], sources: d.sources, written: [] };
-    return writeBuild(host, outDir, name, t.files, [], d);
-  }
+  const failed = whyNothingToBuild(d);
+  if (failed !== undefined) return { diagnostics: failed, sources: d.sources, file: d.file, stale: [] };
+  const name = baseName(entry);
   const { generateModule } = await import("./codegen/ts.js");
   let mod: Awaited<ReturnType<typeof generateModule>>;
   try {
     mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true, name);
   } catch (e) {
     if (!isStackOverflow(e)) throw e;
-    return { diagnostics: [...d.diagnostics, tooDeep({ file: d.file, start: 0, end: 0 }, "schedule and generate code")], sources: d.sources, written: [] };
+    return { diagnostics: [...d.diagnostics, tooDeep({ file: d.file, start: 0, end: 0 }, "schedule and generate code")], sources: d.sources, file: d.file, stale: [] };
   }
   const files: Record<string, string> =
     emit === "js" ? { [`${name}.js`]: mod.js ?? "", [`${name}.d.ts`]: mod.dts ?? "", [`${name}.wgsl.js`]: mod.wgslJs ?? "" } : { [`${name}.ts`]: mod.ts, [`${name}.wgsl.ts`]: mod.wgslTs };
   // The other --emit mode's module, left from an earlier build, would no longer match the WGSL
   // sibling; NAME.wgsl is what estc wrote before the sibling module replaced it.
   const stale = [...(emit === "js" ? [`${name}.ts`, `${name}.wgsl.ts`] : [`${name}.js`, `${name}.d.ts`, `${name}.wgsl.js`]), `${name}.wgsl`];
-  return writeBuild(host, outDir, name, files, stale, d);
+  return { diagnostics: d.diagnostics, sources: d.sources, file: d.file, files, stale };
+}
+
+/** Builds `entry` into `outDir`. Nothing is written unless every stage succeeds. */
+export async function buildFile(entry: string, outDir: string, emit: "ts" | "js" | "torch", host: CompilerHost = nodeHost(), options: BuildOptions = {}): Promise<BuildResult> {
+  if (outDir.trim() === "") {
+    const span = { file: entry, start: 0, end: 0 };
+    return { diagnostics: [error("E5020", span, "--out-dir is empty", { hint: "give --out-dir a folder name, e.g. --out-dir out (use --out-dir . for the current folder)" })], sources: new SourceMap(), written: [] };
+  }
+  if (emit !== "torch") {
+    const t = await moduleTexts(entry, emit, host, options);
+    if (t.files === undefined) return { diagnostics: t.diagnostics, sources: t.sources, written: [] };
+    return writeBuild(host, outDir, baseName(entry), t.files, t.stale, t);
+  }
+  const d = differentiateFile(entry, host, options.fns);
+  const failed = whyNothingToBuild(d);
+  if (failed !== undefined) return { diagnostics: failed, sources: d.sources, written: [] };
+  const name = baseName(entry);
+  const { torchFiles } = await import("./codegen/torch/files.js");
+  const t = torchFiles(d.file, d.fns, d.sources, name);
+  if ("diagnostic" in t) return { diagnostics: [...d.diagnostics, t.diagnostic], sources: d.sources, written: [] };
+  return writeBuild(host, outDir, name, t.files, [], d);
+}
+
+/** The diagnostics of a file that yields nothing to build (a stage failed, or it has no fn). */
+function whyNothingToBuild(d: { fns: DifferentiatedFn[]; diagnostics: Diagnostic[]; file: string }): Diagnostic[] | undefined {
+  if (d.diagnostics.some((x) => x.severity === "error")) return d.diagnostics;
+  if (d.fns.length > 0) return undefined;
+  const span = { file: d.file, start: 0, end: 0 };
+  return [error("E5010", span, `${d.file} has no fn to build`, { hint: "estc build compiles each fn of the file into an exported function" })];
+}
+
+function baseName(entry: string): string {
+  return path.basename(entry).replace(/\.est$/, "");
 }
 
 /** Writes one build's files as a set (./emit.ts); a folder that refuses them is E5020. */

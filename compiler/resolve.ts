@@ -57,6 +57,11 @@ export interface CompilerHost {
   stdlibDir: string;
   /** Diagnostics name files relative to this folder. */
   cwd: string;
+  /**
+   * The stdlib's module ids (`std/binary`, …) for suggestions; optional: without it they are
+   * read from `stdlibDir` on disk. A host with no file system (the playground) gives them here.
+   */
+  stdlibModules?(): string[];
 }
 
 /** Finds the stdlib beside the package, both from source (compiler/) and from dist/compiler/. */
@@ -102,6 +107,7 @@ export function nodeHost(cwd = process.cwd()): CompilerHost {
 
 /** Lists the stdlib module ids (`std/binary`, …) for suggestions. */
 export function stdlibModuleIds(host: CompilerHost): string[] {
+  if (host.stdlibModules !== undefined) return [...host.stdlibModules()].sort();
   try {
     return fs
       .readdirSync(path.join(host.stdlibDir, "std"))
