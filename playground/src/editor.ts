@@ -57,7 +57,7 @@ function toLint(d: PlacedDiagnostic, length: number): LintDiagnostic {
     else from = Math.max(0, length - 1);
   }
   const where = inMain ? "" : ` (in ${d.file}:${d.line}:${d.col})`;
-  return { from, to: Math.max(to, from), severity: d.severity, source: d.code, message: `${d.message}${where}${d.hint !== undefined ? `\nhint: ${d.hint}` : ""}`, renderMessage: renderMessage(d) };
+  return { from, to: Math.max(to, from), severity: d.severity, message: `${d.message}${where}${d.hint !== undefined ? `\nhint: ${d.hint}` : ""}`, renderMessage: renderMessage(d) };
 }
 
 /** Mounts the editor in `parent` with `initial` as its program. */
@@ -93,11 +93,11 @@ export function mountEditor(parent: HTMLElement, initial: string, events: Editor
   };
 }
 
-/** A read-only CodeMirror view (generated code, stdlib modules); `language` highlights `.est`. */
+/** A read-only CodeMirror view (generated code, stdlib modules); `est` highlights `.est` and wraps its long comments. */
 export function mountReadOnly(parent: HTMLElement, est: boolean): { show(text: string): void; view: EditorView } {
   const view = new EditorView({
     parent,
-    state: EditorState.create({ doc: "", extensions: [basicSetup, EditorState.readOnly.of(true), EditorView.editable.of(false), ...(est ? [estLanguage, estHighlight] : [])] }),
+    state: EditorState.create({ doc: "", extensions: [basicSetup, EditorState.readOnly.of(true), EditorView.editable.of(false), ...(est ? [estLanguage, estHighlight, EditorView.lineWrapping] : [])] }),
   });
   return { view, show: (text) => view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } }) };
 }

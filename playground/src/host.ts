@@ -10,8 +10,11 @@ import { stdlibModules } from "./stdlib.js";
 export const CWD = "/playground";
 /** The editor's file as the compiler sees it. */
 export const MAIN_FILE = `${CWD}/main.est`;
-/** Where the stdlib's `std/…` modules live in the in-memory file system. */
-export const STDLIB_DIR = "/stdlib";
+/**
+ * Where the stdlib's `std/…` modules live in the in-memory file system: inside the working folder,
+ * so their names read `stdlib/std/binary.est` in comments and diagnostics, as in this repository.
+ */
+export const STDLIB_DIR = `${CWD}/stdlib`;
 
 /** An in-memory host whose main file's text is whatever `text()` returns at the time it is read. */
 export function playgroundHost(text: () => string): CompilerHost {

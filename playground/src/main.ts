@@ -158,3 +158,6 @@ for (const tab of tabs) {
 }
 
 void compile();
+
+// The editor's view, for the browser console and the tests (tests/playground/playground.test.ts).
+(window as unknown as { playground: { view: typeof editor.view } }).playground = { view: editor.view };
