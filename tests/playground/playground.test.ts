@@ -91,6 +91,9 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     await page.waitForFunction(() => Number(document.getElementById("status")!.dataset.compiles ?? 0) >= 1, { timeout: 60_000 });
     expect(await page.$eval("#status", (e) => (e as HTMLElement).dataset.state)).toBe("ok");
     expect(await page.$eval("#problems", (e) => (e as HTMLElement).dataset.count)).toBe("0");
+    // Once loaded it needs no network: everything below runs offline (a fetch would fail and be collected).
+    await page.waitForNetworkIdle({ idleTime: 300, timeout: 30_000 });
+    await page.setOfflineMode(true);
     // The cursor on STE (line 5) plots the plain STE: sign forward, backward 1 everywhere.
     await cursorAt(PROGRAM.indexOf("STE\n"));
     await page.waitForFunction(() => document.getElementById("plot")!.dataset.name === "STE", { timeout: 30_000 });
@@ -195,6 +198,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
   });
 
   it("keeps the program in the URL: a new tab opened on the link shows the same text", async () => {
+    await page.setOfflineMode(false);
     const text = await page.evaluate(() => (window as unknown as { playground: { view: { state: { doc: { toString(): string } } } } }).playground.view.state.doc.toString());
     // The hash is written 400 ms after the last edit, deflated.
     await new Promise((r) => setTimeout(r, 800));
