@@ -9,8 +9,10 @@ export class CompilerClient {
   private readonly newest = new Map<string, number>();
   private readonly pending = new Map<number, (reply: unknown) => void>();
 
-  constructor() {
+  /** `onError` hears a worker that failed to load or threw outside a request (a bug in estc). */
+  constructor(onError: (message: string) => void) {
     this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module", name: "estc-compiler" });
+    this.worker.onerror = (ev) => onError(ev.message || "the compiler worker failed to load");
     this.worker.onmessage = (ev: MessageEvent) => {
       const reply = ev.data as { id: number };
       const resolve = this.pending.get(reply.id);

@@ -31,8 +31,11 @@ function debounce(ms: number, run: () => void): () => void {
   };
 }
 
-const client = new CompilerClient();
 const status = byId<HTMLSpanElement>("status");
+const client = new CompilerClient((message) => {
+  status.textContent = `the compiler stopped (a bug in estc, please report it): ${message}`;
+  status.dataset.state = "crash";
+});
 const problems = byId<HTMLUListElement>("problems");
 const kernels = mountKernelsView(byId("tab-kernels"));
 mountStdlibView(byId("tab-stdlib"));
@@ -107,28 +110,20 @@ async function compile(): Promise<void> {
     status.dataset.state = errors > 0 ? "errors" : "ok";
   }
   status.dataset.compiles = String(compiles);
-  void curves(false);
+  void curves();
 }
 const scheduleCompile = debounce(200, () => void compile());
 
 // ---------------------------------------------------------------- the lab: plot and training
 
-let lastPlot: { text: string; start: number; end: number } | undefined;
-const plot = mountPlotView(byId("plot"), { onScalars: () => void curves(true) });
+const plot = mountPlotView(byId("plot"), { onScalars: () => void curves() });
 
-/** Asks for the curves at the cursor; slider values travel when the cursor stays on the plotted item. */
-async function curves(fromSlider: boolean): Promise<void> {
-  const text = editor.text();
-  const offset = editor.view.state.selection.main.head;
-  const same = lastPlot !== undefined && (fromSlider || (lastPlot.text === text && offset >= lastPlot.start && offset <= lastPlot.end));
-  const request: { type: string; text: string; offset: number; scalars?: Record<string, number> } = { type: "lab/curves", text, offset };
-  if (same) request.scalars = plot.values();
-  const reply = await client.latest<{ result: CurveResult }>(request);
-  if (reply === undefined) return;
-  plot.show(reply.result);
-  lastPlot = reply.result.ok ? { text, start: reply.result.plot.item.start, end: reply.result.plot.item.end } : undefined;
+/** Asks for the curves at the cursor, with the sliders' values (the lab drops them when the item changed). */
+async function curves(): Promise<void> {
+  const reply = await client.latest<{ result: CurveResult }>({ type: "lab/curves", text: editor.text(), offset: editor.view.state.selection.main.head, ...plot.request() });
+  if (reply !== undefined) plot.show(reply.result);
 }
-const scheduleCurves = debounce(120, () => void curves(false));
+const scheduleCurves = debounce(120, () => void curves());
 
 const trainingRoot = byId("training");
 linkRuntime().then(

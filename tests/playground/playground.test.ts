@@ -181,19 +181,22 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     await shot("04-slider");
   });
 
+  let trained: { steps: number; first: number; last: number; device: string } | undefined;
   it("trains the quickstart's task in the page and the loss falls", async () => {
     await page.click('#training button[data-action="start"]');
-    await page.waitForFunction(() => JSON.parse(document.getElementById("training")!.dataset.losses ?? "[]").length >= 4, { timeout: 240_000 });
-    const stop = await page.$('#training button[data-action="stop"]');
-    await stop?.click();
+    // data-losses holds one loss per step; 12 steps are enough to see the fall through the noise.
+    await page.waitForFunction(() => JSON.parse(document.getElementById("training")!.dataset.losses ?? "[]").length >= 12, { timeout: 240_000 });
+    await page.click('#training button[data-action="stop"]');
     await page.waitForFunction(() => ["stopped", "done"].includes(document.getElementById("training")!.dataset.state ?? ""), { timeout: 60_000 });
     const { losses, device } = await page.$eval("#training", (e) => ({ losses: JSON.parse((e as HTMLElement).dataset.losses ?? "[]") as number[], device: (e as HTMLElement).dataset.device }));
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(losses.every(Number.isFinite)).toBe(true);
-    // Ten classes: the first epoch starts near ln 10 = 2.30; it must fall from there.
+    // Softmax cross-entropy over ten classes from random weights: a few nats at the start.
     expect(losses[0]!).toBeGreaterThan(1);
-    expect(losses[0]!).toBeLessThan(4);
-    expect(losses[losses.length - 1]!).toBeLessThan(losses[0]! * 0.9);
+    expect(losses[0]!).toBeLessThan(8);
+    expect(mean(losses.slice(-4))).toBeLessThan(0.85 * mean(losses.slice(0, 4)));
     expect(device).toMatch(/^(webgpu|cpu)/);
+    trained = { steps: losses.length, first: losses[0]!, last: losses[losses.length - 1]!, device: device ?? "" };
     await shot("05-training");
   });
 
@@ -243,8 +246,8 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
   });
 
   it("raised no page errors and fetched nothing it could not find", () => {
-    // Reported with the build time, so a slow build shows in the test output.
     expect({ errors: errors.errors, notFound: server.notFound }).toEqual({ errors: [], notFound: [] });
-    expect(buildMs).toBeGreaterThan(0);
+    // The build time and the training run, for whoever reads the test output.
+    console.log(`playground: vite build ${Math.round(buildMs)} ms; trained ${trained?.steps} steps on ${trained?.device}, loss ${trained?.first.toFixed(3)} -> ${trained?.last.toFixed(3)}`);
   });
 });
