@@ -17,6 +17,26 @@ import type { Browser, Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectPageErrors, findChromium, launchChromium, startStaticServer, type PageErrors, type StaticServer } from "../browser/chromium.js";
 
+/**
+ * The page's globals as far as the page functions below use them (they run in Chromium, not
+ * here): declared in this module so the tests type-check without the DOM library.
+ */
+interface El {
+  dataset: Record<string, string | undefined>;
+  textContent: string | null;
+  innerText: string;
+  value: string;
+  contains(other: El | null): boolean;
+  querySelector(selector: string): El | null;
+}
+declare const document: {
+  getElementById(id: string): El | null;
+  querySelector(selector: string): El | null;
+  querySelectorAll(selector: string): Iterable<El> & { length: number };
+};
+declare const window: { playground: { view: { state: { doc: { toString(): string } }; dispatch(transaction: unknown): void; focus(): void } } };
+declare const location: { hash: string };
+
 const root = join(import.meta.dirname, "..", "..");
 const dist = join(root, "playground", "dist");
 const shots = join(root, "tests", "browser", "screenshots", "playground");
@@ -69,19 +89,19 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
   });
 
   const shot = (name: string) => page.screenshot({ path: join(shots, `${name}.png`) });
-  const compiles = () => page.$eval("#status", (e) => Number((e as HTMLElement).dataset.compiles ?? 0));
+  const compiles = () => page.$eval("#status", (e) => Number((e as unknown as El).dataset.compiles ?? 0));
   /** Waits for a compile after the current one (of the editor's text as it is now) to be shown. */
   const nextCompile = async (after: number) => page.waitForFunction((n) => Number(document.getElementById("status")!.dataset.compiles ?? 0) > n, { timeout: 30_000 }, after);
   const plotData = () =>
     page.$eval("#plot", (e) => {
-      const d = (e as HTMLElement).dataset;
+      const d = (e as unknown as El).dataset;
       return { state: d.state, name: d.name, xs: JSON.parse(d.xs ?? "[]") as number[], backward: JSON.parse(d.backward ?? "[]") as number[], forward: JSON.parse(d.forward ?? "[]") as number[], scalars: JSON.parse(d.scalars ?? "{}") as Record<string, number> };
     });
   const at = (p: { xs: number[] }, x: number) => p.xs.findIndex((v) => Math.abs(v - x) < 1e-9);
   /** Puts the cursor at `offset` in the editor (then keystrokes go there). */
   const cursorAt = (offset: number) =>
     page.evaluate((o) => {
-      const view = (window as unknown as { playground: { view: { dispatch(t: unknown): void; focus(): void } } }).playground.view;
+      const view = window.playground.view;
       view.dispatch({ selection: { anchor: o } });
       view.focus();
     }, offset);
@@ -89,8 +109,8 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
   it("opens a program from the URL, checks it and plots the estimator under the cursor", async () => {
     await page.goto(`${server.origin}/#t=${base64url(PROGRAM)}`);
     await page.waitForFunction(() => Number(document.getElementById("status")!.dataset.compiles ?? 0) >= 1, { timeout: 60_000 });
-    expect(await page.$eval("#status", (e) => (e as HTMLElement).dataset.state)).toBe("ok");
-    expect(await page.$eval("#problems", (e) => (e as HTMLElement).dataset.count)).toBe("0");
+    expect(await page.$eval("#status", (e) => (e as unknown as El).dataset.state)).toBe("ok");
+    expect(await page.$eval("#problems", (e) => (e as unknown as El).dataset.count)).toBe("0");
     // Once loaded it needs no network: everything below runs offline (a fetch would fail and be collected).
     await page.waitForNetworkIdle({ idleTime: 300, timeout: 30_000 });
     await page.setOfflineMode(true);
@@ -110,7 +130,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     // Type over STE: "ReSET", a typo of ReSTE.
     const from = PROGRAM.indexOf("STE\n");
     await page.evaluate((f) => {
-      const view = (window as unknown as { playground: { view: { dispatch(t: unknown): void; focus(): void } } }).playground.view;
+      const view = window.playground.view;
       view.dispatch({ selection: { anchor: f, head: f + 3 } });
       view.focus();
     }, from);
@@ -119,7 +139,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     await nextCompile(before);
     await page.waitForFunction(() => document.querySelector("#problems li.problem") !== null, { timeout: 30_000 });
     typoCompile = await compiles();
-    const problems = await page.$$eval("#problems li.problem", (lis) => lis.map((li) => ({ ...(li as HTMLElement).dataset, text: li.textContent ?? "" })));
+    const problems = await page.$$eval("#problems li.problem", (lis) => lis.map((li) => ({ ...(li as unknown as El).dataset, text: li.textContent ?? "" })));
     const typed = PROGRAM.slice(0, from) + "ReSET" + PROGRAM.slice(from + 3);
     const line = typed.slice(0, from).split("\n").length;
     const col = from - typed.lastIndexOf("\n", from - 1);
@@ -135,7 +155,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
       return { text: range?.textContent, line: lines.findIndex((l) => l.contains(range)) + 1, gutter: document.querySelectorAll(".cm-lint-marker-error").length };
     });
     expect(marked).toEqual({ text: "ReSET", line: 5, gutter: 1 });
-    expect(await page.$eval("#status", (e) => (e as HTMLElement).dataset.state)).toBe("errors");
+    expect(await page.$eval("#status", (e) => (e as unknown as El).dataset.state)).toBe("errors");
     await page.hover(".cm-lintRange-error");
     await page.waitForSelector(".cm-tooltip-lint", { timeout: 10_000 }).catch(() => undefined);
     await shot("02-diagnostic");
@@ -169,7 +189,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     // The redraw is for the slider's final value: wait until the data carry it.
     await page.waitForFunction(() => {
       const el = document.getElementById("plot")!;
-      const input = el.querySelector<HTMLInputElement>('input[data-scalar="o"]')!;
+      const input = el.querySelector('input[data-scalar="o"]')!;
       return JSON.parse(el.dataset.scalars ?? "{}").o === Number(input.value);
     }, { timeout: 30_000 });
     const p = await plotData();
@@ -188,7 +208,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     await page.waitForFunction(() => JSON.parse(document.getElementById("training")!.dataset.losses ?? "[]").length >= 12, { timeout: 240_000 });
     await page.click('#training button[data-action="stop"]');
     await page.waitForFunction(() => ["stopped", "done"].includes(document.getElementById("training")!.dataset.state ?? ""), { timeout: 60_000 });
-    const { losses, device } = await page.$eval("#training", (e) => ({ losses: JSON.parse((e as HTMLElement).dataset.losses ?? "[]") as number[], device: (e as HTMLElement).dataset.device }));
+    const { losses, device } = await page.$eval("#training", (e) => ({ losses: JSON.parse((e as unknown as El).dataset.losses ?? "[]") as number[], device: (e as unknown as El).dataset.device }));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     expect(losses.every(Number.isFinite)).toBe(true);
     // Softmax cross-entropy over ten classes from random weights: a few nats at the start.
@@ -202,7 +222,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
 
   it("keeps the program in the URL: a new tab opened on the link shows the same text", async () => {
     await page.setOfflineMode(false);
-    const text = await page.evaluate(() => (window as unknown as { playground: { view: { state: { doc: { toString(): string } } } } }).playground.view.state.doc.toString());
+    const text = await page.evaluate(() => window.playground.view.state.doc.toString());
     // The hash is written 400 ms after the last edit, deflated.
     await new Promise((r) => setTimeout(r, 800));
     expect(await page.evaluate(() => location.hash.startsWith("#z="))).toBe(true);
@@ -212,9 +232,9 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     try {
       await other.goto(url);
       await other.waitForFunction(() => Number(document.getElementById("status")!.dataset.compiles ?? 0) >= 1, { timeout: 60_000 });
-      const reopened = await other.evaluate(() => (window as unknown as { playground: { view: { state: { doc: { toString(): string } } } } }).playground.view.state.doc.toString());
+      const reopened = await other.evaluate(() => window.playground.view.state.doc.toString());
       expect(reopened).toBe(text);
-      expect(await other.$eval("#problems", (e) => (e as HTMLElement).dataset.count)).toBe("0");
+      expect(await other.$eval("#problems", (e) => (e as unknown as El).dataset.count)).toBe("0");
     } finally {
       await other.close();
     }
@@ -222,7 +242,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
 
   it("shows the generated JS and WGSL kernels of the program", async () => {
     await page.click('nav.tabs button[data-tab="kernels"]');
-    const shown = () => page.$eval("#tab-kernels .cm-content", (e) => (e as HTMLElement).innerText);
+    const shown = () => page.$eval("#tab-kernels .cm-content", (e) => (e as unknown as El).innerText);
     await page.click('#tab-kernels button[data-suffix=".js"]');
     const js = await shown();
     expect(js).toContain("generated by estc from main.est");
@@ -230,17 +250,17 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     await page.click('#tab-kernels button[data-suffix=".wgsl.js"]');
     const wgsl = await shown();
     expect(wgsl).toContain("@compute");
-    expect(await page.$eval("#tab-kernels", (e) => (e as HTMLElement).dataset.file)).toBe("main.wgsl.js");
+    expect(await page.$eval("#tab-kernels", (e) => (e as unknown as El).dataset.file)).toBe("main.wgsl.js");
     await shot("06-kernels");
   });
 
   it("browses the stdlib's modules", async () => {
     await page.click('nav.tabs button[data-tab="stdlib"]');
-    const ids = await page.$$eval("#tab-stdlib li", (lis) => lis.map((li) => (li as HTMLElement).dataset.module));
+    const ids = await page.$$eval("#tab-stdlib li", (lis) => lis.map((li) => (li as unknown as El).dataset.module));
     expect(ids).toContain("std/binary");
     expect(ids).toContain("std/quant");
     await page.click('#tab-stdlib li[data-module="std/quant"]');
-    const text = await page.$eval("#tab-stdlib .cm-content", (e) => (e as HTMLElement).innerText);
+    const text = await page.$eval("#tab-stdlib .cm-content", (e) => (e as unknown as El).innerText);
     expect(text).toContain("estimator RoundSTE for round(x)");
     await shot("07-stdlib");
   });
