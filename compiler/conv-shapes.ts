@@ -2,10 +2,11 @@
  * The checker's side of conv2d, max_pool2d and avg_pool2d (docs/language.md §7): their
  * parameters and shape rules. Layout is NCHW (PyTorch's): x is [B, C, H, W], w is
  * [O, C/groups, KH, KW]; geometry is compile-time, each of stride/padding/dilation an int (both
- * axes) or a list [h, w]. The output size is floor((H + 2p − d(KH − 1) − 1) / s) + 1, computed when
- * H is a number; a window that does not fit is E3003 with that arithmetic.
+ * axes) or a list [h, w]. The output size is floor((H + 2p − d(KH − 1) − 1) / s) + 1: a number
+ * when H is one (a window that does not fit is E3003 with that arithmetic), else a computed dim.
  */
 import { convOutSize } from "../runtime/conv-geometry.js";
+import { convOutDim } from "./dims.js";
 import type { ArgValue, PrimParam, Primitive, RuleResult } from "./primitives.js";
 import { showDim, showTy, tensor, type DimT, type TensorTy } from "./types.js";
 
@@ -38,7 +39,9 @@ const failed = (r: unknown): r is Failure => typeof r === "object" && r !== null
 
 /**
  * One spatial output size. A known size gives a number (E3003 when no window fits); a symbolic
- * one keeps its symbol when the geometry preserves it (stride 1, 2p = d(K − 1)).
+ * one the computed dim floor((H + 2p − d(K − 1) − 1) / s) + 1 (compiler/dims.ts's canonical form:
+ * `H` for a "same" geometry, `H/2` for a 2x2 pooling, `(H+1)/2` for a stride-2 3x3 convolution
+ * with padding 1), whose window is checked at run time once H is known (E6007).
  */
 function outDim(axis: string, size: DimT, k: number, s: number, p: number, d: number, arg: string): DimT | Failure {
   if (typeof size === "number") {
@@ -52,12 +55,7 @@ function outDim(axis: string, size: DimT, k: number, s: number, p: number, d: nu
     }
     return convOutSize(size, k, s, p, d);
   }
-  if (s === 1 && 2 * p === d * (k - 1)) return size;
-  return {
-    error: `the output ${axis} over the symbolic ${axis} ${showDim(size)} is (${showDim(size)} + 2·${p} − ${d}·(${k} − 1) − 1) / ${s} + 1, and computed dims are not supported yet`,
-    arg: "x",
-    hint: `declare x with a numeric ${axis} (e.g. f32[B, C, 28, 28]); a symbolic one is kept only with stride 1 and padding = dilation·(K − 1) / 2`,
-  };
+  return convOutDim(size, k, s, p, d);
 }
 
 function rank4(t: TensorTy, arg: string, what: string): Failure | undefined {

@@ -5,8 +5,8 @@
  * pick again) stay in the IR (compiler/conv-derivatives.ts).
  */
 import type * as A from "../grammar/ast.js";
-import { convOutSize } from "../runtime/conv-geometry.js";
 import type { Span } from "./diagnostics.js";
+import { convOutDim } from "./dims.js";
 import { Op, type DimT, type Node } from "./ir.js";
 import type { Lowerer } from "./lower.js";
 import { LowerError, isValue, type Env, type Value } from "./lower-values.js";
@@ -42,7 +42,7 @@ export function lowerConv(L: Lowerer, name: string, t: (k: string) => Node, args
   return name === "max_pool2d" ? g.node(Op.MaxPool2d, "f32", shape, [x, x], attrs) : g.node(Op.AvgPool2d, "f32", shape, [x], attrs);
 }
 
-/** One output size; a symbolic size passed the checker only where the geometry keeps it. */
+/** One output size: a number, or the computed dim compiler/conv-shapes.ts gave the checker. */
 function outDim(size: DimT, k: number, g: { stride: number[]; padding: number[]; dilation: number[] }, axis: 0 | 1): DimT {
-  return typeof size === "number" ? convOutSize(size, k, g.stride[axis]!, g.padding[axis]!, g.dilation[axis]!) : size;
+  return convOutDim(size, k, g.stride[axis]!, g.padding[axis]!, g.dilation[axis]!);
 }

@@ -49,6 +49,8 @@ export function convSizes(x: readonly number[], w: readonly number[], out: reado
   const [outChannels, cg, kh, kw] = w as [number, number, number, number];
   const oh = convOutSize(height, kh, g.stride[0]!, g.padding[0]!, g.dilation[0]!);
   const ow = convOutSize(width, kw, g.stride[1]!, g.padding[1]!, g.dilation[1]!);
+  fits("conv2d", "height", height, kh, g.stride[0]!, g.padding[0]!, g.dilation[0]!);
+  fits("conv2d", "width", width, kw, g.stride[1]!, g.padding[1]!, g.dilation[1]!);
   const ok = cg * g.groups === channels && outChannels % g.groups === 0 && out[0] === batch && out[1] === outChannels && out[2] === oh && out[3] === ow;
   if (!ok) mismatch(`conv2d (groups ${g.groups}) operands disagree: ${shapes}, the output must be [${batch}, ${outChannels}, ${oh}, ${ow}]`);
   return { batch, channels, height, width, outChannels, kh, kw, oh, ow };
@@ -59,12 +61,23 @@ export function poolSizes(x: readonly number[], out: readonly number[], g: PoolG
   if (x.length !== 4 || out.length !== 4) mismatch(`pooling needs rank-4 operands: x [${x.join(", ")}], out [${out.join(", ")}]`);
   const [batch, channels, height, width] = x as [number, number, number, number];
   const [kh, kw] = g.kernel as [number, number];
+  fits("pooling", "height", height, kh, g.stride[0]!, g.padding[0]!, 1);
+  fits("pooling", "width", width, kw, g.stride[1]!, g.padding[1]!, 1);
   const oh = convOutSize(height, kh, g.stride[0]!, g.padding[0]!);
   const ow = convOutSize(width, kw, g.stride[1]!, g.padding[1]!);
   if (out[0] !== batch || out[1] !== channels || out[2] !== oh || out[3] !== ow) {
     mismatch(`pooling x [${x.join(", ")}] gives [${batch}, ${channels}, ${oh}, ${ow}], not [${out.join(", ")}]`);
   }
   return { batch, channels, height, width, outChannels: channels, kh, kw, oh, ow };
+}
+
+/**
+ * E6007 when no window fits a symbolic size's value (the checker reports a known size's, E3003):
+ * with floor division the output size alone can be 0 then, and an empty result would hide it.
+ */
+function fits(what: string, axis: string, size: number, k: number, s: number, p: number, d: number): void {
+  const n = size + 2 * p - d * (k - 1) - 1;
+  if (n < 0) mismatch(`${what}: the window does not fit the ${axis}: ${size} + 2·${p} − ${d}·(${k} − 1) − 1 = ${n} < 0, so no output position remains`);
 }
 
 function mismatch(message: string): never {

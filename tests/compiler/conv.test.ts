@@ -67,6 +67,26 @@ describe("conv2d", () => {
   });
 });
 
+describe("symbolic spatial sizes", () => {
+  it("conv2d and max_pool2d over symbolic H and W: the computed output sizes, at two sizes through one fn", () => {
+    // Height floor((H + 2 − 2 − 1) / 2) + 1, width floor((W − 3) / 2) + 1, then a 2x2 pooling: floor of half each.
+    const text = `fn f(x: f32[B, 2, H, W], w: f32[3, 2, 3, 3]) -> f32[B, 3, ((H - 1) / 2 + 1) / 2, ((W - 3) / 2 + 1) / 2] {
+      return max_pool2d(conv2d(x, w, stride = 2, padding = [1, 0]), 2)
+    }`;
+    const fn = compileFn(text, "f");
+    for (const [h, w] of [[9, 12], [6, 7]] as const) {
+      const x = random(2 * 2 * h * w, h);
+      const wt = random(3 * 2 * 9, 7);
+      const conv = naiveConv2d(x, [2, 2, h, w], wt, [3, 2, 3, 3], { stride: [2, 2], padding: [1, 0] });
+      const want = naivePool2d("max", conv.data, conv.shape, [2, 2]);
+      const got = evalVjp(fn, { x, w: wt }, undefined, { dims: { B: 2, H: h, W: w } });
+      expect(want.shape).toEqual([2, 3, Math.floor((Math.floor((h - 1) / 2) + 1) / 2), Math.floor((Math.floor((w - 3) / 2) + 1) / 2)]);
+      expect(got.outputs[0]!.length).toBe(want.data.length);
+      got.outputs[0]!.forEach((v, i) => expect(v).toBeCloseTo(want.data[i]!, 12));
+    }
+  });
+});
+
 describe("max_pool2d and avg_pool2d", () => {
   for (const c of poolCases) {
     const want = (x: number[]) => naivePool2d(c.kind, x, c.xs, c.k, c.s ?? c.k, c.p ?? [0, 0]);
@@ -141,10 +161,11 @@ describe("the checker's shape rules", () => {
     expect([d.span.start, d.span.end]).toEqual([col(text, ", w)") + 2, col(text, ", w)") + 3]);
   });
 
-  it("a symbolic height the geometry changes is E3003 naming the symbol (computed dims come later)", () => {
+  it("a symbolic height the geometry changes gives a computed dim, which a declared result must match (E3004)", () => {
     const d = one("fn f(x: f32[B, 1, H, 8], w: f32[2, 1, 3, 3]) -> f32[B, 2, H, 6] { return conv2d(x, w) }");
-    expect(d.code).toBe("E3003");
-    expect(d.message).toContain("over the symbolic height H");
+    expect(d.code).toBe("E3004");
+    // floor((H + 2·0 − 1·(3 − 1) − 1) / 1) + 1 = H − 2
+    expect(d.message).toBe("fn 'f' returns f32[B, 2, H-2, 6], but its result type says f32[B, 2, H, 6]");
   });
 
   it("a stride of 0 and a 3-element list are E3003; a non-constant stride is E3034", () => {

@@ -68,6 +68,41 @@ describe("conv2d on the cpu", () => {
   });
 });
 
+describe("symbolic spatial sizes on the cpu", () => {
+  // Height floor((H + 2 − 2 − 1) / 2) + 1, width floor((W − 3) / 2) + 1, then a 2x2 max pooling.
+  const src = `fn f(x: f32[B, 2, H, W], w: f32[3, 2, 3, 3]) -> f32[B, 3, ((H - 1) / 2 + 1) / 2, ((W - 3) / 2 + 1) / 2] {
+    return max_pool2d(conv2d(x, w, stride = 2, padding = [1, 0]), 2)
+  }`;
+
+  it("one compiled fn at two input sizes: forward against the naive loops, vjp against f64", async () => {
+    for (const [b, h, w] of [[2, 9, 12], [1, 6, 7]] as const) {
+      const x = random(b * 2 * h * w, h);
+      const wt = random(3 * 2 * 9, 8);
+      const conv = naiveConv2d(x, [b, 2, h, w], wt, [3, 2, 3, 3], { stride: [2, 2], padding: [1, 0] });
+      const want = naivePool2d("max", conv.data, conv.shape, [2, 2]);
+      const ct = random(want.data.length, 9);
+      const inputs = { x: { data: x, shape: [b, 2, h, w] }, w: { data: wt, shape: [3, 2, 3, 3] } };
+      const f64 = await run("f64", src, "f", inputs, { ct: [ct] });
+      for (const backend of ["cpu", "cpu-ts"] as const) {
+        const got = await run(backend, src, "f", inputs, { ct: [ct] });
+        expectClose(got.outputs[0], want.data, 1e-5, `${backend} forward at H ${h}, W ${w}`);
+        expectClose(got.grads["x"], f64.grads["x"]!, 1e-5, `${backend} dx at H ${h}, W ${w}`);
+        expectClose(got.grads["w"], f64.grads["w"]!, 1e-5, `${backend} dw at H ${h}, W ${w}`);
+      }
+    }
+  });
+
+  it("a size no window fits is E6007 with the arithmetic, at run time", async () => {
+    const text = "fn g(x: f32[B, 1, H, 4], w: f32[1, 1, 3, 3]) -> f32[B, 1, (H - 3) / 2 + 1, 1] { return conv2d(x, w, stride = 2) }";
+    // H = 2: floor((2 − 3) / 2) + 1 = 0 output rows, because the window (3 rows) does not fit.
+    const inputs = { x: { data: random(8, 1), shape: [1, 1, 2, 4] }, w: { data: random(9, 2), shape: [1, 1, 3, 3] } };
+    await expect(run("cpu", text, "g", inputs)).rejects.toMatchObject({
+      code: "E6007",
+      message: expect.stringContaining("conv2d: the window does not fit the height: 2 + 2·0 − 1·(3 − 1) − 1 = -1 < 0"),
+    });
+  });
+});
+
 describe("pooling on the cpu", () => {
   it.each(poolCases.map((c) => [`${c.kind} ${c.name}`, c] as const))("%s: forward equals the naive loop, vjp the f64 interpreter", async (_n, c) => {
     const x = random(size(c.xs), 6);

@@ -34,6 +34,26 @@ describe("conv2d: webgpu against the cpu", () => {
     expectClose(gpu.grads["w"], cpu.grads["w"]!, 1e-5, "dw");
   });
 
+  it("symbolic H and W (stride 2, padding [1, 0], then a 2x2 max pool): one compiled fn at two sizes", async () => {
+    const src = `fn f(x: f32[B, 2, H, W], w: f32[3, 2, 3, 3]) -> f32[B, 3, ((H - 1) / 2 + 1) / 2, ((W - 3) / 2 + 1) / 2] {
+      return max_pool2d(conv2d(x, w, stride = 2, padding = [1, 0]), 2)
+    }`;
+    for (const [b, h, w] of [[2, 9, 12], [1, 6, 7]] as const) {
+      const x = random(b * 2 * h * w, h);
+      const wt = random(3 * 2 * 9, 16);
+      const conv = naiveConv2d(x, [b, 2, h, w], wt, [3, 2, 3, 3], { stride: [2, 2], padding: [1, 0] });
+      const want = naivePool2d("max", conv.data, conv.shape, [2, 2]);
+      const ct = random(want.data.length, 17);
+      const inputs = { x: { data: x, shape: [b, 2, h, w] }, w: { data: wt, shape: [3, 2, 3, 3] } };
+      const cpu = await run("cpu", src, "f", inputs, { ct: [ct] });
+      const gpu = await run("webgpu", src, "f", inputs, { ct: [ct] });
+      expectClose(gpu.outputs[0], want.data, 1e-5, `webgpu forward vs naive at H ${h}, W ${w}`);
+      expectClose(gpu.outputs[0], cpu.outputs[0]!, 1e-5, `forward at H ${h}, W ${w}`);
+      expectClose(gpu.grads["x"], cpu.grads["x"]!, 1e-5, `dx at H ${h}, W ${w}`);
+      expectClose(gpu.grads["w"], cpu.grads["w"]!, 1e-5, `dw at H ${h}, W ${w}`);
+    }
+  });
+
   it("a layer of the example's size: 4 x 8 x 28 x 28, 3x3 weights, padding 1", async () => {
     const src = "fn f(x: f32[B, 8, 28, 28], w: f32[16, 8, 3, 3]) -> f32[B, 16, 28, 28] { return conv2d(x, w, padding = 1) }";
     const x = random(4 * 8 * 784, 14);
