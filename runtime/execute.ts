@@ -12,6 +12,7 @@ import { runConvStep } from "./conv-step.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
+import { hasWasmKernel, runWasmKernel } from "./wasm/kernels.js";
 
 /**
  * Runs `plan` (one of `spec`'s entry points) and returns its output buffers as tensors on
@@ -80,7 +81,7 @@ export function runPlan(
   const restoreKernels = useGemmKernels(device);
   try {
     plan.steps.forEach((step, s) => {
-      runStep(spec, step, { array, shapes, external, root, dims, scalars, seed });
+      runStep(spec, step, { array, shapes, external, root, dims, scalars, seed, wasm: device.kernels === "wasm" });
       if (checkNumerics) {
         for (const b of stepBuffers(step)) {
           const a = array(b);
@@ -125,6 +126,8 @@ interface StepContext {
   dims: Int32Array;
   scalars: Float64Array;
   seed: number;
+  /** Whether kernels with a Wasm form run it (`cpu({ kernels: "wasm" })`). */
+  wasm: boolean;
 }
 
 function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
@@ -136,7 +139,9 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
     case "kernel": {
       const kernel = spec.kernels[step.kernel];
       if (kernel === undefined) internal(spec, `kernel ${step.kernel} does not exist`);
-      kernel(ctx.dims, ctx.scalars, ctx.seed, ...step.args.map(array));
+      const args = step.args.map(array);
+      if (ctx.wasm && hasWasmKernel(spec, step.kernel) && runWasmKernel(spec, step.kernel, args, ctx.dims, ctx.scalars)) return;
+      kernel(ctx.dims, ctx.scalars, ctx.seed, ...args);
       return;
     }
     case "matmul":

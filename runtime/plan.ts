@@ -273,6 +273,13 @@ export interface FunctionSpec {
    * module, imported the first time a fn runs on a WebGPU device, so CPU users never load it).
    */
   loadWgsl?: () => Promise<WgslKernel[]>;
+  /**
+   * The kernels compiled to one WebAssembly SIMD module (compiler/codegen/wasm/), run instead of
+   * the TS ones on `cpu({ kernels: "wasm" })`: `module` is its bytes in base64; `kernels[i]` is
+   * null where kernel i has only its TS form, else its loop shape (the element count is its
+   * product) and how many of its buffers are reads.
+   */
+  wasm?: { module: string; kernels: ({ shape: Dim[]; reads: number } | null)[] };
   forward: EntryPlan;
   /** Outputs: the gradients of `gradInputs`, in order. Inputs include `$ct0`, `$ct1`, …. */
   vjp: EntryPlan;

@@ -231,7 +231,7 @@ function nextF32(f: number, up: boolean): number {
 }
 
 /** `c` rounded to an f32 downwards or upwards (exact when it is one). */
-function roundF32(c: number, up: boolean): number {
+export function roundF32(c: number, up: boolean): number {
   const f = Math.fround(c);
   if (f === c || Number.isNaN(c)) return f;
   return f > c === up ? f : nextF32(f, up);

@@ -13,12 +13,24 @@ import { reduceKernelWgsl } from "./wgsl-reduce.js";
 import type { Span } from "../diagnostics.js";
 import { kernelName } from "./names.js";
 import { convStep } from "./conv-step.js";
+import { fusedKernelWasm } from "./wasm/fused.js";
+import type { SimdBuilder } from "./wasm/simd.js";
+import type { Dim } from "../../runtime/plan.js";
+
+/** A kernel's Wasm function, its loop shape and how many of its buffers it reads. */
+export interface WasmKernel {
+  fn: SimdBuilder;
+  shape: Dim[];
+  reads: number;
+}
 
 /** A generated kernel, in TypeScript and WGSL, with the source span it came from (for the comment above it). */
 export interface EmittedKernel {
   name: string;
   source: KernelSource;
   wgsl: WgslKernel;
+  /** The Wasm SIMD form (./wasm/), where the kernel has one. */
+  wasm?: WasmKernel;
   span?: Span;
 }
 
@@ -47,7 +59,9 @@ export class KernelTable {
       k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx)
       : k.kind === "matmul" ? matmulKernelWgsl(name, k, reads, this.ctx)
       : reduceKernelWgsl(name, k, reads, this.ctx);
-    this.kernels.push({ name, source, wgsl, ...(span !== undefined ? { span } : {}) });
+    const wasm = k.kind === "fused" ? fusedKernelWasm(k, reads, this.ctx) : undefined;
+    const wasmKernel = wasm === undefined || k.kind !== "fused" ? {} : { wasm: { fn: wasm, shape: [...k.shape] as Dim[], reads: reads.length } };
+    this.kernels.push({ name, source, wgsl, ...wasmKernel, ...(span !== undefined ? { span } : {}) });
     this.byBody.set(key, index);
     return index;
   }

@@ -23,6 +23,7 @@ import { oneHotLabelBounds } from "../index-bounds.js";
 import { selectResiduals } from "../residuals.js";
 import { commentText, stringLiteral, visibleText } from "../escape.js";
 import { exportBinding } from "./names.js";
+import { base64, wasmModuleBytes } from "./wasm/module.js";
 
 /** The generated module in each form `estc build` can write, and its WGSL sibling module. */
 export interface GeneratedModule {
@@ -235,6 +236,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     gradInputs,
     kernels: table.kernels.map((k) => new Code(k.name)),
     kernelSources: table.kernels.map((k) => visibleText(kernelWhere(k.span, sources) ?? `${L.module.file}:${start?.line ?? 1}`)),
+    ...wasmField(table),
     loadWgsl: new Code(`async () => (await ${WGSL_LOADER}()).${L.name}`),
     forward: planLiteral(forward),
     vjp: planLiteral(vjp),
@@ -257,6 +259,13 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
   });
   const shared = [...printed.values()].filter((p) => p.uses > 1).map(({ name, plan }) => ({ name, plan }));
   return { spec, helpers: [...helpers], kernels, shared };
+}
+
+/** The spec's `wasm` field (the fn's kernels as one Wasm module), absent when no kernel compiles. */
+function wasmField(table: KernelTable): { wasm?: Literal } {
+  const bytes = wasmModuleBytes(table.kernels.map((k) => k.wasm?.fn));
+  if (bytes === undefined) return {};
+  return { wasm: { module: base64(bytes), kernels: table.kernels.map((k) => (k.wasm === undefined ? null : plain({ shape: k.wasm.shape, reads: k.wasm.reads }))) } };
 }
 
 /** JSON data as a spec literal: what `JSON.stringify` would write (undefined entries dropped). */

@@ -1,0 +1,114 @@
+/**
+ * Runs a generated fn's Wasm kernels (compiler/codegen/wasm/): decodes and compiles the fn's
+ * module on its first CPU call, instantiates it on this thread's kernel arena (./arena.ts), and
+ * calls kernel i with its operands' addresses. An operand already in the arena (a tensor the CPU
+ * device allocated there) is read and written in place; any other array is copied into a
+ * temporary block and, for outputs, back.
+ */
+import type { CpuArray } from "../cpu.js";
+import type { FunctionSpec } from "../plan.js";
+import { resolveShape } from "../plan-buffers.js";
+import { wasmApi } from "./api.js";
+import { kernelArena, type KernelArena } from "./arena.js";
+
+/** A compiled Wasm kernel of a fn: `(n, uniforms, ...buffers) => void`. */
+type WasmKernelFn = (...args: number[]) => void;
+
+const instances = new WeakMap<FunctionSpec, (WasmKernelFn | undefined)[]>();
+
+/** The bytes of base64 `text` (atob-free, so it needs neither Buffer nor the DOM). */
+export function fromBase64(text: string): Uint8Array {
+  const abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const clean = text.replace(/=+$/, "");
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let acc = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    acc = (acc << 6) | abc.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+/**
+ * The module's memory import is declared shared (flags 0x03); where this engine's memory is not
+ * shared, the flags byte is patched to 0x01 so the import matches.
+ */
+function matchMemory(bytes: Uint8Array, shared: boolean): Uint8Array {
+  if (shared) return bytes;
+  const name = [0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02];
+  for (let i = 0; i + name.length < bytes.length; i++) {
+    if (name.every((b, k) => bytes[i + k] === b)) {
+      const out = bytes.slice();
+      out[i + name.length] = 0x01;
+      return out;
+    }
+  }
+  return bytes;
+}
+
+function kernelsOf(spec: FunctionSpec, arena: KernelArena): (WasmKernelFn | undefined)[] {
+  let fns = instances.get(spec);
+  if (fns !== undefined) return fns;
+  const api = wasmApi!;
+  const module = new api.Module(matchMemory(fromBase64(spec.wasm!.module), arena.shared));
+  const exports = new api.Instance(module, { env: { memory: arena.memory } }).exports;
+  fns = spec.wasm!.kernels.map((k, i) => (k === null ? undefined : (exports[`k${i}`] as WasmKernelFn)));
+  instances.set(spec, fns);
+  return fns;
+}
+
+/** Whether kernel `index` of `spec` has a Wasm form this engine can run. */
+export function hasWasmKernel(spec: FunctionSpec, index: number): boolean {
+  return wasmApi !== undefined && (spec.wasm?.kernels[index] ?? null) !== null;
+}
+
+/**
+ * Runs kernel `index` of `spec` on Wasm over `arrays` (its reads, then its writes), or returns
+ * false when the arena cannot hold its operands (the caller runs the TS kernel).
+ */
+export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonly CpuArray[], dims: Int32Array, scalars: Float64Array): boolean {
+  const arena = kernelArena();
+  const info = spec.wasm!.kernels[index]!;
+  const fn = kernelsOf(spec, arena)[index]!;
+  const n = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims).reduce((p, d) => p * d, 1);
+  const temps: { ptr: number; bytes: number; array: CpuArray; write: boolean }[] = [];
+  const uniformBytes = 4 * Math.max(1, scalars.length);
+  const uniforms = arena.alloc(uniformBytes);
+  if (uniforms === undefined) return false;
+  try {
+    const ptrs: number[] = [];
+    for (let i = 0; i < arrays.length; i++) {
+      const a = arrays[i]!;
+      if (arena.owns(a)) {
+        ptrs.push(a.byteOffset);
+        continue;
+      }
+      const ptr = arena.alloc(a.byteLength);
+      if (ptr === undefined) return false;
+      temps.push({ ptr, bytes: a.byteLength, array: a, write: i >= info.reads });
+      ptrs.push(ptr);
+    }
+    // Views made after every allocation: growth replaces (or, unshared, detaches) the buffer.
+    const buffer = arena.buffer();
+    const f32 = new Float32Array(buffer, uniforms, scalars.length);
+    const i32 = new Int32Array(buffer, uniforms, scalars.length);
+    spec.scalars.forEach((s, k) => {
+      if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
+      else f32[k] = scalars[k]!;
+    });
+    for (const t of temps) if (!t.write) new Float32Array(buffer, t.ptr, t.array.length).set(t.array as Float32Array);
+    fn(n, uniforms, ...ptrs);
+    const after = arena.buffer();
+    for (const t of temps) if (t.write) (t.array as Float32Array).set(new Float32Array(after, t.ptr, t.array.length));
+    return true;
+  } finally {
+    arena.free(uniforms, uniformBytes);
+    for (const t of temps) arena.free(t.ptr, t.bytes);
+  }
+}
