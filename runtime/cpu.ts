@@ -8,6 +8,7 @@ import { defaultGemmKernels } from "./matmul.js";
 import { MemoryStats } from "./memory.js";
 import type { DType } from "./tensor.js";
 import { wasmSimdAvailable } from "./wasm/gemm.js";
+import { arenaArray } from "./wasm/tensor-arena.js";
 
 /**
  * Options of {@link cpu} and {@link createCpuDevice}. `kernels`: "wasm" runs matrix products
@@ -155,12 +156,13 @@ function dtypeOfArray(a: CpuArray): DType {
 function newCpuArray(dtype: DType, size: number): CpuArray {
   try {
     switch (dtype) {
+      // In the Wasm kernels' arena where it is shared (./wasm/tensor-arena.ts), else the JS heap.
       case "f32":
-        return new Float32Array(size);
+        return arenaArray(Float32Array, size) ?? new Float32Array(size);
       case "i32":
-        return new Int32Array(size);
+        return arenaArray(Int32Array, size) ?? new Int32Array(size);
       case "bool":
-        return new Uint8Array(size);
+        return arenaArray(Uint8Array, size) ?? new Uint8Array(size);
     }
   } catch (e) {
     // V8 refuses arrays past its length limit, or memory it cannot get, with a RangeError.

@@ -1,11 +1,10 @@
 /**
  * Vectorised f32x4 transcendental functions for the Wasm kernels, in the style of XNNPACK's and
- * musl's: each is a Wasm function (v128) -> v128 that every generated module holds at a fixed
- * index (MATH_INDEX), so a kernel calls `exp` as `call 0`. Their error bounds, measured over a
+ * musl's, emitted inline into a kernel's loop. Their error bounds, measured over a
  * dense grid against f64 by tests/runtime/wasm-math.test.ts, are docs/language.md's accuracy
  * contract for the Wasm back end.
  *
- * - exp: x = n·ln2 + t with a two-constant (Cody–Waite) reduction, e^t = 1 + t + t²·q(t) with q a
+ * - exp: x = n·ln2 + t (n by the magic-number rounding) with a two-constant (Cody–Waite) reduction, e^t = 1 + t + t²·q(t) with q a
  *   degree-4 least-squares fit on [-ln2/2, ln2/2], scaled by 2^n in two halves so results down to
  *   the subnormals round once and overflow gives +Infinity.
  * - log, log1p: musl's logf / log1pf (fdlibm): mantissa reduced to [√2/2, √2), log(1+f) from
@@ -18,11 +17,9 @@
 import { V128 } from "../../../runtime/wasm/encoder.js";
 import { SimdBuilder } from "./simd.js";
 
-/** The math functions every generated module defines, at these function indices. */
-export const MATH_INDEX = { exp: 0, log: 1, log1p: 2, tanh: 3, sigmoid: 4, softplus: 5 } as const;
-export type MathFunction = keyof typeof MATH_INDEX;
-
-const fn = () => new SimdBuilder([V128], [V128]);
+/** The functions approximated here. */
+export const MATH_FUNCTIONS = ["exp", "log", "log1p", "tanh", "sigmoid", "softplus"] as const;
+export type MathFunction = (typeof MATH_FUNCTIONS)[number];
 const LOG2E = 1.4426950408889634;
 /** ln 2 split so that n·LN2_HI is exact for |n| <= 255 (15 significant bits). */
 const LN2_HI = 0.693145751953125;
@@ -32,6 +29,9 @@ const EXP_Q = [0.5, 0.16666576266288757, 0.04166646674275398, 0.0083631752058863
 /** (tanh x − x) / x³ ≈ P0 + P1 z + … + P4 z⁴, z = x², on [0, 0.55]. */
 const TANH_P = [-0.3333333134651184, 0.13333117961883545, -0.053910065442323685, 0.02131274715065956, -0.006615759804844856];
 const TANH_SMALL = 0.55;
+/** 1.5·2^23: adding it rounds an f32 of magnitude below 2^22 to an integer held in the low mantissa bits. */
+const MAGIC = 12582912;
+const MAGIC_BITS = 0x4b400000;
 /** musl logf's polynomial and ln 2 split (log(1+f) = f − f²/2 + s(f²/2 + R), s = f/(2+f)). */
 const LG = [0.66666662693, 0.40000972152, 0.28498786688, 0.24279078841];
 const LOG_LN2_HI = 6.9313812256e-1;
@@ -48,24 +48,25 @@ function pow2(f: SimdBuilder, n: number): void {
   f.get(n).i32x4Const(127).v("i32x4.add").i32(23).v("i32x4.shl");
 }
 
-function expFn(): SimdBuilder {
-  const f = fn();
-  const [n, t, ni, n1, p] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  // Clamped so n stays in [-150, 128]; min/max keep NaN.
-  f.get(0).f32x4Const(89).v("f32x4.min").f32x4Const(-104).v("f32x4.max").set(0);
-  f.get(0).f32x4Const(LOG2E).v("f32x4.mul").v("f32x4.nearest").set(n);
-  f.get(0).get(n).f32x4Const(LN2_HI).v("f32x4.mul").v("f32x4.sub").get(n).f32x4Const(LN2_LO).v("f32x4.mul").v("f32x4.sub").set(t);
+function emitExp(f: SimdBuilder, input: number): void {
+  const [x, n, t, ni, n1, p] = [f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
+  // Clamped so n stays in [-150, 128]; pmin/pmax with x first keep a NaN x (one instruction each).
+  f.get(input).f32x4Const(89).v("f32x4.pmin").f32x4Const(-104).v("f32x4.pmax").set(x);
+  // n = round(x·log2 e) by the magic-number addition (1.5·2^23), whose low bits are n itself.
+  f.get(x).f32x4Const(LOG2E).v("f32x4.mul").f32x4Const(MAGIC).v("f32x4.add").tee(n);
+  f.i32x4Const(MAGIC_BITS).v("i32x4.sub").set(ni);
+  f.get(n).f32x4Const(MAGIC).v("f32x4.sub").set(n);
+  f.get(x).get(n).f32x4Const(LN2_HI).v("f32x4.mul").v("f32x4.sub").get(n).f32x4Const(LN2_LO).v("f32x4.mul").v("f32x4.sub").set(t);
   horner(f, t, EXP_Q);
   // p = 1 + (t + t²·q)
   f.get(t).v("f32x4.mul").get(t).v("f32x4.mul").get(t).v("f32x4.add").f32x4Const(1).v("f32x4.add").set(p);
-  f.get(n).v("i32x4.trunc_sat_f32x4_s").set(ni);
   f.get(ni).i32(1).v("i32x4.shr_s").set(n1);
   f.get(ni).get(n1).v("i32x4.sub").set(ni);
   f.get(p);
   pow2(f, n1);
   f.v("f32x4.mul");
   pow2(f, ni);
-  return f.v("f32x4.mul");
+  f.v("f32x4.mul");
 }
 
 /**
@@ -106,78 +107,97 @@ function logSpecials(b: SimdBuilder, x: number, pole: number): void {
   where(b, () => b.get(x), () => b.get(x).f32x4Const(Infinity).v("f32x4.eq").get(x).get(x).v("f32x4.ne").v("v128.or"));
 }
 
-function logFn(): SimdBuilder {
-  const b = fn();
+function emitLog(b: SimdBuilder, x: number): void {
   const [sub, ix, k, fr] = [b.local(V128), b.local(V128), b.local(V128), b.local(V128)];
   // Subnormals are scaled by 2^25 first (k corrected below).
-  b.get(0).f32x4Const(2 ** -126).v("f32x4.lt").set(sub);
-  b.get(0).f32x4Const(2 ** 25).v("f32x4.mul").get(0).get(sub).v("v128.bitselect");
+  b.get(x).f32x4Const(2 ** -126).v("f32x4.lt").set(sub);
+  b.get(x).f32x4Const(2 ** 25).v("f32x4.mul").get(x).get(sub).v("v128.bitselect");
   b.i32x4Const(0x3f800000 - 0x3f3504f3).v("i32x4.add").set(ix);
   b.get(ix).i32(23).v("i32x4.shr_s").i32x4Const(0x7f).v("i32x4.sub").get(sub).i32x4Const(25).v("v128.and").v("i32x4.sub").set(k);
   b.get(ix).i32x4Const(0x007fffff).v("v128.and").i32x4Const(0x3f3504f3).v("i32x4.add").f32x4Const(1).v("f32x4.sub").set(fr);
   logTail(b, fr, k, undefined);
-  logSpecials(b, 0, 0);
-  return b;
+  logSpecials(b, x, 0);
 }
 
-function log1pFn(): SimdBuilder {
-  const b = fn();
+function emitLog1p(b: SimdBuilder, x: number): void {
   const [u, iu, k, c, fr, near] = [b.local(V128), b.local(V128), b.local(V128), b.local(V128), b.local(V128), b.local(V128)];
-  b.get(0).f32x4Const(1).v("f32x4.add").tee(u);
+  b.get(x).f32x4Const(1).v("f32x4.add").tee(u);
   b.i32x4Const(0x3f800000 - 0x3f3504f3).v("i32x4.add").set(iu);
   b.get(iu).i32(23).v("i32x4.shr_s").i32x4Const(0x7f).v("i32x4.sub").set(k);
   // c = (k >= 2 ? 1 − (u − x) : x − (u − 1)) / u: the rounding error of u = 1 + x.
-  b.f32x4Const(1).get(u).get(0).v("f32x4.sub").v("f32x4.sub");
-  b.get(0).get(u).f32x4Const(1).v("f32x4.sub").v("f32x4.sub");
+  b.f32x4Const(1).get(u).get(x).v("f32x4.sub").v("f32x4.sub");
+  b.get(x).get(u).f32x4Const(1).v("f32x4.sub").v("f32x4.sub");
   b.get(k).i32x4Const(2).v("i32x4.ge_s").v("v128.bitselect").get(u).v("f32x4.div").set(c);
   // k = 0: 1 + x is already in [√2/2, √2): f = x exactly, no correction; k >= 25: c is noise.
   b.get(k).i32x4Const(0).v("i32x4.eq").set(near);
   b.get(c).get(near).get(k).i32x4Const(25).v("i32x4.ge_s").v("v128.or").v("v128.andnot").set(c);
-  b.get(0);
+  b.get(x);
   b.get(iu).i32x4Const(0x007fffff).v("v128.and").i32x4Const(0x3f3504f3).v("i32x4.add").f32x4Const(1).v("f32x4.sub");
   b.get(near).v("v128.bitselect").set(fr);
   logTail(b, fr, k, c);
-  logSpecials(b, 0, -1);
+  logSpecials(b, x, -1);
   // ±0 stays ±0 (log1p(-0) = -0).
-  where(b, () => b.get(0), () => b.get(0).f32x4Const(0).v("f32x4.eq"));
-  return b;
+  where(b, () => b.get(x), () => b.get(x).f32x4Const(0).v("f32x4.eq"));
 }
 
-function tanhFn(): SimdBuilder {
-  const b = fn();
-  const [a, z, small] = [b.local(V128), b.local(V128), b.local(V128)];
-  b.get(0).v("f32x4.abs").set(a);
+function emitTanh(b: SimdBuilder, x: number): void {
+  const [a, z, small, e] = [b.local(V128), b.local(V128), b.local(V128), b.local(V128)];
+  b.get(x).v("f32x4.abs").set(a);
   b.get(a).get(a).v("f32x4.mul").set(z);
   // a + a·z·P(z)
   horner(b, z, TANH_P);
   b.get(a).v("f32x4.mul").get(z).v("f32x4.mul").get(a).v("f32x4.add").set(small);
   // 1 − 2 / (e^{2a} + 1)
-  b.f32x4Const(1).f32x4Const(2).get(a).get(a).v("f32x4.add").call(MATH_INDEX.exp).f32x4Const(1).v("f32x4.add").v("f32x4.div").v("f32x4.sub");
+  b.get(a).get(a).v("f32x4.add").set(e);
+  b.f32x4Const(1).f32x4Const(2);
+  emitExp(b, e);
+  b.f32x4Const(1).v("f32x4.add").v("f32x4.div").v("f32x4.sub");
   where(b, () => b.get(small), () => b.get(a).f32x4Const(TANH_SMALL).v("f32x4.lt"));
   // The sign bit of x, the rest of |tanh|.
   const t = b.local(V128);
-  b.set(t).get(0).get(t).i32x4Const(0x80000000 | 0).v("v128.bitselect");
-  return b;
+  b.set(t).get(x).get(t).i32x4Const(0x80000000 | 0).v("v128.bitselect");
 }
 
 /** 1/(1 + s) for x >= 0, s/(1 + s) below, s = e^−|x|: no overflow, subnormal results kept. */
-function sigmoidFn(): SimdBuilder {
-  const b = fn();
-  const s = b.local(V128);
-  b.get(0).v("f32x4.abs").v("f32x4.neg").call(MATH_INDEX.exp).tee(s);
-  b.f32x4Const(1).get(0).f32x4Const(0).v("f32x4.lt").v("v128.bitselect");
+function emitSigmoid(b: SimdBuilder, x: number): void {
+  const [m, s] = [b.local(V128), b.local(V128)];
+  b.get(x).v("f32x4.abs").v("f32x4.neg").set(m);
+  emitExp(b, m);
+  b.tee(s);
+  b.f32x4Const(1).get(x).f32x4Const(0).v("f32x4.lt").v("v128.bitselect");
   b.f32x4Const(1).get(s).v("f32x4.add").v("f32x4.div");
-  return b;
 }
 
-function softplusFn(): SimdBuilder {
-  const b = fn();
-  b.get(0).f32x4Const(0).v("f32x4.max");
-  b.get(0).v("f32x4.abs").v("f32x4.neg").call(MATH_INDEX.exp).call(MATH_INDEX.log1p).v("f32x4.add");
-  return b;
+function emitSoftplus(b: SimdBuilder, x: number): void {
+  const [m, e] = [b.local(V128), b.local(V128)];
+  b.get(x).f32x4Const(0).v("f32x4.max");
+  b.get(x).v("f32x4.abs").v("f32x4.neg").set(m);
+  emitExp(b, m);
+  b.set(e);
+  emitLog1p(b, e);
+  b.v("f32x4.add");
 }
 
-/** The math functions' bodies, in MATH_INDEX order. */
-export function mathFunctions(): SimdBuilder[] {
-  return [expFn(), logFn(), log1pFn(), tanhFn(), sigmoidFn(), softplusFn()];
+const emitters: Record<MathFunction, (b: SimdBuilder, x: number) => void> = {
+  exp: emitExp,
+  log: emitLog,
+  log1p: emitLog1p,
+  tanh: emitTanh,
+  sigmoid: emitSigmoid,
+  softplus: emitSoftplus,
+};
+
+/**
+ * Emits `f` of the vector in local `x` inline into `b` (result on the stack): inline rather than
+ * called, since V8's Wasm calls spill every live vector register of the kernel around them.
+ */
+export function emitMath(b: SimdBuilder, f: MathFunction, x: number): void {
+  emitters[f](b, x);
+}
+
+/** A standalone `(v128) -> v128` function of `f`, for tests and tools. */
+export function mathFunction(f: MathFunction): SimdBuilder {
+  const b = new SimdBuilder([V128], [V128]);
+  emitters[f](b, 0);
+  return b;
 }

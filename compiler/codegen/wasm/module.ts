@@ -1,6 +1,5 @@
 /**
- * One WebAssembly module per generated fn: ./math.ts's functions at fixed indices, then one
- * exported function `k<i>` per kernel the Wasm back end compiles (kernel i of the fn's kernel
+ * One WebAssembly module per generated fn: one exported function `k<i>` per kernel the Wasm back end compiles (kernel i of the fn's kernel
  * table), importing one shared memory `env.memory` (1 page up to WASM_MAX_PAGES). The module's
  * bytes travel in the generated module as base64 (see docs/language.md, "The Wasm back end"):
  * one file to import in Node or a bundler, no `.wasm` to locate and fetch; runtime/wasm/kernels.ts
@@ -8,7 +7,6 @@
  */
 import { uleb } from "../../../runtime/wasm/encoder.js";
 import type { SimdBuilder } from "./simd.js";
-import { mathFunctions } from "./math.js";
 
 /** The most 64 KiB pages the kernel memory may grow to (4 GiB, the wasm32 limit). */
 export const WASM_MAX_PAGES = 65536;
@@ -32,9 +30,8 @@ function section(id: number, body: number[]): number[] {
  */
 export function wasmModuleBytes(kernels: readonly (SimdBuilder | undefined)[]): Uint8Array | undefined {
   if (kernels.every((k) => k === undefined)) return undefined;
-  const math = mathFunctions();
   const exported = kernels.flatMap((fn, i) => (fn === undefined ? [] : [{ name: `k${i}`, fn }]));
-  const fns = [...math, ...exported.map((e) => e.fn)];
+  const fns = exported.map((e) => e.fn);
   const typeKeys: string[] = [];
   const typeOf = fns.map((fn) => {
     const t = [0x60, ...vec(fn.params.map((p) => [p])), ...vec(fn.results.map((r) => [r]))];
@@ -45,7 +42,7 @@ export function wasmModuleBytes(kernels: readonly (SimdBuilder | undefined)[]): 
   });
   const types = typeKeys.map((k) => k.split(",").map(Number));
   const memory = [...utf8("env"), ...utf8("memory"), 0x02, 0x03, ...uleb(1), ...uleb(WASM_MAX_PAGES)];
-  const exports = exported.map((e, i) => [...utf8(e.name), 0x00, ...uleb(math.length + i)]);
+  const exports = exported.map((e, i) => [...utf8(e.name), 0x00, ...uleb(i)]);
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec(types)),

@@ -9,7 +9,7 @@
  */
 import { Op, type Node } from "../../ir.js";
 import { roundF32 } from "../expr.js";
-import { MATH_INDEX } from "./math.js";
+import { emitMath, type MathFunction } from "./math.js";
 import type { SimdBuilder } from "./simd.js";
 import { V128 } from "../../../runtime/wasm/encoder.js";
 
@@ -26,9 +26,11 @@ const binary = (op: Parameters<SimdBuilder["v"]>[0]): Emit => (b, x) => {
   x(1);
   b.v(op);
 };
-const call = (f: keyof typeof MATH_INDEX): Emit => (b, x) => {
+const call = (f: MathFunction): Emit => (b, x) => {
+  const l = b.local(V128);
   x(0);
-  b.call(MATH_INDEX[f]);
+  b.set(l);
+  emitMath(b, f, l);
 };
 /** A comparison's mask as 0.0 / 1.0. */
 const asBool = (b: SimdBuilder) => b.f32x4Const(1).v("v128.and");
