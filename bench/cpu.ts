@@ -31,7 +31,9 @@ const kernelDevices = (): [string, CpuDevice][] => [
   ["estc wasm", cpu({ kernels: "wasm", threads: 1 })],
   ["estc wasm 2T", cpu({ kernels: "wasm", threads: 2 })],
 ];
-const sizes = quick ? [2 ** 16, 2 ** 20] : [2 ** 16, 2 ** 20, 2 ** 24];
+/** `--sizes=20,22`: the elementwise sizes as powers of two (default 2^16, 2^20, 2^24; --quick 2^16, 2^20). */
+const sizesArg = process.argv.find((a) => a.startsWith("--sizes="))?.slice("--sizes=".length).split(",").map((e) => 2 ** Number(e));
+const sizes = sizesArg ?? (quick ? [2 ** 16, 2 ** 20] : [2 ** 16, 2 ** 20, 2 ** 24]);
 /**
  * estc and the hand loops must match the oracle everywhere to TOL (|a - b| / max(1, |b|)). The
  * peers compute in f32, so they get PEER_TOL and may differ at a few elements where rounding
@@ -130,11 +132,19 @@ interface ElementwiseRow {
   hand: Measured & { variant: string };
   handVariants: Record<string, Measured>;
   handAllocating: Measured;
+  /** estc on its default device: `cpu()`, the Wasm SIMD kernels where the engine has them. */
   estc: Measured;
+  /** estc on `cpu({ kernels: "ts" })`, the TypeScript kernels, timed side by side with the rest. */
+  estcTs: Measured;
   estcVjpFn: Measured;
   tfjs: Measured;
   jax: Measured;
-  ratios: { estcOverHand?: number; tfjsOverEstc?: number; jaxOverEstc?: number };
+  ratios: { estcOverHand?: number; tfjsOverEstc?: number; jaxOverEstc?: number; tsOverEstc?: number };
+  /**
+   * estc's bytes moved per second (forward + backward read and write 5 f32 arrays of N for the
+   * sign rows, 8 for the chain) over the copy's (2 arrays of N): 1 is memory-bound at the copy's rate.
+   */
+  bandwidthOfCopy?: number;
 }
 
 /**
@@ -226,10 +236,11 @@ async function main(): Promise<void> {
       const handAllocating = await measure(() => handRunner(w, bestName, inp, true), want, TOL, n);
       const estcVjpFn = await measure(() => estcRunner(programs, w, inp, "vjpFn"), want, TOL, n);
       // The headline four (the best hand variant again, estc and the peers) are timed side by side.
-      const [hand, estc, tfm, jxm] = await timeSideBySide(
+      const [hand, estc, estcTs, tfm, jxm] = await timeSideBySide(
         [
           await check(() => handRunner(w, bestName, inp), want, TOL),
           await check(() => estcRunner(programs, w, inp), want, TOL),
+          await check(() => estcRunner(programs, w, inp, "forward+vjp", cpu({ kernels: "ts" })), want, TOL),
           typeof tf === "string" ? unavailable(tf) : await check(() => tfjsRunner(tf, w, inp), want, PEER_TOL, peerMismatches(n)),
           typeof jx === "string" ? unavailable(jx) : await check(() => jaxRunner(jx, w, inp), want, PEER_TOL, peerMismatches(n)),
         ],
@@ -243,6 +254,7 @@ async function main(): Promise<void> {
         handVariants: variants,
         handAllocating,
         estc: estc!,
+        estcTs: estcTs!,
         estcVjpFn,
         tfjs: tfm!,
         jax: jxm!,
@@ -250,12 +262,14 @@ async function main(): Promise<void> {
           estcOverHand: paired(estc!, hand!),
           tfjsOverEstc: paired(tfm!, estc!),
           jaxOverEstc: paired(jxm!, estc!),
+          tsOverEstc: paired(estcTs!, estc!),
         },
+        bandwidthOfCopy: estc!.gelemPerS === undefined ? undefined : (estc!.gelemPerS * (w === "chain4" ? 8 : 5)) / (copyGelemPerS * 2),
       };
       rows.push(row);
-      const fails = Object.entries({ estc: estc!, estcVjpFn, tfjs: tfm!, jax: jxm!, ...variants }).filter(([, m]) => !m.ok);
+      const fails = Object.entries({ estc: estc!, estcTs: estcTs!, estcVjpFn, tfjs: tfm!, jax: jxm!, ...variants }).filter(([, m]) => !m.ok);
       const failText = fails.map(([k, m]) => `${k}: ${m.note ?? "failed"}`).join("; ");
-      console.log(`  ${w} n=2^${Math.log2(n)}: estc ${sig(ms(estc!))} ms, hand ${sig(ms(hand!))} ms (${bestName}; ${sig(ms(best))} alone)${fails.length ? ` [${failText}]` : ""}`);
+      console.log(`  ${w} n=2^${Math.log2(n)}: estc ${sig(ms(estc!))} ms (ts kernels ${sig(ms(estcTs!))} ms), hand ${sig(ms(hand!))} ms (${bestName}; ${sig(ms(best))} alone)${fails.length ? ` [${failText}]` : ""}`);
     }
   }
 
@@ -282,6 +296,7 @@ async function main(): Promise<void> {
       ? fresh
       : {
           ...previous,
+          ...(rows.length === 0 ? {} : { elementwise: rows, breakdown2pow20: split, settings: fresh.settings }),
           ...(mlp === undefined ? {} : { mlp }),
           ...(conv === undefined ? {} : { conv }),
           partialRuns: { ...(previous["partialRuns"] as object | undefined), [only!.join(",")]: { machine, loadAverageAtEnd: fresh.loadAverageAtEnd, totalSeconds: fresh.totalSeconds } },
@@ -294,7 +309,7 @@ async function main(): Promise<void> {
 /** The elementwise tables: timings, hand variants, errors, and the forward/backward split. */
 function printElementwise(rows: ElementwiseRow[], split: Awaited<ReturnType<typeof breakdown>>): void {
   console.log("\nElementwise forward + backward (median ms per call; Gelem/s = N / time)\n");
-  const header = ["workload", "N", "estc ms", "Gelem/s", "hand ms", "Gelem/s", "hand variant", "estc/hand", "tfjs ms", "tfjs/estc", "jax-js ms", "jax/estc", "estc vjpFn ms", "hand+alloc ms", "copy Gelem/s"];
+  const header = ["workload", "N", "estc ms", "Gelem/s", "estc ts ms", "ts/estc", "of copy bw", "hand ms", "Gelem/s", "hand variant", "estc/hand", "tfjs ms", "tfjs/estc", "jax-js ms", "jax/estc", "estc vjpFn ms", "hand+alloc ms", "copy Gelem/s"];
   console.log(
     table(
       header,
@@ -303,6 +318,9 @@ function printElementwise(rows: ElementwiseRow[], split: Awaited<ReturnType<type
         `2^${Math.log2(r.n)}`,
         sig(ms(r.estc)),
         sig(r.estc.gelemPerS),
+        r.estcTs?.ok ? sig(ms(r.estcTs)) : "n/a",
+        sig(r.ratios.tsOverEstc),
+        sig(r.bandwidthOfCopy),
         sig(ms(r.hand)),
         sig(r.hand.gelemPerS),
         r.hand.variant,

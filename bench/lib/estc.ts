@@ -82,9 +82,9 @@ const optionsFor = (w: Workload) => (w === "sign/ReSTE" ? { o: P.reste.o } : w =
  */
 export type EstcMode = "forward+vjp" | "vjpFn" | "forward" | "vjp";
 
-export function estcRunner(p: EstcPrograms, w: Workload, inp: Inputs, mode: EstcMode = "forward+vjp"): Runner {
+export function estcRunner(p: EstcPrograms, w: Workload, inp: Inputs, mode: EstcMode = "forward+vjp", device?: CpuDevice): Runner {
   const f = fnFor(p, w);
-  const opts = optionsFor(w);
+  const opts = { ...optionsFor(w), ...(device === undefined ? {} : { device }) };
   const x = tensor(inp.x, [inp.n]);
   const inputs: Record<string, Tensor> = w === "chain4" ? { x, y: tensor(inp.y, [inp.n]) } : { x };
   const g = tensor(inp.g, [inp.n]);
