@@ -102,10 +102,12 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
       if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
       else f32[k] = scalars[k]!;
     });
-    for (const t of temps) if (!t.write) new Float32Array(buffer, t.ptr, t.array.length).set(t.array as Float32Array);
+    // Byte copies: a packed bool buffer is an Int32Array of words, not numbers to convert.
+    const bytesOf = (a: CpuArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    for (const t of temps) if (!t.write) new Uint8Array(buffer, t.ptr, t.bytes).set(bytesOf(t.array));
     fn(n, uniforms, ...ptrs);
     const after = arena.buffer();
-    for (const t of temps) if (t.write) (t.array as Float32Array).set(new Float32Array(after, t.ptr, t.array.length));
+    for (const t of temps) if (t.write) bytesOf(t.array).set(new Uint8Array(after, t.ptr, t.bytes));
     return true;
   } finally {
     arena.free(uniforms, uniformBytes);

@@ -86,6 +86,8 @@ export function hostWords(array: CpuArray, dtype: DType): Uint32Array | Int32Arr
 /** Writes `data` to the start of `buffer` (through the queue, so after earlier submitted work). */
 export function upload(device: WebGpuDevice, buffer: GPUBuffer, data: Uint32Array | Int32Array | Float32Array): void {
   if (data.byteLength === 0) return;
+  // A CPU tensor in the Wasm kernels' arena views a SharedArrayBuffer, which writeBuffer refuses.
+  if (!(data.buffer instanceof ArrayBuffer)) data = data.slice();
   device.gpu.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   device.transfers.uploads++;
   device.transfers.bytesUploaded += data.byteLength;

@@ -119,6 +119,33 @@ fn reste(x: f32[N], o: f32 = 3.0) -> f32[N] {
     expect(Array.from(g.slice(0, 6))).toEqual([1, 2, 3, 4, 0, 0]);
   });
 
+  it("bit-packed bool residuals: vjpFn's mask written and read back agree with the TS kernels at every tail length", async () => {
+    const src = `import { ClippedSTE } from "std/binary"
+fn clipped(x: f32[N]) -> f32[N] {
+  return sign x backward ClippedSTE(t = 1.0)
+}
+fn mask(x: f32[N]) -> bool[N] {
+  return abs(x) <= 1.0
+}`;
+    const { mod } = await buildModule(src);
+    // Every kernel of both fns has a Wasm form: the residual mask is a packed bool buffer.
+    for (const name of ["clipped", "mask"]) expect(mod[name].spec.wasm.kernels.every((k: unknown) => k !== null), name).toBe(true);
+    for (const n of [1, 3, 31, 32, 33, 64, 100, 1027]) {
+      const x = data(n, n + 11).map((v, i) => (i % 5 === 0 ? v / 10 : v));
+      const ct = tensor(Float32Array.from(x, (_, i) => i + 1), [n]);
+      const run = async (device: typeof wasm) => {
+        const r = await mod["clipped"].vjpFn({ x: tensor(x, [n]) }, { device });
+        const g = (await r.pullback(ct))["x"] as Tensor;
+        const m = (await mod["mask"].forward({ x: tensor(x, [n]) }, { device })) as Tensor;
+        return { out: Array.from(await r.out.data()), g: Array.from(await g.data()), m: Array.from(await m.data()) };
+      };
+      const [w, t] = [await run(wasm), await run(ts)];
+      expect(w, `n = ${n}`).toEqual(t);
+      // And against the formula: the cotangent where |x| <= 1, else 0.
+      expect(w.g, `n = ${n}`).toEqual(Array.from(x, (v, i) => (Math.abs(v) <= 1 ? i + 1 : 0)));
+    }
+  });
+
   it("kernels the Wasm generator does not compile (pow, sin) run their TS form", async () => {
     const { w, t, spec } = await both("fn f(x: f32[N]) -> f32[N] {\n  return pow(abs(x), 1.5) + sin(x)\n}", "f", { x: data(9) });
     expect(spec.wasm === undefined || spec.wasm.kernels.every((k: unknown) => k === null)).toBe(true);

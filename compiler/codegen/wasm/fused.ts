@@ -6,8 +6,12 @@
  * address of each buffer, reads then writes as in the TS kernel. A vector read may run up to 12
  * bytes past a buffer's end (the tail), so the runtime pads every buffer to 16 bytes.
  *
+ * Bool buffers are bit-packed as in the TS kernels (element i is bit i % 32 of i32 word i / 32):
+ * a read takes 4 bits of a word into 0.0 / 1.0 lanes, a write gathers `i32x4.bitmask` nibbles
+ * into a word stored every 32 elements and once more after the loop for a partial last word.
+ *
  * Kernels this file does not compile (undefined: the TS kernel runs instead): operands that
- * broadcast (strided loops), bool or i32 buffers, Iota, and any node ./ops.ts has no code for.
+ * broadcast (strided loops), i32 buffers, Iota, and any node ./ops.ts has no code for.
  */
 import { I32, V128 } from "../../../runtime/wasm/encoder.js";
 import { Op, type Node } from "../../ir.js";
@@ -22,7 +26,7 @@ const sameShape = (a: readonly unknown[], b: readonly unknown[]) => a.length ===
 
 /** Whether every value the kernel computes or reads is one ./ops.ts handles as f32 lanes. */
 function compilable(k: FusedKernel, reads: readonly Node[]): boolean {
-  if ([...reads, ...k.outputs].some((n) => n.dtype !== "f32")) return false;
+  if ([...reads, ...k.outputs].some((n) => n.dtype === "i32")) return false;
   if (!reads.every((n) => isScalarLike(n) || sameShape(n.shape, k.shape))) return false;
   const inline = new Map<number, Node>();
   const visit = (n: Node) => {
@@ -57,8 +61,14 @@ export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContex
     if (l !== undefined) b.get(l);
     else leaf(n);
   };
+  const packed = k.outputs.filter((o) => o.dtype === "bool");
+  const words = new Map(packed.map((o) => [o.id, b.local(I32)]));
   const body = () => {
-    for (const n of strided) b.get(ptr.get(n.id)!).get(off).add().v128Load().set(loaded.get(n.id)!);
+    for (const n of strided) {
+      if (n.dtype === "bool") readBits(b, ptr.get(n.id)!, off);
+      else b.get(ptr.get(n.id)!).get(off).add().v128Load();
+      b.set(loaded.get(n.id)!);
+    }
     for (const n of k.nodes) {
       emitOp(b, n, (i) => push(n.inputs[i]!));
       b.set(own.get(n.id)!);
@@ -70,20 +80,54 @@ export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContex
     b.loop(() => {
       b.get(off).get(end).geU().brIf(1);
       body();
-      for (const o of k.outputs) b.get(ptr.get(o.id)!).get(off).add().get(own.get(o.id) ?? loaded.get(o.id)!).v128Store();
+      for (const o of k.outputs) {
+        const v = own.get(o.id) ?? loaded.get(o.id)!;
+        if (o.dtype === "bool") gatherBits(b, v, words.get(o.id)!, ptr.get(o.id)!, off, undefined);
+        else b.get(ptr.get(o.id)!).get(off).add().get(v).v128Store();
+      }
       b.bump(off, 16).br(0);
     });
   });
   // The tail: n & 3 elements, stored lane by lane.
   b.get(N).i32(3).and().ifThen(() => {
     body();
+    for (const o of packed) gatherBits(b, own.get(o.id) ?? loaded.get(o.id)!, words.get(o.id)!, ptr.get(o.id)!, off, N);
     for (let lane = 0; lane < 3; lane++) {
       b.get(N).i32(3).and().i32(lane).op(0x4b /* i32.gt_u */).ifThen(() => {
-        for (const o of k.outputs) b.get(ptr.get(o.id)!).get(off).add().get(own.get(o.id) ?? loaded.get(o.id)!).store32Lane(lane, 4 * lane);
+        for (const o of k.outputs) if (o.dtype !== "bool") b.get(ptr.get(o.id)!).get(off).add().get(own.get(o.id) ?? loaded.get(o.id)!).store32Lane(lane, 4 * lane);
       });
     }
   });
+  // A partial last word (n % 32 elements) of each packed output.
+  for (const o of packed) {
+    b.get(N).i32(31).and().ifThen(() => {
+      b.get(ptr.get(o.id)!).get(N).i32(5).shrU().i32(2).shl().add().get(words.get(o.id)!).i32Store();
+    });
+  }
   return b;
+}
+
+/** Pushes the 4 bools at byte offset `off` (element off / 4) of the packed buffer at local `p` as 0.0 / 1.0 lanes. */
+function readBits(b: SimdBuilder, p: number, off: number): void {
+  // word = bits[off >> 7]; nibble = (word >>> ((off >> 2) & 31)) & 15
+  b.get(p).get(off).i32(7).shrU().i32(2).shl().add().i32Load();
+  b.get(off).i32(2).shrU().i32(31).and().shrU().i32(15).and();
+  b.v("i32x4.splat").i32x4Lanes([1, 2, 4, 8]).v("v128.and").i32x4Const(0).v("i32x4.ne").f32x4Const(1).v("v128.and");
+}
+
+/**
+ * ORs the 4 bools of vector local `v` into word local `w` at element off / 4, storing the word
+ * when its last nibble is in (and clearing it); with `n` (the tail), lanes at or past n are 0.
+ */
+function gatherBits(b: SimdBuilder, v: number, w: number, p: number, off: number, n: number | undefined): void {
+  b.get(w).get(v).f32x4Const(0).v("f32x4.ne").v("i32x4.bitmask");
+  if (n !== undefined) b.i32(1).get(n).i32(3).and().shl().i32(1).sub().and();
+  b.get(off).i32(2).shrU().i32(31).and().shl().or().set(w);
+  if (n !== undefined) return;
+  b.get(off).i32(2).shrU().i32(31).and().i32(28).op(0x46 /* i32.eq */).ifThen(() => {
+    b.get(p).get(off).i32(7).shrU().i32(2).shl().add().get(w).i32Store();
+    b.i32(0).set(w);
+  });
 }
 
 /**
@@ -94,7 +138,10 @@ export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContex
 function hoisted(b: SimdBuilder, k: FusedKernel, reads: readonly Node[], ctx: KernelContext, values: Map<number, number>, uniforms: number, ptr: ReadonlyMap<number, number>): { leaf: (n: Node) => void } {
   for (const n of reads.filter(isScalarLike)) {
     const l = b.local(V128);
-    b.get(ptr.get(n.id)!).load32Splat().set(l);
+    // A one-element bool buffer is bit 0 of its word.
+    if (n.dtype === "bool") b.get(ptr.get(n.id)!).i32Load().i32(1).and().op(0xb2 /* f32.convert_i32_s */).v("f32x4.splat");
+    else b.get(ptr.get(n.id)!).load32Splat();
+    b.set(l);
     values.set(n.id, l);
   }
   const leaf = (n: Node): void => {
