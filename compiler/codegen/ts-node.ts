@@ -69,10 +69,10 @@ function opExpr(n: Node, ins: string[], index: (axis: number) => string, flat: s
   return p(ins);
 }
 
-/** Ops whose value is never negative (NaN aside), so pow can go through exp and log. */
+/** Ops whose value is never negative (NaN aside), so pow can go through exp and log (here and in ./wasm/ops.ts). */
 const nonNegativeOps: ReadonlySet<Op> = new Set([Op.Abs, Op.Exp, Op.Sqrt, Op.Rsqrt, Op.Relu, Op.Softplus, Op.Sigmoid, Op.Step]);
 
-function nonNegative(n: Node): boolean {
+export function nonNegative(n: Node): boolean {
   if (n.op === Op.Const) return (n.attrs["value"] as number) >= 0;
   if (n.op === Op.Cast) return n.inputs[0]!.dtype === "bool";
   return nonNegativeOps.has(n.op) || n.dtype === "bool";

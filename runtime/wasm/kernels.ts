@@ -42,6 +42,7 @@ export function fromBase64(text: string): Uint8Array {
 function matchMemory(bytes: Uint8Array, shared: boolean): Uint8Array {
   if (shared) return bytes;
   const name = [0x03, 0x65, 0x6e, 0x76, 0x06, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 0x02];
+  // (The memory is the first import, so the pattern is found before any function body.)
   for (let i = 0; i + name.length < bytes.length; i++) {
     if (name.every((b, k) => bytes[i + k] === b)) {
       const out = bytes.slice();
@@ -57,7 +58,7 @@ function kernelsOf(spec: FunctionSpec, arena: KernelArena): (WasmKernelFn | unde
   if (fns !== undefined) return fns;
   const api = wasmApi!;
   const module = new api.Module(matchMemory(fromBase64(spec.wasm!.module), arena.shared));
-  const exports = new api.Instance(module, { env: { memory: arena.memory } }).exports;
+  const exports = new api.Instance(module, { env: { memory: arena.memory, pow: Math.pow } }).exports;
   fns = spec.wasm!.kernels.map((k, i) => (k === null ? undefined : (exports[`k${i}`] as WasmKernelFn)));
   instances.set(spec, fns);
   return fns;

@@ -51,7 +51,7 @@ function kernel(f: MathFunction): (src: number, dst: number, n: number) => void 
   // Through the generated modules' own encoding and base64 round trip.
   const bytes = fromBase64(base64(wasmModuleBytes([b])!));
   const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, pow: Math.pow } });
   const run = instance.exports["k0"] as (a: number, b: number, c: number) => void;
   kernel.memory = memory;
   return run;

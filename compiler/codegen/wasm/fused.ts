@@ -37,9 +37,9 @@ function compilable(k: FusedKernel, reads: readonly Node[]): boolean {
     }
   };
   k.nodes.forEach(visit);
-  const leafOk = (n: Node) => (n.op === Op.Const ? n.dtype !== "i32" : n.op === Op.Scalar ? n.dtype !== "i32" : n.op === Op.Dim ? false : hasWasmOp(n));
+  const leafOk = (n: Node) => (n.op === Op.Const ? n.dtype !== "i32" : n.op === Op.Scalar ? n.dtype !== "i32" : n.op === Op.Dim ? false : hasWasmOp(n, true));
   const consts = [...inline.values()].flatMap((n) => (isScalarConst(n) ? [...scalarConstNodes(n)!] : [n]));
-  return k.nodes.every(hasWasmOp) && consts.every(leafOk);
+  return k.nodes.every((n) => hasWasmOp(n)) && consts.every(leafOk);
 }
 
 /** The Wasm function of a fused kernel, or undefined where the TS kernel must run (see above). */
@@ -160,7 +160,7 @@ function hoisted(b: SimdBuilder, k: FusedKernel, reads: readonly Node[], ctx: Ke
       b.get(uniforms).load32Splat(4 * ctx.scalarIndex(n.attrs["name"] as string));
     } else {
       // A scalar constant: its inputs first (they are inline values too), then the op.
-      emitOp(b, n, (i) => leaf(n.inputs[i]!));
+      emitOp(b, n, (i) => leaf(n.inputs[i]!), true);
     }
     b.tee(l);
     values.set(n.id, l);

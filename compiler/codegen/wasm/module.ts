@@ -1,6 +1,7 @@
 /**
- * One WebAssembly module per generated fn: one exported function `k<i>` per kernel the Wasm back end compiles (kernel i of the fn's kernel
- * table), importing one shared memory `env.memory` (1 page up to WASM_MAX_PAGES). The module's
+ * One WebAssembly module per generated fn: `Math.pow` imported as `env.pow` (./ops.ts), then one
+ * exported function `k<i>` per kernel the Wasm back end compiles (kernel i of the fn's kernel
+ * table), over one imported shared memory `env.memory` (1 page up to WASM_MAX_PAGES). The module's
  * bytes travel in the generated module as base64 (see docs/language.md, "The Wasm back end"):
  * one file to import in Node or a bundler, no `.wasm` to locate and fetch; runtime/wasm/kernels.ts
  * decodes and compiles it on a fn's first CPU call.
@@ -32,7 +33,7 @@ export function wasmModuleBytes(kernels: readonly (SimdBuilder | undefined)[]): 
   if (kernels.every((k) => k === undefined)) return undefined;
   const exported = kernels.flatMap((fn, i) => (fn === undefined ? [] : [{ name: `k${i}`, fn }]));
   const fns = exported.map((e) => e.fn);
-  const typeKeys: string[] = [];
+  const typeKeys: string[] = [[0x60, 2, 0x7c, 0x7c, 1, 0x7c].join(",")];
   const typeOf = fns.map((fn) => {
     const t = [0x60, ...vec(fn.params.map((p) => [p])), ...vec(fn.results.map((r) => [r]))];
     const key = t.join(",");
@@ -42,11 +43,13 @@ export function wasmModuleBytes(kernels: readonly (SimdBuilder | undefined)[]): 
   });
   const types = typeKeys.map((k) => k.split(",").map(Number));
   const memory = [...utf8("env"), ...utf8("memory"), 0x02, 0x03, ...uleb(1), ...uleb(WASM_MAX_PAGES)];
-  const exports = exported.map((e, i) => [...utf8(e.name), 0x00, ...uleb(i)]);
+  // Function 0 (POW_IMPORT): Math.pow, for hoisted constants; type 0 is its (f64, f64) -> f64.
+  const pow = [...utf8("env"), ...utf8("pow"), 0x00, ...uleb(0)];
+  const exports = exported.map((e, i) => [...utf8(e.name), 0x00, ...uleb(1 + i)]);
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
     ...section(1, vec(types)),
-    ...section(2, vec([memory])),
+    ...section(2, vec([memory, pow])),
     ...section(3, vec(typeOf.map((t) => uleb(t)))),
     ...section(7, vec(exports)),
     ...section(10, vec(fns.map((fn) => fn.encode()))),

@@ -4,11 +4,15 @@
  * as in the TS and WGSL kernels); every op gives what the TypeScript kernel gives for the same f32
  * operands — bit for bit for the arithmetic, comparisons, selects and roundings (an f32 op is
  * correctly rounded, as is Math.fround of the f64 op), within the ulp bounds of ./math.ts for the
- * transcendental functions. Ops without an entry (pow, mod, sin, cos, random, iota, i32 values)
- * make the kernel fall back to its TypeScript form.
+ * transcendental functions. `pow` is exp(b·log a) in f32 where its base is never negative (the
+ * TS kernel's f64 formula there), and Math.pow itself, imported, in a kernel's hoisted constants
+ * (computed once, bit for bit as the TS kernel's). Ops without an entry (mod, sin, cos, random,
+ * iota, i32 values, pow of a base that may be negative) make the kernel fall back to its
+ * TypeScript form.
  */
 import { Op, type Node } from "../../ir.js";
 import { roundF32 } from "../expr.js";
+import { nonNegative } from "../ts-node.js";
 import { emitMath, type MathFunction } from "./math.js";
 import type { SimdBuilder } from "./simd.js";
 import { V128 } from "../../../runtime/wasm/encoder.js";
@@ -143,10 +147,17 @@ const comparisons: Partial<Record<Op, Parameters<SimdBuilder["v"]>[0]>> = {
 };
 const flippedOp: Partial<Record<Op, Op>> = { [Op.Lt]: Op.Gt, [Op.Le]: Op.Ge, [Op.Gt]: Op.Lt, [Op.Ge]: Op.Le };
 
-/** Whether a node of this op and dtype has Wasm code here (its inputs must be f32 or bool too). */
-export function hasWasmOp(n: Node): boolean {
+/** The function index of the imported `Math.pow` (f64, f64) -> f64 every module declares first. */
+export const POW_IMPORT = 0;
+
+/**
+ * Whether a node of this op and dtype has Wasm code here (its inputs must be f32 or bool too);
+ * `once`: it is a hoisted scalar constant, computed once before the loop.
+ */
+export function hasWasmOp(n: Node, once = false): boolean {
   if (n.dtype === "i32" || n.inputs.some((i) => i.dtype === "i32")) return false;
   if (n.op === Op.Cast) return true;
+  if (n.op === Op.Pow) return once || nonNegative(n.inputs[0]!);
   return table[n.op] !== undefined || comparisons[n.op] !== undefined;
 }
 
@@ -156,7 +167,11 @@ export function hasWasmOp(n: Node): boolean {
  * f32 on the side that keeps each answer, and == with a literal no f32 equals is never true
  * (docs/language.md, "Comparisons with literals").
  */
-export function emitOp(b: SimdBuilder, n: Node, x: Operand): void {
+export function emitOp(b: SimdBuilder, n: Node, x: Operand, once = false): void {
+  if (n.op === Op.Pow) {
+    emitPow(b, n, x, once);
+    return;
+  }
   if (n.op === Op.Cast) {
     // bool and f32 are both f32 lanes; to bool is `!== 0`.
     x(0);
@@ -190,4 +205,32 @@ export function emitOp(b: SimdBuilder, n: Node, x: Operand): void {
   const bound = op === Op.Eq || op === Op.Ne ? Math.fround(value) : roundF32(value, op === Op.Lt || op === Op.Ge);
   b.f32x4Const(bound).v(comparisons[op]!);
   asBool(b);
+}
+
+/**
+ * pow(a, b): once, Math.pow of lane 0 in f64 rounded to f32 (the TS kernel's hoisted
+ * `Math.fround(Math.pow(a, b))`, so 2^3 is exactly 8); in the loop, a >= 0, exp(b·log a) in f32,
+ * and 1 where b = 0 (0·log 0 is NaN) as the TS kernel's formula.
+ */
+function emitPow(b: SimdBuilder, n: Node, x: Operand, once: boolean): void {
+  if (once) {
+    x(0);
+    b.simd(0x1f, 0).op(0xbb /* f64.promote_f32 */);
+    x(1);
+    b.simd(0x1f, 0).op(0xbb).call(POW_IMPORT).op(0xb6 /* f32.demote_f64 */).v("f32x4.splat");
+    return;
+  }
+  const [a, y] = [b.local(V128), b.local(V128)];
+  x(0);
+  b.set(a);
+  emitMath(b, "log", a);
+  x(1);
+  b.v("f32x4.mul").set(y);
+  emitMath(b, "exp", y);
+  const e = n.inputs[1]!;
+  if (e.op === Op.Const && Number(e.attrs["value"]) !== 0) return;
+  const r = b.local(V128);
+  b.set(r).f32x4Const(1).get(r);
+  x(1);
+  b.f32x4Const(0).v("f32x4.eq").v("v128.bitselect");
 }
