@@ -8,13 +8,14 @@
 import type { CpuArray } from "../cpu.js";
 import type { FunctionSpec } from "../plan.js";
 import { resolveShape } from "../plan-buffers.js";
-import { wasmApi } from "./api.js";
+import { wasmApi, type WasmModule } from "./api.js";
 import { kernelArena, type KernelArena } from "./arena.js";
 
 /** A compiled Wasm kernel of a fn: `(n, uniforms, ...buffers) => void`. */
 type WasmKernelFn = (...args: number[]) => void;
 
 const instances = new WeakMap<FunctionSpec, (WasmKernelFn | undefined)[]>();
+const pending = new WeakSet<FunctionSpec>();
 
 /** The bytes of base64 `text` (atob-free, so it needs neither Buffer nor the DOM). */
 export function fromBase64(text: string): Uint8Array {
@@ -53,15 +54,37 @@ function matchMemory(bytes: Uint8Array, shared: boolean): Uint8Array {
   return bytes;
 }
 
-function kernelsOf(spec: FunctionSpec, arena: KernelArena): (WasmKernelFn | undefined)[] {
-  let fns = instances.get(spec);
-  if (fns !== undefined) return fns;
+/** A fn's kernels: undefined while its module is being compiled asynchronously. */
+function kernelsOf(spec: FunctionSpec, arena: KernelArena): (WasmKernelFn | undefined)[] | undefined {
+  const known = instances.get(spec);
+  if (known !== undefined) return known;
+  if (pending.has(spec)) return undefined;
   const api = wasmApi!;
-  const module = new api.Module(matchMemory(fromBase64(spec.wasm!.module), arena.shared));
-  const exports = new api.Instance(module, { env: { memory: arena.memory, pow: Math.pow } }).exports;
-  fns = spec.wasm!.kernels.map((k, i) => (k === null ? undefined : (exports[`k${i}`] as WasmKernelFn)));
-  instances.set(spec, fns);
-  return fns;
+  const bytes = matchMemory(fromBase64(spec.wasm!.module), arena.shared);
+  const imports = { env: { memory: arena.memory, pow: Math.pow } };
+  const instantiate = (module: WasmModule) => {
+    const exports = new api.Instance(module, imports).exports;
+    const fns = spec.wasm!.kernels.map((k, i) => (k === null ? undefined : (exports[`k${i}`] as WasmKernelFn)));
+    instances.set(spec, fns);
+    return fns;
+  };
+  try {
+    return instantiate(new api.Module(bytes));
+  } catch {
+    // A browser's main thread refuses to compile a module over 4 KB synchronously: it is
+    // compiled in the background, and the TS kernels run until it is ready.
+    const compile = (api as { compile?: (b: Uint8Array) => Promise<WasmModule> }).compile;
+    if (compile === undefined) {
+      instances.set(spec, []);
+      return [];
+    }
+    pending.add(spec);
+    compile.call(api, bytes).then(
+      (m) => instantiate(m),
+      () => instances.set(spec, []),
+    ).finally(() => pending.delete(spec));
+    return undefined;
+  }
 }
 
 /** Whether kernel `index` of `spec` has a Wasm form this engine can run. */
@@ -71,12 +94,14 @@ export function hasWasmKernel(spec: FunctionSpec, index: number): boolean {
 
 /**
  * Runs kernel `index` of `spec` on Wasm over `arrays` (its reads, then its writes), or returns
- * false when the arena cannot hold its operands (the caller runs the TS kernel).
+ * false when the arena cannot hold its operands or the module is not compiled (yet): the caller
+ * runs the TS kernel.
  */
 export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonly CpuArray[], dims: Int32Array, scalars: Float64Array): boolean {
   const arena = kernelArena();
   const info = spec.wasm!.kernels[index]!;
-  const fn = kernelsOf(spec, arena)[index]!;
+  const fn = kernelsOf(spec, arena)?.[index];
+  if (fn === undefined) return false;
   const n = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims).reduce((p, d) => p * d, 1);
   const temps: { ptr: number; bytes: number; array: CpuArray; write: boolean }[] = [];
   const uniformBytes = 4 * Math.max(1, scalars.length);

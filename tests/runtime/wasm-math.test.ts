@@ -11,6 +11,7 @@ import { emitMath, type MathFunction } from "../../compiler/codegen/wasm/math.js
 import { SimdBuilder } from "../../compiler/codegen/wasm/simd.js";
 import { base64, wasmModuleBytes } from "../../compiler/codegen/wasm/module.js";
 import { fromBase64 } from "../../runtime/wasm/kernels.js";
+import { wasmApi, type WasmMemory } from "../../runtime/wasm/api.js";
 
 /** The max error in ulps each function is documented to keep (docs/language.md). */
 const ULP_BOUNDS: Record<MathFunction, number> = { exp: 1, log: 1, log1p: 1, tanh: 1.5, sigmoid: 2.5, softplus: 1.5 };
@@ -50,13 +51,14 @@ function kernel(f: MathFunction): (src: number, dst: number, n: number) => void 
   );
   // Through the generated modules' own encoding and base64 round trip.
   const bytes = fromBase64(base64(wasmModuleBytes([b])!));
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: 65536, shared: true });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory, pow: Math.pow } });
+  const api = wasmApi!;
+  const memory = new api.Memory({ initial: 256, maximum: 65536, shared: true });
+  const instance = new api.Instance(new api.Module(bytes), { env: { memory, pow: Math.pow } });
   const run = instance.exports["k0"] as (a: number, b: number, c: number) => void;
   kernel.memory = memory;
   return run;
 }
-kernel.memory = undefined as WebAssembly.Memory | undefined;
+kernel.memory = undefined as WasmMemory | undefined;
 
 function f32Bits(x: number): number {
   return new Int32Array(new Float32Array([x]).buffer)[0]!;
