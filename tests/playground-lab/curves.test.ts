@@ -10,7 +10,7 @@ const root = path.resolve(import.meta.dirname, "../..");
 const file = path.join(root, "playground-lab-editor.est");
 const lab = new CurveLab(nodeHost(root), file);
 
-const BINARY = `import { STE, ClippedSTE, ReSTE, ApproxSign, SwishSign, EDE, SteTern } from "std/binary"\n`;
+const BINARY = `import { STE, ClippedSTE, ReSTE, ApproxSign, SwishSign, EDE, RBNN, SigmoidSTE, SteHeaviside, SteTern } from "std/binary"\n`;
 
 function plotOf(req: CurveRequest): CurvePlot {
   const r = lab.curves(req);
@@ -97,6 +97,29 @@ describe("estimator curves match the papers' formulas", () => {
   it("EDE(k, t): dx = g k t (1 - tanh²(t x))", () => {
     const p = estimator("EDE", { k: 2, t: 1.3 });
     for (const x of POINTS) expect(at(p, p.backward, x)).toBeCloseTo(2 * 1.3 * (1 - Math.tanh(1.3 * x) ** 2), 10);
+  });
+
+  it("RBNN(k, t): dx = g max(0, k (sqrt(2) t - t² |x|))", () => {
+    const p = estimator("RBNN", { k: 1.5, t: 1.2 });
+    for (const x of POINTS) expect(at(p, p.backward, x)).toBeCloseTo(Math.max(0, 1.5 * (Math.SQRT2 * 1.2 - 1.2 * 1.2 * Math.abs(x))), 10);
+  });
+
+  it("SigmoidSTE: dx = g sigmoid(x) (1 - sigmoid(x)), g/4 at 0", () => {
+    const p = estimator("SigmoidSTE");
+    for (const x of POINTS) {
+      const s = 1 / (1 + Math.exp(-x));
+      expect(at(p, p.backward, x)).toBeCloseTo(s * (1 - s), 12);
+    }
+    expect(at(p, p.backward, 0)).toBe(0.25);
+  });
+
+  it("SteHeaviside(clip) for step: forward in {0, 1} with step(0) = 0, backward 1[|x| <= clip]", () => {
+    const p = estimator("SteHeaviside", { clip: 0.3 });
+    expect(p.title).toBe("SteHeaviside for step(x)");
+    for (const x of POINTS) {
+      expect(at(p, p.forward, x)).toBe(x > 0 ? 1 : 0);
+      expect(at(p, p.backward, x)).toBe(Math.abs(x) <= 0.3 ? 1 : 0);
+    }
   });
 
   it("SteTern (a fn target, imported alone): forward tern(x) with D = 0.05, backward 1[|x| <= clip]", () => {
