@@ -1,8 +1,8 @@
 /**
- * The WebGPU device: finds an adapter (a browser's navigator.gpu, else Dawn in Node through the
- * `webgpu` package — a hardware adapter first, then Mesa's GLES driver in compatibility mode,
- * DESIGN.md "Running WGSL without a GPU"), opens a device with the adapter's own limits and
+ * The WebGPU device: finds an adapter (./adapter.ts: a browser's navigator.gpu, else Dawn in Node
+ * through the `webgpu` package, ./dawn.ts), opens a device with the adapter's own limits and
  * turns device loss and uncaptured GPU errors into E6018 so a call never hangs on a dead device.
+ * Nothing here needs Node: the Node-only parts are behind ./adapter.ts's dynamic import.
  */
 // preserve="true" keeps this line in the shipped .d.ts (TS >= 5.5 drops it otherwise), so a
 // user's tsc finds GPUDevice & co. without skipLibCheck; pool.ts and transfer.ts say the same.
@@ -10,44 +10,18 @@
 import { MemoryStats } from "../memory.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
 import { BufferPool, PipelineCache } from "./pool.js";
-import { stderrSilencer } from "./quiet-stderr.js";
+import { explainAttempts, findAdapter, INSTALL_DAWN, runningInNode, type AdapterReport, type WebGpuOptions } from "./adapter.js";
 
-/** Where an adapter came from. */
-export type AdapterPath = "browser" | "hardware" | "mesa";
-
-/** One way of finding an adapter that was tried, and why it failed when it did. */
-export interface AdapterAttempt {
-  path: AdapterPath;
-  /** What was tried, in words (`Dawn backend=opengles, featureLevel compatibility`). */
-  what: string;
-  ok: boolean;
-  reason?: string;
-}
-
-/** The adapter a device runs on, as `estc doctor` prints it. */
-export interface AdapterReport {
-  path: AdapterPath;
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  /** The backend Dawn was asked for, or what the browser chose. */
-  backend: string;
-  featureLevel: "core" | "compatibility";
-  isFallbackAdapter: boolean;
-  /** The adapter's limits (the device is opened with the ones in {@link requestedLimits}). */
-  limits: Record<string, number>;
-  features: string[];
-  /** Every attempt made, in order, the successful one last. */
-  attempts: AdapterAttempt[];
-}
-
-/** Options of {@link webgpu}. */
-export interface WebGpuOptions {
-  /** Which adapters to try: hardware then Mesa (`auto`, the default), or only one of them. */
-  adapter?: "auto" | "hardware" | "mesa";
-  powerPreference?: GPUPowerPreference;
-}
+export {
+  explainAttempts,
+  findAdapter,
+  INSTALL_DAWN,
+  type AdapterAttempt,
+  type AdapterPath,
+  type AdapterReport,
+  type AdapterSearch,
+  type WebGpuOptions,
+} from "./adapter.js";
 
 /** Limits the device is opened with at the adapter's value rather than WebGPU's default. */
 export const requestedLimits = [
@@ -99,151 +73,6 @@ export interface WebGpuDevice {
   destroy(): void;
 }
 
-/** What a search for an adapter found: an adapter (with the Dawn instance that owns it) or nothing. */
-export type AdapterSearch =
-  | { found: true; adapter: GPUAdapter; report: AdapterReport; owner: unknown }
-  | {
-      found: false;
-      attempts: AdapterAttempt[];
-      /** Node only: the optional `webgpu` package (Dawn) is not installed, so no Node adapter was tried. */
-      dawnMissing?: boolean;
-    };
-
-/** What to run when the `webgpu` package is missing; `webgpu()` and `estc doctor` say it by name. */
-export const INSTALL_DAWN = "npm install webgpu";
-
-interface DawnModule {
-  create(options: string[]): GPU;
-  globals: object;
-}
-
-const isNode = typeof process !== "undefined" && process.versions?.node !== undefined;
-
-/** Tries each way of getting an adapter in order and reports every attempt. */
-export async function findAdapter(options: WebGpuOptions = {}): Promise<AdapterSearch> {
-  const attempts: AdapterAttempt[] = [];
-  const navigatorGpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
-  const power = options.powerPreference === undefined ? {} : { powerPreference: options.powerPreference };
-  if (navigatorGpu !== undefined) {
-    for (const featureLevel of ["core", "compatibility"] as const) {
-      const what = `navigator.gpu.requestAdapter(featureLevel ${featureLevel})`;
-      const adapter = await tryAdapter(() => navigatorGpu.requestAdapter({ ...power, featureLevel }), attempts, "browser", what);
-      if (adapter !== undefined) return found(adapter, "browser", what, "browser's choice", featureLevel, attempts, navigatorGpu);
-    }
-    if (!isNode) return { found: false, attempts };
-  }
-  if (!isNode) {
-    attempts.push({ path: "browser", what: "navigator.gpu", ok: false, reason: "this browser has no navigator.gpu (WebGPU is off or unsupported)" });
-    return { found: false, attempts };
-  }
-  // `webgpu` is an optional peer dependency (132 MB of Dawn binaries that CPU and browser users
-  // never run): loaded here, on the first webgpu() in Node, and never on the CPU path.
-  let dawn: DawnModule;
-  try {
-    const name = "webgpu"; // a variable, so browser bundlers do not try to resolve the Node package
-    dawn = (await import(name)) as DawnModule;
-  } catch (e) {
-    const missing = isDawnMissing(e);
-    const reason = missing
-      ? `the webgpu package (Dawn's Node bindings) is not installed; run '${INSTALL_DAWN}'`
-      : `the webgpu package did not load: ${(e as Error).message}`;
-    attempts.push({ path: "hardware", what: "import('webgpu')", ok: false, reason });
-    return { found: false, attempts, dawnMissing: missing };
-  }
-  if (navigatorGpu === undefined) Object.assign(globalThis, dawn.globals);
-  // Dawn prints its warnings while it enumerates adapters (in these synchronous calls).
-  const quiet = await stderrSilencer();
-  const mode = options.adapter ?? "auto";
-  if (mode !== "mesa") {
-    const backend = defaultBackend();
-    const gpu = quiet(() => dawn.create([]));
-    const what = `Dawn default backend (${backend})`;
-    const adapter = await tryAdapter(() => quiet(() => gpu.requestAdapter(power)), attempts, "hardware", what);
-    if (adapter !== undefined) return found(adapter, "hardware", what, backend, "core", attempts, gpu);
-  }
-  if (mode !== "hardware") {
-    process.env["EGL_PLATFORM"] ??= "surfaceless";
-    const gpu = quiet(() => dawn.create(["backend=opengles"]));
-    const what = `Dawn backend=opengles (Mesa, EGL_PLATFORM=${process.env["EGL_PLATFORM"]}), featureLevel compatibility`;
-    const adapter = await tryAdapter(() => quiet(() => gpu.requestAdapter({ featureLevel: "compatibility" })), attempts, "mesa", what);
-    if (adapter !== undefined) return found(adapter, "mesa", what, "opengles", "compatibility", attempts, gpu);
-  }
-  return { found: false, attempts };
-}
-
-/** Whether an import('webgpu') failure means the package itself is absent (not a broken install). */
-function isDawnMissing(e: unknown): boolean {
-  const err = e as { code?: unknown; message?: unknown };
-  return err.code === "ERR_MODULE_NOT_FOUND" && typeof err.message === "string" && err.message.includes("'webgpu'");
-}
-
-async function tryAdapter(
-  request: () => Promise<GPUAdapter | null>,
-  attempts: AdapterAttempt[],
-  path: AdapterPath,
-  what: string,
-): Promise<GPUAdapter | undefined> {
-  try {
-    const adapter = await request();
-    if (adapter !== null) return adapter;
-    const hint =
-      path === "hardware"
-        ? " (no Vulkan/Metal/D3D12 driver Dawn accepts; ESTC_DEBUG=1 shows Dawn's own warnings on stderr)"
-        : path === "mesa"
-          ? " (are libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri installed?)"
-          : "";
-    attempts.push({ path, what, ok: false, reason: `requestAdapter() returned null${hint}` });
-  } catch (e) {
-    attempts.push({ path, what, ok: false, reason: `requestAdapter() threw: ${(e as Error).message}` });
-  }
-  return undefined;
-}
-
-function found(
-  adapter: GPUAdapter,
-  path: AdapterPath,
-  what: string,
-  backend: string,
-  featureLevel: "core" | "compatibility",
-  attempts: AdapterAttempt[],
-  owner: unknown,
-): AdapterSearch {
-  attempts.push({ path, what, ok: true });
-  const info = adapter.info;
-  const limits: Record<string, number> = {};
-  for (const name in adapter.limits) {
-    const value = (adapter.limits as unknown as Record<string, unknown>)[name];
-    if (typeof value === "number") limits[name] = value;
-  }
-  const report: AdapterReport = {
-    path,
-    vendor: info?.vendor ?? "",
-    architecture: info?.architecture ?? "",
-    device: info?.device ?? "",
-    description: info?.description ?? "",
-    backend,
-    featureLevel: adapter.features.has("core-features-and-limits") ? "core" : featureLevel,
-    isFallbackAdapter: (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? false,
-    limits,
-    features: [...adapter.features].sort(),
-    attempts,
-  };
-  return { found: true, adapter, report, owner };
-}
-
-function defaultBackend(): string {
-  if (process.platform === "darwin") return "metal";
-  if (process.platform === "win32") return "d3d12";
-  return "vulkan";
-}
-
-/** The attempts as lines a person can act on; doctor and the no-adapter error print these. */
-export function explainAttempts(attempts: readonly AdapterAttempt[]): string {
-  return attempts
-    .map((a) => `  ${a.ok ? "ok    " : "failed"} ${a.what}${a.reason === undefined ? "" : `: ${a.reason}`}`)
-    .join("\n");
-}
-
 /**
  * Opens a WebGPU device for estc: `await webgpu()` then `f.forward(inputs, { device })`. Throws
  * E6015 with every attempt's reason when no adapter can be found. Call `destroy()` when done;
@@ -259,17 +88,20 @@ export async function webgpu(options: WebGpuOptions = {}): Promise<WebGpuDevice>
     );
   }
   if (!search.found) {
-    throw webGpuError(
-      WebGpuErrorCode.noAdapter,
-      `no WebGPU adapter found; tried:\n${explainAttempts(search.attempts)}\n(run 'estc doctor' for details)`,
-    );
+    const next = runningInNode()
+      ? "(run 'estc doctor' for details)"
+      : "WebGPU in a browser needs one that supports it (Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows), " +
+        "a secure context (https:// or http://localhost) and a usable GPU; headless Chromium on Linux needs --enable-unsafe-webgpu. " +
+        "Without WebGPU, run on the CPU: leave out `device` (cpu() is the default).";
+    throw webGpuError(WebGpuErrorCode.noAdapter, `no WebGPU adapter found; tried:\n${explainAttempts(search.attempts)}\n${next}`);
   }
   const requiredLimits: Record<string, number> = {};
   for (const name of requestedLimits) {
     const value = search.report.limits[name];
     if (value !== undefined) requiredLimits[name] = value;
   }
-  const quiet = search.report.path === "browser" ? <T>(call: () => T): T => call() : await stderrSilencer();
+  // Dawn prints warnings while it opens a device too; a browser's device needs no silencing.
+  const quiet = search.report.path === "browser" ? <T>(call: () => T): T => call() : await (await import("./dawn.js")).dawnSilencer();
   let gpu: GPUDevice;
   try {
     gpu = await quiet(() => search.adapter.requestDevice({ requiredLimits, label: "estc" }));
@@ -378,7 +210,7 @@ class Device implements WebGpuDevice {
 
 /** See WebGpuDevice.serialReductions. */
 function serialReductionsFor(a: AdapterReport): boolean {
-  const forced = typeof process !== "undefined" ? process.env?.["ESTC_WEBGPU_REDUCE"] : undefined;
+  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.["ESTC_WEBGPU_REDUCE"];
   if (forced === "tree") return false;
   if (forced === "serial") return true;
   return a.isFallbackAdapter || /llvmpipe|softpipe|lavapipe|swiftshader/i.test(`${a.vendor} ${a.architecture} ${a.device} ${a.description}`);
