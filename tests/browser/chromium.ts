@@ -49,6 +49,8 @@ export interface LaunchOptions {
   args?: string[];
   /** Milliseconds to wait for the browser to start (60 s by default: a loaded 2-core machine is slow). */
   timeoutMs?: number;
+  /** Milliseconds one protocol call (a `page.evaluate`) may take; puppeteer's default is 180 s. */
+  protocolTimeoutMs?: number;
 }
 
 /**
@@ -64,6 +66,7 @@ export async function launchChromium(options: LaunchOptions = {}): Promise<Brows
     headless: true,
     args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
     timeout: options.timeoutMs ?? 60_000,
+    ...(options.protocolTimeoutMs === undefined ? {} : { protocolTimeout: options.protocolTimeoutMs }),
   });
 }
 
@@ -182,7 +185,9 @@ function resolveFile(mounts: readonly (readonly [string, string])[], path: strin
 /**
  * An HTML page whose import map maps `imports` (`{ "estc/runtime": "/dist/runtime/index.js" }`)
  * and which then runs `moduleSource` (an ES module; may be empty) — how a site without a bundler
- * loads the runtime and generated modules.
+ * loads the runtime and generated modules. Under vitest, a function given to `page.evaluate`
+ * cannot `import()` (vitest rewrites import() in test code into a helper the page lacks): let
+ * `moduleSource` put what the tests call on globalThis, and wait for it with `waitForFunction`.
  */
 export function importMapPage(imports: Record<string, string>, moduleSource = "", title = "estc test"): string {
   const map = JSON.stringify({ imports }, null, 2);
