@@ -171,7 +171,8 @@ def fit(x, shape):
 
 def sign(x):
     """estc's sign: +1 where x >= 0 (so sign(±0) = +1), -1 elsewhere (NaN too). torch.sign(0) is 0."""
-    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+    # A cast of the mask, not torch.where over two filled tensors: a third of the memory traffic.
+    return (x >= 0).to(x.dtype) * 2 - 1
 
 
 def signum(x):

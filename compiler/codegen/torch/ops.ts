@@ -65,6 +65,19 @@ const pair = (n: Node, k: string, fallback: readonly number[]) => list((n.attrs[
 /** A Python float literal of `v` (`2.0`, `1e+30`, `float("inf")`). */
 export const pyNumber = (v: number) => (Number.isNaN(v) ? 'float("nan")' : v === Infinity ? 'float("inf")' : v === -Infinity ? 'float("-inf")' : Number.isInteger(v) && Math.abs(v) < 1e21 && !String(v).includes("e") ? `${v}.0` : String(v));
 
+/** The float32 values just below and just above `c`, a number float32 cannot hold. */
+export function f32Neighbours(c: number): [number, number] {
+  const near = Math.fround(c);
+  // The adjacent float32 of x towards +Infinity (up) or -Infinity: one step of the bit pattern,
+  // whose order follows the magnitude, so the direction flips for a negative x.
+  const adjacent = (x: number, up: boolean) => {
+    if (x === 0) return up ? 2 ** -149 : -(2 ** -149);
+    const bits = new Int32Array(new Float32Array([x]).buffer)[0]!;
+    return new Float32Array(new Int32Array([bits + ((x > 0) === up ? 1 : -1)]).buffer)[0]!;
+  };
+  return near < c ? [near, adjacent(near, true)] : [adjacent(near, false), near];
+}
+
 /** The Python expression computing `n` from its (already bound) inputs. */
 export function torchExpr(n: Node, c: ExprContext): string {
   const [a, b, d] = n.inputs.map((i) => c.ref(i));
@@ -74,12 +87,25 @@ export function torchExpr(n: Node, c: ExprContext): string {
   if (method !== undefined) return `${method}(${n.inputs.map((i) => c.ref(i)).join(", ")})`;
   const operator = operators[n.op];
   if (operator !== undefined && n.dtype === "bool") {
-    // A comparison with a literal f32 cannot hold (0.1, a window's edge) compares in float64, as
-    // estc's CPU back end and interpreter do: |x| <= 0.1 is false at x = f32(0.1) > 0.1.
+    // A comparison with a literal f32 cannot hold (0.1, a window's edge) is decided against the
+    // literal's exact value, as estc's CPU back end and interpreter do (in float64): |x| <= 0.1 is
+    // false at x = f32(0.1) > 0.1. For a float32 x that is the comparison with the f32 neighbour
+    // of the literal on the right side (no float64 copy of x); a float64 x compares with the literal.
     const inexact = (i: Node) => i.op === Op.Const && i.dtype === "f32" && Math.fround(Number(i.attrs["value"])) !== Number(i.attrs["value"]);
-    if (n.inputs.filter(inexact).length === 1) {
-      const side = (i: Node, r: string) => (inexact(i) ? pyNumber(Number(i.attrs["value"])) : `${r}.to(torch.float64)`);
-      return `${side(n.inputs[0]!, a!)} ${operator} ${side(n.inputs[1]!, b!)}`;
+    const [l, r] = n.inputs as [Node, Node];
+    if (inexact(l) !== inexact(r) && n.op !== Op.Eq && n.op !== Op.Ne) {
+      const c = Number((inexact(l) ? l : r).attrs["value"]);
+      const [lo, hi] = f32Neighbours(c);
+      // x <= c and x < c hold for a float32 x exactly when x <= lo; x >= c and x > c when x >= hi.
+      const below = inexact(r) ? n.op === Op.Lt || n.op === Op.Le : n.op === Op.Gt || n.op === Op.Ge;
+      const literal = `(${pyNumber(below ? lo : hi)} if F == torch.float32 else ${pyNumber(c)})`;
+      const op = below ? (inexact(r) ? "<=" : ">=") : inexact(r) ? ">=" : "<=";
+      return inexact(r) ? `${a} ${op} ${literal}` : `${literal} ${op} ${b}`;
+    }
+    if (inexact(l) !== inexact(r)) {
+      // == and != with a value no f32 equals: in float64, as the CPU back end.
+      const side = (i: Node, ref: string) => (inexact(i) ? pyNumber(Number(i.attrs["value"])) : `${ref}.to(torch.float64)`);
+      return `${side(l, a!)} ${operator} ${side(r, b!)}`;
     }
   }
   if (operator !== undefined) return `${a} ${operator} ${b}`;
