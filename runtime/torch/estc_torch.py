@@ -171,8 +171,9 @@ def fit(x, shape):
 
 def sign(x):
     """estc's sign: +1 where x >= 0 (so sign(±0) = +1), -1 elsewhere (NaN too). torch.sign(0) is 0."""
-    # A cast of the mask, not torch.where over two filled tensors: a third of the memory traffic.
-    return (x >= 0).to(x.dtype) * 2 - 1
+    # torch.where over 0-dim ±1, not over two filled tensors (or a cast of the mask): one pass.
+    one = torch.ones((), dtype=x.dtype, device=x.device)
+    return torch.where(x >= 0, one, -one)
 
 
 def signum(x):
@@ -183,6 +184,24 @@ def signum(x):
 def softplus(x):
     """log1p(exp(-|x|)) + max(x, 0): never overflows, and no threshold as in torch's F.softplus."""
     return torch.log1p(torch.exp(-torch.abs(x))) + torch.clamp_min(x, 0)
+
+
+def to_i32(x):
+    """estc's f32 -> i32: truncation toward zero that saturates to [-2^31, 2^31 - 1], NaN giving 0
+    (docs/language.md §10); computed in float64, which holds both bounds exactly. As int64."""
+    t = torch.nan_to_num(x.to(torch.float64), nan=0.0, posinf=2.0**31 - 1, neginf=-(2.0**31))
+    return torch.clamp(torch.trunc(t), -(2.0**31), 2.0**31 - 1).to(torch.int64)
+
+
+def wrap_i32(x):
+    """An int64 result of i32 arithmetic wrapped modulo 2^32 into [-2^31, 2^31), as estc's i32 wraps."""
+    return torch.remainder(x + 2**31, 2**32) - 2**31
+
+
+def mod_i32(a, b):
+    """estc's i32 %: floored (the sign of the divisor), and x % 0 = 0 where torch would raise."""
+    zero = b == 0
+    return torch.where(zero, torch.zeros_like(a), torch.remainder(a, torch.where(zero, torch.ones_like(b), b)))
 
 
 def nonzero(c):

@@ -36,7 +36,16 @@ fn lse(x: f32[B, N]) -> f32 { return sum(log(sum(exp(x), axis = 1))) / 3.0 }
 fn conv_pool(x: f32[B, C, 4, 4], k: f32[O, C, 3, 3]) -> f32[B, O, 2, 2] { return avg_pool2d(sigmoid(conv2d(x, k, padding = 1)), 2) }
 fn ranged(x: f32[N], o: f32 = 2.0) -> f32[N] { return sign(x) backward ReSTE(o) }
 fn xent(logits: f32[B, K], labels: i32[B]) -> f32 { return cross_entropy(logits, labels) }
+estimator Scaled(k: i32 = 1) for sign(x) {
+  grad x = g * k
+}
+fn scaled(x: f32[N], s: f32 = 1.0, d: f32 = 1.0) -> f32[N] { return sign(x) backward Scaled(k = s / d) }
+fn intmath(a: i32[N], b: i32[N]) -> i32[N] { return (a * b + a) % b - -a }
 `;
+
+/** f32 -> i32 at its edges, as s / d (tests/hostile/cast-parity.test.ts's values): NaN, ±Inf, ±3e9, the largest f32 below 2^31, ±2^31, fractions. */
+const casts: [number, number][] = [[0, 0], [1, 0], [-1, 0], [3e9, 1], [-3e9, 1], [2147483520, 1], [-2147483520, 1], [2 ** 31, 1], [-(2 ** 31), 1], [2.75, 1], [-2.75, 1], [-0.5, 1]];
+const ints = { a: [2147483647, -2147483648, 123456789, 7, -7, 5, 65536], b: [2, 3, 1000, 0, 3, -3, 65536] };
 
 interface PhiloxResult {
   words: number[];
@@ -64,6 +73,8 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
     { kind: "double", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
     { kind: "modes", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
     { kind: "compile", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
+    { kind: "call", module, fn: "intmath", inputs: [{ data: ints.a, shape: [7], dtype: "i32" }, { data: ints.b, shape: [7], dtype: "i32" }] },
+    ...casts.map(([s, d]) => ({ kind: "call", module, fn: "scaled", inputs: [{ data: [0.5], shape: [1] }], scalars: { s, d }, cotangents: [{ data: [1], shape: [1] }] })),
   ];
 
   beforeAll(async () => {
@@ -139,6 +150,26 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
 
   it("runs in plain eager mode: no_grad and inference_mode give the same forward and record nothing", () => {
     expect(results[philoxJobs.length + 7]).toEqual({ same: true, recorded: [false, false, true] });
+  });
+
+  it("keeps estc's i32: + - * wrap modulo 2^32, % is floored with x % 0 = 0, as the CPU back end", async () => {
+    const want = await cpu["intmath"].forward({ a: tensor(Int32Array.from(ints.a), [7], "i32"), b: tensor(Int32Array.from(ints.b), [7], "i32") });
+    const got = results[philoxJobs.length + 9] as { outputs: number[][] };
+    expect(got.outputs[0]).toEqual([...want.dataSync()]);
+    // By hand: (7 * 0 + 7) % 0 = 0, then 0 - -7 = 7; (2^31 - 1) * 2 wraps to -2, + (2^31 - 1) is
+    // 2^31 - 3, % 2 is 1, and 1 - -(2^31 - 1) = 2^31 wraps to -2^31 (int64 would give +2^31).
+    expect(got.outputs[0]![3]).toBe(7);
+    expect(got.outputs[0]![0]).toBe(-(2 ** 31));
+  });
+
+  it("converts f32 to i32 by truncation that saturates, NaN giving 0, as the CPU back end", async () => {
+    const toI32 = (v: number) => (Number.isNaN(v) ? 0 : v >= 2 ** 31 ? 2 ** 31 - 1 : v <= -(2 ** 31) ? -(2 ** 31) : Math.trunc(v) | 0);
+    for (const [k, [s, d]] of casts.entries()) {
+      const r = results[philoxJobs.length + 10 + k] as { grads: number[][] };
+      const js = await cpu["scaled"].vjp({ x: tensor([0.5], [1]) }, tensor([1], [1]), { s, d });
+      expect(r.grads[0], `s / d = ${s} / ${d}`).toEqual([Math.fround(toI32(s / d))]);
+      expect(r.grads[0]).toEqual([...js.x.dataSync()]);
+    }
   });
 
   it("compiles with torch.compile where torch has it, and skips saying why where it does not", () => {

@@ -83,6 +83,13 @@ export function torchExpr(n: Node, c: ExprContext): string {
   const [a, b, d] = n.inputs.map((i) => c.ref(i));
   const shape = c.shape(n.shape);
   const T = c.dtype(n.dtype);
+  if (n.dtype === "i32" && n.inputs.every((i) => i.dtype === "i32")) {
+    // estc's i32 is 32-bit: + - * and negation wrap modulo 2^32, % is floored with x % 0 = 0
+    // (docs/language.md §10); torch computes in int64, so the result is wrapped back.
+    if (n.op === Op.Add || n.op === Op.Sub || n.op === Op.Mul) return `E.wrap_i32(${a} ${operators[n.op]} ${b})`;
+    if (n.op === Op.Neg) return `E.wrap_i32(-${a})`;
+    if (n.op === Op.Mod) return `E.mod_i32(${a}, ${b})`;
+  }
   const method = methods[n.op];
   if (method !== undefined) return `${method}(${n.inputs.map((i) => c.ref(i)).join(", ")})`;
   const operator = operators[n.op];
@@ -130,8 +137,10 @@ export function torchExpr(n: Node, c: ExprContext): string {
     case Op.Not:
       return `E.nonzero(${a}).logical_not()`;
     case Op.Cast:
-      // To i32 truncates toward zero (torch's float-to-int conversion does), to bool tests x != 0.
-      return n.dtype === "bool" ? `E.nonzero(${a})` : `${a}.to(${T})`;
+      // To i32 from f32 truncates toward zero and saturates, NaN giving 0 (E.to_i32; torch's own
+      // conversion leaves NaN and out-of-range values to the platform); to bool tests x != 0.
+      if (n.dtype === "bool") return `E.nonzero(${a})`;
+      return n.dtype === "i32" && n.inputs[0]!.dtype === "f32" ? `E.to_i32(${a})` : `${a}.to(${T})`;
     case Op.And:
       return `torch.logical_and(${a}, ${b})`;
     case Op.Or:
