@@ -82,6 +82,7 @@ async function populationStats(estimator, params, train, c, onDevice) {
 
 /**
  * Test accuracy in inference mode (population statistics in every batch normalisation).
+ * Exported for jlcm.js, which evaluates the float network with compressed weights.
  * @param {Estimator} estimator
  * @param {import("./model.js").Params} params
  * @param {Split} train
@@ -89,7 +90,7 @@ async function populationStats(estimator, params, train, c, onDevice) {
  * @param {Config} c
  * @param {object} onDevice
  */
-async function testAccuracy(estimator, params, train, test, c, onDevice) {
+export async function testAccuracy(estimator, params, train, test, c, onDevice) {
   const stats = await populationStats(estimator, params, train, c, onDevice);
   const logits = new Float32Array(test.n * c.classes);
   for (let start = 0; start < test.n; start += c.evalBatch) {
@@ -112,10 +113,10 @@ async function testAccuracy(estimator, params, train, test, c, onDevice) {
  * @param {Config} c
  * @param {(info: string) => void} tick
  * @param {object} [onDevice] `{ device }` for WebGPU, `{}` for the CPU
+ * @param {import("./model.js").Params} [params] the parameters to train in place (default: a fresh initParams(c))
  */
-export async function trainOne(estimator, data, c, tick, onDevice = {}) {
+export async function trainOne(estimator, data, c, tick, onDevice = {}, params = initParams(c)) {
   const started = performance.now();
-  const params = initParams(c);
   const optimiser = adam(params, { lr: c.lr, clip: estimator.binary ? BINARY : [] });
   const lossFn = fn(estimator.loss);
   const stepsPerEpoch = Math.floor(data.train.n / c.batch);

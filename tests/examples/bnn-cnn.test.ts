@@ -5,6 +5,7 @@
 // the population statistics taken from the batch itself, inference-mode batch normalisation is
 // training-mode batch normalisation, so the cross-entropy of *_eval's logits (computed here in
 // f64) must equal the loss fn's value.
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
@@ -140,6 +141,55 @@ describe("examples/bnn-cnn", () => {
       expect(Number.isFinite(value)).toBe(true);
       expect(Math.abs(ce / B - value), `${loss} against ${infer}`).toBeLessThan(1e-4 * Math.max(1, value));
     }
+  }, 300_000);
+
+  it("jlcm.js --smoke compresses w2-w4 with std/jlcm and reports accuracies and bits per weight", () => {
+    const out = join(root, "jlcm");
+    const r = spawnSync(process.execPath, ["examples/bnn-cnn/jlcm.js", "--smoke", "--out", out], { encoding: "utf8", timeout: 300_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(readFileSync(join(out, "jlcm.json"), "utf8")) as {
+      floatAccuracy: number; nearestAccuracy: number; finetunedAccuracy: number; bitsPerCodedWeight: number; codedWeights: number;
+      footprint: { floatBytes: number; codedBytes: number }; mappingChanged: number[]; config: { k: number; c1: number; c2: number };
+    };
+    for (const a of [j.floatAccuracy, j.nearestAccuracy, j.finetunedAccuracy]) expect(a >= 0 && a <= 1).toBe(true);
+    // w2 [4, 4, 3, 3], w3 [8, 4, 3, 3], w4 [8, 8, 3, 3] at the smoke sizes.
+    expect(j.config).toMatchObject({ k: 16, c1: 4, c2: 8 });
+    expect(j.codedWeights).toBe((16 + 32 + 64) * 9);
+    // log2 K bits per weight plus three 16-entry f32 codebooks spread over the coded weights.
+    expect(j.bitsPerCodedWeight).toBeCloseTo(4 + (3 * 16 * 32) / 1008, 12);
+    expect(j.footprint.floatBytes - j.footprint.codedBytes).toBe(Math.floor((1008 * 32 - (1008 * 4 + 3 * 16 * 32)) / 8));
+    expect(j.mappingChanged).toHaveLength(3);
+    expect(r.stdout).toContain("| JLCM fine-tuned |");
+  }, 300_000);
+
+  it("loss_jlcm is loss_float with each coded layer's weights read from its codebook: c[round(idx)]", async () => {
+    type Fn = { forward(inputs: Record<string, unknown>): Promise<{ data(): Promise<Float32Array> }> };
+    const cnn = (await import(pathToFileURL(join("examples", "bnn-cnn", "out", "cnn.js")).href)) as Record<string, Fn>;
+    const { initParams, paramTensors } = await import("../../examples/bnn-cnn/model.js");
+    const { tensor } = await import("../../runtime/index.js");
+    const params = initParams({ c1: 3, c2: 4, classes: 10, seed: 7 });
+    const B = 4;
+    const rng = new Rng(13);
+    const x = tensor(Float32Array.from({ length: B * 784 }, () => rng.normal()), [B, 1, 28, 28]);
+    const labels = tensor(Int32Array.from({ length: B }, () => rng.int(10)), [B]);
+    // A 5-entry codebook per layer and latent indices around its entries (ties included: 1.5 → 2, 2.5 → 2).
+    const c = Float32Array.from([-0.8, -0.3, 0.1, 0.4, 0.9]);
+    const coded: Record<string, ReturnType<typeof tensor>> = {};
+    const decoded: Record<string, { data: Float32Array; shape: number[] }> = {};
+    for (const [w, cn, i] of [["w2", "c2", "i2"], ["w3", "c3", "i3"], ["w4", "c4", "i4"]] as const) {
+      const shape = params[w]!.shape;
+      const n = params[w]!.data.length;
+      const idx = Float32Array.from({ length: n }, (_, e) => [-0.7, 0.2, 1.5, 2.5, 3.49, 4.6, 6][e % 7]!);
+      const round = [0, 0, 2, 2, 3, 4, 4];
+      coded[cn] = tensor(c, [5]);
+      coded[i] = tensor(idx, [shape[0]!, shape[1]! * 9]);
+      decoded[w] = { data: Float32Array.from({ length: n }, (_, e) => c[round[e % 7]!]!), shape };
+    }
+    const rest = paramTensors(params, ["w1", "g1", "b1", "g2", "b2", "g3", "b3", "g4", "b4", "w5", "b5"]);
+    const viaCodes = (await (await cnn["loss_jlcm"]!.forward({ x, labels, ...rest, ...coded })).data())[0]!;
+    const viaWeights = (await (await cnn["loss_float"]!.forward({ x, labels, ...paramTensors({ ...params, ...decoded }) })).data())[0]!;
+    expect(Number.isFinite(viaCodes)).toBe(true);
+    expect(viaCodes).toBe(viaWeights);
   }, 300_000);
 
   it("rejects an unknown estimator or device, and a bad size, with exit code 2", () => {
