@@ -22,14 +22,14 @@ export interface PlotView {
    * The fields to spread into a `lab/curves` request: the slider values and the item they belong
    * to, so that moving the cursor to another item does not carry ClippedSTE's t into ReSTE's.
    */
-  request(): { scalars: Record<string, number>; item?: string };
+  request(): { scalars: Record<string, number>; item?: string; grid: { lo: number; hi: number } };
   /** Removes the view's content and listeners. */
   destroy(): void;
 }
 
 /** Options of {@link mountPlotView}. */
 export interface PlotViewOptions {
-  /** Called when a slider moved, at most once per animation frame, with all current values. */
+  /** Called when a slider (or the x range) changed, at most once per animation frame, with the slider values. */
   onScalars(values: Record<string, number>): void;
   /** The chart's size in pixels (default 640 × 360). */
   width?: number;
@@ -43,7 +43,8 @@ let views = 0;
 
 /**
  * Fills `element` (an empty block element, e.g. a `<div>`) with a header, the chart and the
- * sliders. Each slider is `<input type="range" name=S data-scalar=S>` with its value printed beside it.
+ * sliders. Each slider is `<input type="range" name=S data-scalar=S>` with its value printed beside it;
+ * the x range is two number inputs (`input[data-role=lo]`, `input[data-role=hi]`, default -2 and 2).
  */
 export function mountPlotView(element: PlotElement, options: PlotViewOptions): PlotView {
   const doc = element.ownerDocument;
@@ -63,7 +64,23 @@ export function mountPlotView(element: PlotElement, options: PlotViewOptions): P
   reason.setAttribute("role", "status");
   const sliders = doc.createElement("div");
   sliders.className = "lab-plot-sliders";
-  element.append(header, chart, reason, sliders);
+  const range = doc.createElement("div");
+  range.className = "lab-plot-range";
+  const grid = { lo: -2, hi: 2 };
+  const bound = (role: "lo" | "hi") => {
+    const input = doc.createElement("input");
+    input.type = "number";
+    input.step = "any";
+    input.value = String(grid[role]);
+    input.dataset["role"] = role;
+    input.style.width = "5em";
+    input.title = role === "lo" ? "the x range's left end" : "the x range's right end";
+    return input;
+  };
+  const loInput = bound("lo");
+  const hiInput = bound("hi");
+  range.append("x from ", loInput, " to ", hiInput);
+  element.append(header, chart, reason, range, sliders);
   element.dataset["state"] = "empty";
   reason.textContent = "Put the cursor on an estimator or a fn to plot it.";
 
@@ -82,6 +99,20 @@ export function mountPlotView(element: PlotElement, options: PlotViewOptions): P
     };
     frame = win !== null ? win.requestAnimationFrame(fire) : (setTimeout(fire, 16) as unknown as number);
   };
+
+  // A range is taken when both ends are finite and lo < hi; otherwise the inputs are marked and the plot keeps its range.
+  const onRange = () => {
+    const lo = Number(loInput.value);
+    const hi = Number(hiInput.value);
+    const ok = loInput.value.trim() !== "" && hiInput.value.trim() !== "" && Number.isFinite(lo) && Number.isFinite(hi) && lo < hi;
+    range.classList.toggle("lab-plot-range-invalid", !ok);
+    if (!ok) return;
+    grid.lo = lo;
+    grid.hi = hi;
+    schedule();
+  };
+  loInput.addEventListener("change", onRange);
+  hiInput.addEventListener("change", onRange);
 
   const buildSliders = (specs: SliderSpec[]) => {
     sliders.innerHTML = "";
@@ -170,7 +201,7 @@ export function mountPlotView(element: PlotElement, options: PlotViewOptions): P
       element.dataset["backward"] = numbers(p.backward);
     },
     values: () => ({ ...current }),
-    request: () => (item === undefined ? { scalars: { ...current } } : { scalars: { ...current }, item }),
+    request: () => (item === undefined ? { scalars: { ...current }, grid: { ...grid } } : { scalars: { ...current }, item, grid: { ...grid } }),
     destroy() {
       if (frame !== undefined && win !== null) win.cancelAnimationFrame(frame);
       element.innerHTML = "";

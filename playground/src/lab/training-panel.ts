@@ -95,7 +95,10 @@ export function mountTrainingPanel(element: TrainingElement, options: TrainingPa
     const paint = () => {
       frame = undefined;
       if (losses.length === 0) return;
-      const svg = lineChart({ title: "training loss", xLabel: "step", yLabel: "loss", width: 480, height: 280, series: [{ name: "loss", points: losses.map((l, i) => [i, l] as [number, number]) }] });
+      // A cross-entropy is never negative: the axis starts at 0 instead of padding below the data.
+      const top = Math.max(0, ...losses.filter(Number.isFinite));
+      const yDomain: [number, number] = [0, top > 0 ? top * 1.05 : 1];
+      const svg = lineChart({ title: "training loss", xLabel: "step", yLabel: "loss", width: 480, height: 280, yDomain, series: [{ name: "loss", points: losses.map((l, i) => [i, l] as [number, number]) }] });
       chart.innerHTML = svg.replace(/plot-area/g, uid);
     };
     frame = win !== null ? win.requestAnimationFrame(paint) : (setTimeout(paint, 16) as unknown as number);
