@@ -62,7 +62,7 @@ const node = new Map<string, CaseResult>();
 const onGpu = new Map<string, CaseResult>();
 const onCpu = new Map<string, CaseResult>();
 let gpuInfo: Awaited<ReturnType<typeof import("./page/run-cases.js").describeGpu>>;
-let pageFacts: { crossOriginIsolated: boolean; sharedArrayBuffer: boolean; resources: string[] };
+let pageFacts: { crossOriginIsolated: boolean; sharedArrayBuffer: boolean; cpuKernels: string; resources: string[] };
 const figures: Record<string, Comparison> = {};
 const timing: Record<string, number> = {};
 
@@ -117,6 +117,7 @@ beforeAll(async () => {
     return {
       crossOriginIsolated: g.crossOriginIsolated,
       sharedArrayBuffer: typeof SharedArrayBuffer !== "undefined",
+      cpuKernels: g.estc!.runtime.cpu().kernels,
       resources: g.performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname),
     };
   });
@@ -161,7 +162,36 @@ describe.skipIf(skip !== undefined)("estc/runtime in Chromium", () => {
   });
 
   it("runs the cpu back end single-threaded in a page that is not cross-origin isolated", () => {
-    expect(pageFacts).toMatchObject({ crossOriginIsolated: false, sharedArrayBuffer: false });
+    expect(pageFacts).toMatchObject({ crossOriginIsolated: false, sharedArrayBuffer: false, cpuKernels: "wasm" });
+  });
+
+  it("runs cpu({ threads: 4 }) in a cross-origin isolated page on the calling thread, with Node's bits", async () => {
+    // Isolated, the page can make shared Wasm memory; products still run on this thread (no
+    // Node workers, and a page's main thread may not Atomics.wait).
+    const isolated = await startStaticServer({
+      mounts: { "/dist/": path.join(repoRoot, "dist"), "/gen/": tmpRoot, "/tests/browser/page/": path.join(repoRoot, "tests/browser/page") },
+      pages: { "/index.html": PAGE },
+      crossOriginIsolated: true,
+    });
+    const p = await browser.newPage();
+    const errors = collectPageErrors(p);
+    try {
+      await ready(p, `${isolated.origin}/index.html`);
+      const mine = planned.filter((q) => q.group === "matmul" || q.group === "quickstart" || q.base.id.includes("MLP"));
+      const cases = mine.map((q) => ({ ...q.base, device: "cpu" as const, cpuOptions: { threads: 4 } }));
+      const [coi, results] = await p.evaluate(async (cs) => {
+        const g = globalThis as unknown as PageGlobals;
+        return [g.crossOriginIsolated, await g.estc!.runner.runCases(cs)] as const;
+      }, cases);
+      expect(coi).toBe(true);
+      const c = (figures["cpu threads 4, isolated page"] = emptyComparison());
+      for (const [i, q] of mine.entries()) compareResults(c, results[i]!, node.get(q.base.id)!, { ...q.tolerance, exactForward: [0, 1, 2, 3], exactGrads: true });
+      expect(c.problems).toEqual([]);
+      expect(errors.errors).toEqual([]);
+    } finally {
+      await p.close();
+      await isolated.close();
+    }
   });
 
   const groups = ["parity programs", "quickstart", "matmul", "conv2d and pooling", "reductions", "std/binary estimators at their boundaries", "RNG"];
