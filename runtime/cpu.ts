@@ -39,8 +39,12 @@ export interface CpuDevice {
   readonly kind: "cpu";
   /** The device's byte counters. */
   readonly memory: MemoryStats;
-  /** A zero-filled array of `size` elements of `dtype`, counted as allocated. */
-  alloc(dtype: DType, size: number): CpuArray;
+  /**
+   * A zero-filled array of `size` elements of `dtype`, counted as allocated; with `zeroed` false,
+   * one whose contents are unspecified (a pooled array keeps its old values), for a kernel that
+   * writes every element.
+   */
+  alloc(dtype: DType, size: number, zeroed?: boolean): CpuArray;
   /** Counts `array` as given back; the GC reclaims it once nothing refers to it. */
   free(array: CpuArray): void;
   /** The matrix-product kernels this device's plans run on. */
@@ -65,7 +69,7 @@ export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20, options: CpuOpti
     memory,
     kernels,
     threads,
-    alloc(dtype, size) {
+    alloc(dtype, size, zeroed = true) {
       if (!Number.isSafeInteger(size) || size < 0) {
         throw new EstcRuntimeError(
           RuntimeErrorCode.badDim,
@@ -77,9 +81,9 @@ export function createCpuDevice(poolLimitBytes = 256 * 2 ** 20, options: CpuOpti
       if (reused !== undefined) {
         pooledBytes -= reused.byteLength;
         pooled.delete(reused);
-        array = reused.fill(0);
+        array = zeroed ? reused.fill(0) : reused;
       } else {
-        array = newCpuArray(dtype, size);
+        array = newCpuArray(dtype, size, zeroed);
         owned.add(array);
       }
       memory.track(array.byteLength);
@@ -115,7 +119,7 @@ export function cpu(options?: CpuOptions): CpuDevice {
   let device = variants.get(key);
   if (device === undefined) {
     const base = shared;
-    device = { kind: "cpu", memory: base.memory, kernels, threads, alloc: (d, n) => base.alloc(d, n), free: (a) => base.free(a) };
+    device = { kind: "cpu", memory: base.memory, kernels, threads, alloc: (d, n, z) => base.alloc(d, n, z), free: (a) => base.free(a) };
     variants.set(key, device);
   }
   return device;
@@ -153,16 +157,16 @@ function dtypeOfArray(a: CpuArray): DType {
 }
 
 /** The zero-filled typed array of the type that backs `dtype`. */
-function newCpuArray(dtype: DType, size: number): CpuArray {
+function newCpuArray(dtype: DType, size: number, zeroed = true): CpuArray {
   try {
     switch (dtype) {
       // In the Wasm kernels' arena where it is shared (./wasm/tensor-arena.ts), else the JS heap.
       case "f32":
-        return arenaArray(Float32Array, size) ?? new Float32Array(size);
+        return arenaArray(Float32Array, size, zeroed) ?? new Float32Array(size);
       case "i32":
-        return arenaArray(Int32Array, size) ?? new Int32Array(size);
+        return arenaArray(Int32Array, size, zeroed) ?? new Int32Array(size);
       case "bool":
-        return arenaArray(Uint8Array, size) ?? new Uint8Array(size);
+        return arenaArray(Uint8Array, size, zeroed) ?? new Uint8Array(size);
     }
   } catch (e) {
     // V8 refuses arrays past its length limit, or memory it cannot get, with a RangeError.

@@ -54,12 +54,12 @@ export function runPlan(
   const lastUse = lastUses(plan, root);
   const live = new Set<number>();
 
-  /** The array behind buffer `b`, allocated (zero-filled) on first use. */
-  const array = (b: number): CpuArray => {
+  /** The array behind buffer `b`, allocated on first use (zero-filled unless `zeroed` is false). */
+  const array = (b: number, zeroed = true): CpuArray => {
     const r = root[b]!;
     let a = arrays[r];
     if (a === undefined) {
-      a = allocate(spec, device, storageType(r), words[r]!, shapes[r]!);
+      a = allocate(spec, device, storageType(r), words[r]!, shapes[r]!, zeroed);
       arrays[r] = a;
       live.add(r);
     }
@@ -119,7 +119,7 @@ export function runPlan(
 
 /** What a step needs besides itself. */
 interface StepContext {
-  array(b: number): CpuArray;
+  array(b: number, zeroed?: boolean): CpuArray;
   shapes: number[][];
   external: ReadonlySet<number>;
   root: readonly number[];
@@ -139,7 +139,11 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
     case "kernel": {
       const kernel = spec.kernels[step.kernel];
       if (kernel === undefined) internal(spec, `kernel ${step.kernel} does not exist`);
-      const args = step.args.map(array);
+      // A fused elementwise kernel (the ones with a Wasm form, which the TS form matches) writes
+      // every element of its outputs: they need no zero fill first.
+      const full = hasWasmKernel(spec, step.kernel);
+      const reads = full ? spec.wasm!.kernels[step.kernel]!.reads : step.args.length;
+      const args = step.args.map((b, i) => ctx.array(b, i < reads));
       if (ctx.wasm && hasWasmKernel(spec, step.kernel) && runWasmKernel(spec, step.kernel, args, ctx.dims, ctx.scalars)) return;
       kernel(ctx.dims, ctx.scalars, ctx.seed, ...args);
       return;
@@ -192,9 +196,9 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
 
 
 /** `device.alloc`, with an allocation the JS heap refuses (E6017) naming the fn and the buffer's shape. */
-function allocate(spec: FunctionSpec, device: CpuDevice, dtype: "f32" | "i32" | "bool", size: number, shape: number[]): CpuArray {
+function allocate(spec: FunctionSpec, device: CpuDevice, dtype: "f32" | "i32" | "bool", size: number, shape: number[], zeroed: boolean): CpuArray {
   try {
-    return device.alloc(dtype, size);
+    return device.alloc(dtype, size, zeroed);
   } catch (e) {
     if (!(e instanceof EstcRuntimeError) || e.code !== RuntimeErrorCode.limitExceeded) throw e;
     const message = e.message.replace(/^error\[E\d+\]: /, "");

@@ -40,10 +40,11 @@ function arenaUsable(): boolean {
 type ArrayCtor = Float32ArrayConstructor | Int32ArrayConstructor | Uint8ArrayConstructor;
 
 /**
- * A zero-filled array of `size` elements of `type` in the kernel arena, or undefined where it
+ * An array of `size` elements of `type` in the kernel arena (zero-filled unless `zeroed` is
+ * false), or undefined where it
  * should live in the JS heap (small, arena unusable or at its cap, memory exhausted).
  */
-export function arenaArray<C extends ArrayCtor>(type: C, size: number): InstanceType<C> | undefined {
+export function arenaArray<C extends ArrayCtor>(type: C, size: number, zeroed = true): InstanceType<C> | undefined {
   const bytes = size * type.BYTES_PER_ELEMENT;
   if (bytes < MIN_BYTES || liveBytes + bytes > ARENA_TENSOR_BYTES || !arenaUsable()) return undefined;
   const arena = kernelArena();
@@ -51,7 +52,7 @@ export function arenaArray<C extends ArrayCtor>(type: C, size: number): Instance
   if (ptr === undefined) return undefined;
   const view = new type(arena.buffer() as ArrayBuffer, ptr, size) as InstanceType<C>;
   // A block from a free list holds a dead tensor's values.
-  view.fill(0);
+  if (zeroed) view.fill(0);
   registry.register(view, { ptr, bytes });
   liveBytes += bytes;
   return view;
