@@ -219,7 +219,7 @@ describe.skipIf("missing" in chromium)(`the playground in headless Chromium${"mi
     expect(device).toMatch(/^(webgpu|cpu)/);
     trained = { steps: losses.length, first: losses[0]!, last: losses[losses.length - 1]!, device: device ?? "" };
     await shot("05-training");
-  });
+  }, 300_000);
 
   it("keeps the program in the URL: a new tab opened on the link shows the same text", async () => {
     await page.setOfflineMode(false);
