@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { nodeHost } from "../../compiler/resolve.js";
 import { importGeneratedModule, linkModuleText } from "../../playground/src/lab/link-module.js";
 import { buildTrainingModule } from "../../playground/src/lab/training-module.js";
@@ -17,9 +17,13 @@ const file = path.join(root, "playground-lab-editor.est");
 // The built runtime (npm test builds dist/ first), imported by URL as the page imports it.
 const runtimeUrl = pathToFileURL(path.join(root, "dist/runtime/index.js")).href;
 
+const made: string[] = [];
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
 /** Writes each module text to a temp file: Node's stand-in for the page's Blob URLs. */
 function fileUrlMaker(): (text: string) => string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "estc-lab-"));
+  made.push(dir);
   let n = 0;
   return (text) => {
     const f = path.join(dir, `m${n++}.mjs`);

@@ -7,7 +7,7 @@
  * tests/browser/screenshots/playground/lab-*.png.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -46,9 +46,10 @@ describe.skipIf("missing" in chromium)(`the lab in headless Chromium${"missing" 
   let browser: Browser;
   let server: StaticServer;
   let page: Page;
+  let dist = "";
 
   beforeAll(async () => {
-    const dist = mkdtempSync(join(tmpdir(), "estc-lab-dist-"));
+    dist = mkdtempSync(join(tmpdir(), "estc-lab-dist-"));
     await promisify(execFile)(process.execPath, [join(root, "node_modules", "vite", "bin", "vite.js"), "build", "-c", "playground/vite.config.ts", "--outDir", dist, "--emptyOutDir", "--logLevel", "error"], { cwd: root, timeout: 180_000 });
     mkdirSync(shots, { recursive: true });
     server = await startStaticServer({ mounts: { "/": dist } });
@@ -62,6 +63,7 @@ describe.skipIf("missing" in chromium)(`the lab in headless Chromium${"missing" 
   afterAll(async () => {
     await browser?.close();
     await server?.close();
+    if (dist !== "") rmSync(dist, { recursive: true, force: true });
   });
 
   const plotData = () =>
