@@ -13,6 +13,7 @@
  * or a dynamic import, never a static one, so a browser bundle loads this module and simply
  * gets no workers (a single-threaded product).
  */
+import { importNodeModule } from "../node-import.js";
 import { runTask, type GemmArena } from "./gemm.js";
 
 /** The product a dispatch computes (byte addresses, strides and counts, as ./gemm-kernel.ts takes them). */
@@ -97,10 +98,9 @@ function findWorker(): WorkerCtor | null | undefined {
   const builtin = proc.getBuiltinModule?.("node:worker_threads") as { Worker: WorkerCtor } | undefined;
   if (builtin !== undefined) return (workerCtor = builtin.Worker);
   // Older Node 20: the import resolves later; until then products run on this thread.
-  // A specifier in a variable, so bundlers for the browser do not try to resolve a Node built-in.
-  const id = "node:worker_threads";
-  import(/* @vite-ignore */ id).then(
-    (m: { Worker: WorkerCtor }) => (workerCtor = m.Worker),
+  // By a name bundlers cannot see (../node-import.ts), so a browser build resolves no Node built-in.
+  importNodeModule("node:worker_threads").then(
+    (m) => (workerCtor = (m as { Worker: WorkerCtor }).Worker),
     () => (workerCtor = null),
   );
   return undefined;

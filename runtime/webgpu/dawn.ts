@@ -3,10 +3,11 @@
  * Mesa's GLES driver in compatibility mode (DESIGN.md "Running WGSL without a GPU"). Reached only
  * by ./adapter.ts's dynamic import when there is no `navigator.gpu` and the host is Node, so a
  * browser never loads this file; the Node modules it needs (`webgpu`, and `node:fs` behind
- * ./quiet-stderr.ts) are imported by a name held in a variable, which bundlers do not resolve.
+ * ./quiet-stderr.ts) are imported through ../node-import.ts, by a name bundlers cannot resolve.
  */
 /// <reference types="@webgpu/types" preserve="true" />
 import { INSTALL_DAWN, found, tryAdapter, type AdapterAttempt, type AdapterSearch, type WebGpuOptions } from "./adapter.js";
+import { importNodeModule } from "../node-import.js";
 import { stderrSilencer, type Quiet } from "./quiet-stderr.js";
 
 interface DawnModule {
@@ -24,8 +25,7 @@ export async function findDawnAdapter(options: WebGpuOptions, attempts: AdapterA
   // never run): loaded here, on the first webgpu() in Node, and never on the CPU path.
   let dawn: DawnModule;
   try {
-    const name = "webgpu"; // a variable, so browser bundlers do not try to resolve the Node package
-    dawn = (await import(/* @vite-ignore */ name)) as DawnModule;
+    dawn = (await importNodeModule("webgpu")) as DawnModule;
   } catch (e) {
     const missing = isDawnMissing(e);
     const reason = missing

@@ -14,6 +14,8 @@
  * see what Dawn and the driver say.
  */
 
+import { importNodeModule } from "../node-import.js";
+
 /** Runs `call` with native writes to stderr discarded; what it returns is returned untouched. */
 export type Quiet = <T>(call: () => T) => T;
 
@@ -32,8 +34,8 @@ const loud: Quiet = (call) => call();
  */
 export async function stderrSilencer(): Promise<Quiet> {
   if (process.env["ESTC_DEBUG"] || (process.platform !== "linux" && process.platform !== "darwin")) return loud;
-  const name = "node:fs"; // a variable, so browser bundlers do not try to resolve a Node module
-  const fs = (await import(name)) as Fs;
+  const fs = (await importNodeModule("node:fs")) as Fs; // by a name bundlers cannot resolve
+
   // Linux reopens the file behind fd 2 from /proc; macOS's /dev/fd/N duplicates the descriptor.
   const self = process.platform === "linux" ? "/proc/self/fd" : "/dev/fd";
   return (call) => {
