@@ -14,19 +14,10 @@ import { runCli } from "../../cli/estc.js";
 import { formatSource } from "../../grammar/format.js";
 import { parse } from "../../grammar/index.js";
 import { lexer } from "../../grammar/tokens.js";
+import { repoEstFiles } from "../helpers/est-files.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 
-/** Every `.est` file under the folders that hold them, relative to the repository root. */
-function repoEstFiles(): string[] {
-  return ["stdlib", "examples", "tests", "bench"].flatMap((dir) =>
-    fs
-      .readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith(".est") && !f.includes("node_modules"))
-      .map((f) => path.join(dir, f))
-      .sort(),
-  );
-}
 
 function withoutSpans(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withoutSpans);

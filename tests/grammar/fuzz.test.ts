@@ -4,7 +4,7 @@
  * printed by grammar/print.ts, valid files with their whitespace reshuffled) parse cleanly
  * back to the same AST.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -12,14 +12,13 @@ import type * as A from "../../grammar/ast.js";
 import { parse, tokenize } from "../../grammar/index.js";
 import { printExpr, printModule } from "../../grammar/print.js";
 import { allTokens } from "../../grammar/tokens.js";
+import { repoEstFiles } from "../helpers/est-files.js";
 
 const root = join(import.meta.dirname, "..", "..");
 const FILE = "fuzz.est";
 
 function estFiles(dir: string): string[] {
-  return readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".est"))
-    .map((f) => readFileSync(join(root, dir, f), "utf8"));
+  return repoEstFiles([dir]).map((f) => readFileSync(join(root, f), "utf8"));
 }
 
 /** Small programs that between them use every construct of the grammar. */

@@ -2,21 +2,19 @@
  * parse → print → parse round trips: every example and stdlib file, and snippets covering
  * every construct, come back as the same AST (spans aside), and printing is idempotent.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "../../grammar/index.js";
 import type { Expr, FnDecl, ReturnStmt } from "../../grammar/ast.js";
 import { printExpr, printModule } from "../../grammar/print.js";
+import { repoEstFiles } from "../helpers/est-files.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
 /** Every `.est` file under `dir`, recursively, as paths relative to the repo root. */
 function estFiles(dir: string): string[] {
-  return readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
-    .filter((f) => f.endsWith(".est"))
-    .map((f) => relative(root, join(root, dir, f)))
-    .sort();
+  return repoEstFiles([dir]);
 }
 
 /** A deep copy of an AST without `span`, `opSpan` and `fromSpan`, for structural comparison. */

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import oniguruma from "vscode-oniguruma";
 import textmate from "vscode-textmate";
 import * as T from "../../grammar/tokens.js";
+import { repoEstFiles } from "../helpers/est-files.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 const ext = path.join(root, "editors/vscode");
@@ -123,12 +124,7 @@ fn half(x: f32[N, H]) -> f32[N, (H - 1) / 2 + 1] { return x }`);
 });
 
 describe("agreement with estc's lexer over every .est file", () => {
-  const files = ["stdlib", "examples", "tests", "bench"].flatMap((dir) =>
-    fs
-      .readdirSync(path.join(root, dir), { recursive: true, encoding: "utf8" })
-      .filter((f) => f.endsWith(".est"))
-      .map((f) => path.join(dir, f)),
-  );
+  const files = repoEstFiles();
   const keywordTypes = new Set([T.Import, T.From, T.As, T.Const, T.Estimator, T.For, T.Fn, T.Let, T.Return, T.Grad, T.Surrogate, T.Backward, T.Detach]);
 
   it("scopes each comment, number, string, keyword and dtype the lexer finds", () => {

@@ -12,16 +12,14 @@ import { describe, expect, it } from "vitest";
 import { buildFile, differentiateFile } from "../../compiler/build.js";
 import { Op } from "../../compiler/ir.js";
 import { torchFiles, torchRuntimeText } from "../../compiler/codegen/torch/files.js";
+import { repoEstFiles } from "../helpers/est-files.js";
 import { torchTmp, writeEst } from "./harness.js";
 
 const root = path.resolve(import.meta.dirname, "..", "..");
 
 /** Every .est under `dirs` (repository-relative), generated and scratch folders left out, sorted. */
 function estFiles(dirs: readonly string[]): string[] {
-  const skip = new Set(["node_modules", ".tmp", "out", "dist", ".build"]);
-  const walk = (rel: string): string[] =>
-    fs.readdirSync(path.join(root, rel), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? (skip.has(e.name) ? [] : walk(`${rel}/${e.name}`)) : e.name.endsWith(".est") ? [`${rel}/${e.name}`] : []));
-  return dirs.flatMap(walk).sort();
+  return repoEstFiles(dirs);
 }
 
 const reste = `import { ReSTE } from "std/binary"
