@@ -9,6 +9,7 @@
 # value), and Philox-4x32-10 draws computed with int64 torch ops, bit-identical to
 # runtime/philox.ts and runtime/normal.ts.
 import math
+import re
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +54,7 @@ def bind_inputs(fn, inputs, values):
     Returns (dims, float dtype, device).
     """
     bound = {}
+    computed = []
     fdtype = None
     device = None
     for (name, dtype, shape), value in zip(inputs, values):
@@ -87,6 +89,9 @@ def bind_inputs(fn, inputs, values):
                 if size != dim:
                     mismatch("E6007", got, f" — dim {axis} must be {dim}")
                 continue
+            if not _SYMBOL.match(dim):
+                computed.append((name, dtype, shape, got, axis, dim, size))
+                continue
             earlier = bound.get(dim) or local.get(dim)
             if earlier is None:
                 local[dim] = (size, name, axis)
@@ -94,8 +99,79 @@ def bind_inputs(fn, inputs, values):
                 where = f"axis {earlier[2]} of input '{name}'" if earlier[1] == name else f"input '{earlier[1]}'"
                 mismatch("E6007", got, f" — {dim} is {earlier[0]} from {where}")
         bound.update(local)
+    _settle_computed(fn, computed, bound)
     dims = {d: b[0] for d, b in bound.items()}
     return dims, fdtype or torch.float32, device or torch.device("cpu")
+
+
+_SYMBOL = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _dim_value(text, value):
+    """Dim text (`49*C`, `K-1`, `(N+1)/2`) given its symbols' sizes: + - * on integers, / floor
+    division, a leading - negating the first term — runtime/dims.ts's evaluateDimText."""
+    tokens = re.findall(r"\d+|[A-Za-z_][A-Za-z0-9_]*|[-+*/()]|\S", text)
+    at = [0]
+
+    def peek():
+        return tokens[at[0]] if at[0] < len(tokens) else None
+
+    def take():
+        at[0] += 1
+        return tokens[at[0] - 1]
+
+    def atom():
+        t = take()
+        if t == "(":
+            v = total()
+            take()
+            return v
+        return int(t) if t.isdigit() else value(t)
+
+    def product():
+        v = atom()
+        while peek() in ("*", "/"):
+            v = v * atom() if take() == "*" else v // atom()
+        return v
+
+    def total():
+        negate = peek() == "-" and take() == "-"
+        v = product()
+        v = -v if negate else v
+        while peek() in ("+", "-"):
+            v = v + product() if take() == "+" else v - product()
+        return v
+
+    return total()
+
+
+def _settle_computed(fn, computed, bound):
+    """Binds the symbols only computed dims mention (solving a linear one for its one unbound
+    symbol while that binds more), then checks each computed dim: runtime/validate.ts's
+    settleComputedDims, with its E6007 words."""
+    size = lambda sym: bound[sym][0]
+    grew = True
+    while grew:
+        grew = False
+        for name, _, _, _, axis, text, got in computed:
+            free = [t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) if t not in bound]
+            if len(free) != 1:
+                continue
+            at = lambda n: _dim_value(text, lambda t: n if t == free[0] else size(t))
+            c = at(0)
+            k = at(1) - c
+            if k == 0 or (got - c) % k != 0:
+                continue
+            n = (got - c) // k
+            if n >= 0 and at(n) == got:
+                bound[free[0]] = (n, name, axis)
+                grew = True
+    for name, dtype, shape, got_type, axis, text, got in computed:
+        free = [t for t in dict.fromkeys(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) if t not in bound]
+        if not free and _dim_value(text, size) == got:
+            continue
+        why = f", which is {text} for no whole {', '.join(free)}" if free else f", not {text} = {_dim_value(text, size)}"
+        raise EstcRuntimeError("E6007", f"{fn}: input '{name}': expected {_declared(dtype, shape, bound)}, got {got_type} — dim {axis} is {got}{why}")
 
 
 def check_scalar(fn, name, dtype, value, lo=None, hi=None, required_by=None):

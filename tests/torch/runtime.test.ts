@@ -41,6 +41,7 @@ estimator Scaled(k: i32 = 1) for sign(x) {
 }
 fn scaled(x: f32[N], s: f32 = 1.0, d: f32 = 1.0) -> f32[N] { return sign(x) backward Scaled(k = s / d) }
 fn intmath(a: i32[N], b: i32[N]) -> i32[N] { return (a * b + a) % b - -a }
+fn packed(x: f32[O, C * 9]) -> f32[O, C, 3, 3] { return reshape(x, [O, C, 3, 3]) * 2.0 }
 `;
 
 /** f32 -> i32 at its edges, as s / d (tests/hostile/cast-parity.test.ts's values): NaN, ±Inf, ±3e9, the largest f32 below 2^31, ±2^31, fractions. */
@@ -75,6 +76,9 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
     { kind: "compile", module, fn: "layer", inputs: [x, { data: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6], shape: [3, 2] }, { data: [0.1, -0.1], shape: [2] }] },
     { kind: "call", module, fn: "intmath", inputs: [{ data: ints.a, shape: [7], dtype: "i32" }, { data: ints.b, shape: [7], dtype: "i32" }] },
     ...casts.map(([s, d]) => ({ kind: "call", module, fn: "scaled", inputs: [{ data: [0.5], shape: [1] }], scalars: { s, d }, cotangents: [{ data: [1], shape: [1] }] })),
+    // C only appears in the computed dim C * 9: solved from the size (18 -> 2), and 10 is no 9 * C.
+    { kind: "call", module, fn: "packed", inputs: [{ data: Array.from({ length: 36 }, (_, i) => i), shape: [2, 18] }] },
+    { kind: "call", module, fn: "packed", inputs: [{ data: Array.from({ length: 20 }, (_, i) => i), shape: [2, 10] }] },
   ];
 
   beforeAll(async () => {
@@ -170,6 +174,17 @@ describe.skipIf("missing" in py)(`the torch runtime${"missing" in py ? ` (skippe
       expect(r.grads[0], `s / d = ${s} / ${d}`).toEqual([Math.fround(toI32(s / d))]);
       expect(r.grads[0]).toEqual([...js.x.dataSync()]);
     }
+  });
+
+  it("solves a symbol only a computed dim names from the input's size, and words a misfit as the JS runtime", async () => {
+    const at = philoxJobs.length + 10 + casts.length;
+    expect((results[at] as { outputs: number[][] }).outputs[0]).toEqual(Array.from({ length: 36 }, (_, i) => 2 * i));
+    const js = await cpu["packed"].forward({ x: tensor(Array.from({ length: 20 }, (_, i) => i), [2, 10]) }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(js).toMatchObject({ code: "E6007" });
+    expect(results[at + 1]).toEqual({ code: "E6007", error: js!.message });
   });
 
   it("compiles with torch.compile where torch has it, and skips saying why where it does not", () => {

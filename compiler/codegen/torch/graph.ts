@@ -20,9 +20,19 @@ export function dtypeExpr(d: string): string {
   return d === "f32" ? "F" : d === "i32" ? "torch.int64" : "torch.bool";
 }
 
+/**
+ * The Python expression of one dim: `3`, `dims["B"]`, or a computed dim's text over the symbols
+ * (`(49 * C)` → `(49*dims["C"])`; the text's `/` is floor division, Python's `//`).
+ */
+export function dimExpr(d: DimT | string): string {
+  if (typeof d === "number") return String(d);
+  if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(d)) return `dims[${JSON.stringify(d)}]`;
+  return `(${d.replace(/[A-Za-z_][A-Za-z0-9_]*/g, (sym) => `dims[${JSON.stringify(sym)}]`).replaceAll("/", "//")})`;
+}
+
 /** `[dims["B"], 3]`. */
 export function shapeExpr(dims: readonly DimT[]): string {
-  return `[${dims.map((d) => (typeof d === "number" ? String(d) : `dims[${JSON.stringify(d)}]`)).join(", ")}]`;
+  return `[${dims.map(dimExpr).join(", ")}]`;
 }
 
 /** Ops whose torch result already has the node's dtype (comparisons give bool, casts their target). */
@@ -36,7 +46,7 @@ const typed = new Set([Op.Lt, Op.Le, Op.Gt, Op.Ge, Op.Eq, Op.Ne, Op.And, Op.Or, 
 export function printGraph(roots: readonly Node[], inputs: (name: string) => string, scalars: (name: string) => string, provenance: ReadonlyMap<number, Span>, sources: SourceMap): PrintedGraph {
   const names = new Map<number, string>();
   const needed = neededIds(roots);
-  const ctx: ExprContext = { ref: (n) => names.get(n.id)!, shape: shapeExpr, dtype: dtypeExpr };
+  const ctx: ExprContext = { ref: (n) => names.get(n.id)!, shape: shapeExpr, dim: dimExpr, dtype: dtypeExpr };
   const lines: string[] = [];
   let lastLine = "";
   let count = 0;

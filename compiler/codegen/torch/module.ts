@@ -15,7 +15,7 @@ import type { SourceMap } from "../../source.js";
 import { commentText, stringLiteral, visibleText } from "../../escape.js";
 import { showShape } from "../../types.js";
 import { oneHotLabelBounds } from "../../index-bounds.js";
-import { printGraph, shapeExpr } from "./graph.js";
+import { dimExpr, printGraph, shapeExpr } from "./graph.js";
 import { pyNumber } from "./ops.js";
 
 /** Python's reserved words and the names a generated module binds itself. */
@@ -115,7 +115,7 @@ function fnText(fn: DifferentiatedFn, sources: SourceMap): string[] {
   });
   const intInputs = L.inputs.filter((i) => i.dtype === "i32").map((i) => `${pyName(i.name)} = ${pyName(i.name)}.long()`);
   // one_hot's label inputs, range-checked (E6008) as the JS runtime checks them (compiler/index-bounds.ts).
-  const labelChecks = oneHotLabelBounds(L.outputs).map(({ input, bound }) => `E.check_labels(${stringLiteral(L.name)}, ${stringLiteral(visibleText(where))}, ${stringLiteral(input)}, ${pyName(input)}, ${typeof bound === "number" ? String(bound) : `dims[${stringLiteral(bound)}]`}${typeof bound === "number" ? "" : `, ${stringLiteral(bound)}`})`);
+  const labelChecks = oneHotLabelBounds(L.outputs).map(({ input, bound }) => `E.check_labels(${stringLiteral(L.name)}, ${stringLiteral(visibleText(where))}, ${stringLiteral(input)}, ${pyName(input)}, ${dimExpr(bound)}${typeof bound === "number" ? "" : `, ${stringLiteral(bound)}`})`);
   const doc = signatureDoc(fn);
   return [
     `# ${commentText(where)}`,

@@ -11,6 +11,8 @@ import { Op, type DimT, type Node } from "../../ir.js";
 export interface ExprContext {
   ref: (n: Node) => string;
   shape: (dims: readonly DimT[]) => string;
+  /** The Python expression of one dim (a size, a symbol or a computed dim's text). */
+  dim: (d: string) => string;
   /** `torch.float64`-style dtype expression of an estc dtype (`F` for f32: the call's float dtype). */
   dtype: (d: string) => string;
 }
@@ -123,7 +125,7 @@ export function torchExpr(n: Node, c: ExprContext): string {
       return `torch.tensor(${literal}, dtype=${T}, device=dev)`;
     }
     case Op.Dim:
-      return `torch.tensor(dims[${JSON.stringify(String(n.attrs["name"]))}], dtype=${T}, device=dev)`;
+      return `torch.tensor(${c.dim(String(n.attrs["name"]))}, dtype=${T}, device=dev)`;
     case Op.Random: {
       const kind = n.attrs["normal"] === true ? "normal" : n.attrs["gumbel"] === true ? "gumbel" : n.attrs["open"] === true ? "open" : "uniform";
       return `E.random(seed, ${Number(n.attrs["site"])}, ${Number(n.attrs["stream"] ?? 0)}, ${shape}, "${kind}", ${T}, dev)`;
