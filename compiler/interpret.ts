@@ -144,7 +144,9 @@ function roundHalfEven(x: number): number {
 const unary: Partial<Record<Op, (x: number) => number>> = {
   [Op.Neg]: (x) => -x,
   [Op.Abs]: Math.abs,
-  [Op.Sign]: (x) => (x >= 0 ? 1 : -1),
+  // NaN passes through sign and step as on every back end (docs/language.md, "NaN"); a plain
+  // `x >= 0 ? 1 : -1` made the oracle say -1 where the kernels say NaN.
+  [Op.Sign]: (x) => (x >= 0 ? 1 : x < 0 ? -1 : NaN),
   [Op.Signum]: Math.sign,
   [Op.Exp]: Math.exp,
   [Op.Log]: Math.log,
@@ -160,7 +162,7 @@ const unary: Partial<Record<Op, (x: number) => number>> = {
   [Op.Floor]: Math.floor,
   [Op.Ceil]: Math.ceil,
   [Op.Round]: roundHalfEven,
-  [Op.Step]: (x) => (x > 0 ? 1 : 0),
+  [Op.Step]: (x) => (x > 0 ? 1 : x <= 0 ? 0 : NaN),
   [Op.Not]: (x) => (x === 0 ? 1 : 0),
   [Op.StopGradient]: (x) => x,
   [Op.Custom]: (x) => x,

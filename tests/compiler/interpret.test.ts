@@ -31,6 +31,13 @@ describe("evaluate", () => {
     expect(out.data).toEqual([0, 0, 1, 1]);
   });
 
+  it("passes NaN through sign and step (docs/language.md, NaN), as the kernels do; ±0 and ±Inf as documented", () => {
+    const x = input("xn", [7]);
+    const xn = { data: [Number.NaN, -0, 0, 1.5, -2, Infinity, -Infinity], shape: [7] };
+    expect(run(unary(Op.Sign, x), { xn }).data).toEqual([Number.NaN, 1, 1, 1, -1, 1, -1]);
+    expect(run(unary(Op.Step, x), { xn }).data).toEqual([Number.NaN, 0, 0, 1, 0, 1, 0]);
+  });
+
   describe("reductions", () => {
     // x = [[[0, 5], [2, 1], [3, 3]], [[-1, 4], [7, 7], [6, -2]]]  (shape [2, 3, 2])
     const xData = { data: [0, 5, 2, 1, 3, 3, -1, 4, 7, 7, 6, -2], shape: [2, 3, 2] };

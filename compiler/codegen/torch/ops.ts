@@ -135,7 +135,7 @@ export function torchExpr(n: Node, c: ExprContext): string {
     case Op.Neg:
       return `-${a}`;
     case Op.Step:
-      return `(${a} > 0).to(${T})`;
+      return `E.step(${a}).to(${T})`;
     case Op.Not:
       return `E.nonzero(${a}).logical_not()`;
     case Op.Cast:
