@@ -33,9 +33,9 @@ export function programTolerance(file: string): number {
 /**
  * Inputs the drawn values would put outside a fn's domain: batch-norm variances (bnn-cnn's
  * *_eval fns read v1..v4 as running_var) get values in [0.5, 2), the size of a real running
- * variance. With a negative variance the outputs are NaN anyway, and the CPU back end then also
- * gives NaN gradients where the f64 interpreter and torch agree on finite ones (channels whose own
- * variance is positive): a CPU-side divergence reported separately, not what these cases check.
+ * variance. With a negative variance the activations are NaN, `sign` passes NaN on (every back
+ * end, the interpreter and torch alike), and every gradient of the network is NaN: nothing to
+ * compare.
  */
 function domain(f: { spec: { inputs: { name: string; shape: (number | string)[] }[] } }): Record<string, number[]> {
   const given: Record<string, number[]> = {};
