@@ -15,6 +15,8 @@ import type { WebGpuDevice } from "./webgpu/device.js";
 import { prunedPlan } from "./prune.js";
 import { runPlanWebGpu } from "./webgpu/execute.js";
 import { CallErrorCode, checkCall, fail, resultType, withCotangents, type Call } from "./validate.js";
+import { arenaNearCap } from "./wasm/tensor-arena.js";
+
 
 export { CallErrorCode };
 
@@ -119,6 +121,9 @@ export function defineFunction<
 >(spec: FunctionSpec): EstFunction<I, S, O, G> {
   const run = async (plan: EntryPlan, call: Call): Promise<Tensor[]> => {
     checkIndexBounds(spec, call.tensors, call.dims);
+    // A loop whose awaits all settle at once never reaches the task queue, where the finalizers of
+    // tensors dropped without dispose() run; near the arena's cap, go there once (./wasm/tensor-arena.ts).
+    if (call.device.kind !== "webgpu" && arenaNearCap()) await new Promise<void>((settle) => setTimeout(settle, 0));
     return call.device.kind === "webgpu"
       ? runPlanWebGpu(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device, call.checkNumerics)
       : runPlan(spec, plan, call.tensors, call.dims, call.scalars, call.seed, call.device, call.checkNumerics);
