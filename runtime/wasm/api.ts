@@ -24,3 +24,13 @@ export interface WasmApi {
 
 /** `globalThis.WebAssembly`, or undefined in an engine without it. */
 export const wasmApi: WasmApi | undefined = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** Whether a shared WebAssembly.Memory can be made here (Node; cross-origin isolated pages). */
+export function sharedMemoryAvailable(): boolean {
+  try {
+    new wasmApi!.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}

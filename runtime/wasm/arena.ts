@@ -6,7 +6,7 @@
  * kept on exact-size free lists and handed out again, since a training loop asks for the same
  * sizes every step.
  */
-import { wasmApi, type WasmMemory } from "./api.js";
+import { sharedMemoryAvailable, wasmApi, type WasmMemory } from "./api.js";
 
 /** The most 64 KiB pages the memory may grow to (4 GiB); the modules declare the same maximum. */
 export const ARENA_MAX_PAGES = 65536;
@@ -33,14 +33,6 @@ export interface KernelArena {
 
 const align = (bytes: number) => Math.max(64, Math.ceil(bytes / 64) * 64);
 
-function sharedMemoryAvailable(): boolean {
-  try {
-    new wasmApi!.Memory({ initial: 1, maximum: 1, shared: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 let arena: KernelArena | undefined;
 

@@ -38,17 +38,19 @@ export function sleb(n: number): number[] {
   }
 }
 
-function utf8(s: string): number[] {
+/** A name: its UTF-8 byte count, then the bytes. */
+export function utf8(s: string): number[] {
   const bytes = Array.from(new TextEncoder().encode(s));
   return [...uleb(bytes.length), ...bytes];
 }
 
 /** A vector: its element count, then the elements' bytes. */
-function vec(items: number[][]): number[] {
+export function vec(items: number[][]): number[] {
   return [...uleb(items.length), ...items.flat()];
 }
 
-function section(id: number, body: number[]): number[] {
+/** A module section: its id, its byte count, then the body. */
+export function section(id: number, body: number[]): number[] {
   return [id, ...uleb(body.length), ...body];
 }
 

@@ -6,7 +6,7 @@
  * calling thread and a worker pool (./pool.ts) that shares the arena.
  */
 import { gemmModuleBytes, MR, NR } from "./gemm-kernel.js";
-import { wasmApi, type WasmMemory, type WasmModule } from "./api.js";
+import { sharedMemoryAvailable, wasmApi, type WasmMemory, type WasmModule } from "./api.js";
 import { gemmPool, type GemmTask } from "./pool.js";
 
 /** Largest arena, in 64 KiB pages (1 GiB): products that need more run on the TS path. */
@@ -27,15 +27,6 @@ export const wasmSimdAvailable: boolean = (() => {
   }
 })();
 
-/** Whether a shared WebAssembly.Memory can be made here (Node; cross-origin isolated pages). */
-function sharedMemoryAvailable(): boolean {
-  try {
-    new wasmApi!.Memory({ initial: 1, maximum: 1, shared: true });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The compiled module, its memory and instance, made on first use. */
 export interface GemmArena {

@@ -6,24 +6,12 @@
  * one file to import in Node or a bundler, no `.wasm` to locate and fetch; runtime/wasm/kernels.ts
  * decodes and compiles it on a fn's first CPU call.
  */
-import { uleb } from "../../../runtime/wasm/encoder.js";
+import { section, uleb, utf8, vec } from "../../../runtime/wasm/encoder.js";
 import type { SimdBuilder } from "./simd.js";
 
 /** The most 64 KiB pages the kernel memory may grow to (4 GiB, the wasm32 limit). */
 export const WASM_MAX_PAGES = 65536;
 
-function utf8(s: string): number[] {
-  const bytes = Array.from(new TextEncoder().encode(s));
-  return [...uleb(bytes.length), ...bytes];
-}
-
-function vec(items: number[][]): number[] {
-  return [...uleb(items.length), ...items.flat()];
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
 
 /**
  * The module's bytes for `kernels` (undefined entries: kernels the TS form runs), or undefined
