@@ -59,7 +59,7 @@ export const runtimeErrors = {
   },
   backendUnavailable: {
     code: "E6015",
-    meaning: "a device whose back end is not available (no adapter, no WGSL kernels, not a device)",
+    meaning: "a device whose back end is not available (no adapter — in a browser no `navigator.gpu`, or `requestAdapter()` gave none —, no WGSL kernels, not a device)",
   },
   nmGroupMismatch: {
     code: "E6016",
