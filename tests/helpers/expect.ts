@@ -2,7 +2,7 @@
 import { expect } from "vitest";
 
 /** Elementwise closeness with a relative tolerance (absolute below magnitude 1), naming the element. */
-export function expectClose(got: ArrayLike<number> | undefined, want: number[], tol: number, what: string): void {
+export function expectClose(got: ArrayLike<number> | undefined, want: readonly number[], tol: number, what: string): void {
   expect(got, what).toBeDefined();
   const g = Array.from(got!);
   expect(g.length, what).toBe(want.length);

@@ -13,3 +13,9 @@ export function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `n` f32 values uniform in [-1, 1) from mulberry32(`seed`). */
+export function randomData(n: number, seed: number): number[] {
+  const r = mulberry32(seed);
+  return Array.from({ length: n }, () => Math.fround(r() * 2 - 1));
+}

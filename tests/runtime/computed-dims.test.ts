@@ -11,17 +11,8 @@ import { BACKENDS, run, tolerance, type Backend } from "../helpers/backends.js";
 import { buildModule } from "../helpers/build.js";
 import { compileFn } from "../helpers/compile.js";
 import { gradcheck } from "../helpers/gradcheck.js";
-import { mulberry32 } from "../helpers/random.js";
-
-function randomData(n: number, seed: number): number[] {
-  const r = mulberry32(seed);
-  return Array.from({ length: n }, () => Math.fround(r() * 2 - 1));
-}
-
-function expectClose(got: readonly number[], want: readonly number[], tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!))));
-}
+import { expectClose } from "../helpers/expect.js";
+import { randomData } from "../helpers/random.js";
 
 const FLATTEN = `
 fn flat(x: f32[B, C, H, W], w: f32[C * H * W, O]) -> f32[B, O] {

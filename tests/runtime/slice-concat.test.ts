@@ -10,17 +10,8 @@ import { BACKENDS, run, tolerance } from "../helpers/backends.js";
 import { buildModule } from "../helpers/build.js";
 import { compileFn } from "../helpers/compile.js";
 import { gradcheck } from "../helpers/gradcheck.js";
-import { mulberry32 } from "../helpers/random.js";
-
-function randomData(n: number, seed: number): number[] {
-  const r = mulberry32(seed);
-  return Array.from({ length: n }, () => Math.fround(r() * 2 - 1));
-}
-
-function expectClose(got: readonly number[], want: readonly number[], tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  got.forEach((g, i) => expect(Math.abs(g - want[i]!), `${what}[${i}]: ${g} vs ${want[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(want[i]!))));
-}
+import { expectClose } from "../helpers/expect.js";
+import { randomData } from "../helpers/random.js";
 
 /** x[:, start:end:step] of a row-major [R, C] array, and the positions it reads. */
 function sliceCols(x: number[], R: number, C: number, start: number, end: number, step: number): { values: number[]; from: number[] } {
