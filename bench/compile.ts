@@ -24,7 +24,7 @@ const root = repoRoot();
 // The built compiler (dist/), as bench/lib/estc.ts loads it.
 const load = (file: string) => import(pathToFileURL(path.join(root, "dist/compiler", file)).href);
 const { differentiateFile, buildFile } = await load("build.js");
-const { generateModule } = await load("codegen/ts.js");
+const { generateModule } = await load("codegen/ts/module.js");
 const loadMs = performance.now() - started;
 const stdDir = path.join(root, "stdlib/std");
 const files = fs.readdirSync(stdDir).filter((f) => f.endsWith(".est")).sort();

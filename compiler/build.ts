@@ -124,7 +124,7 @@ export async function moduleTexts(entry: string, emit: "ts" | "js", host: Compil
   const failed = whyNothingToBuild(d);
   if (failed !== undefined) return { diagnostics: failed, sources: d.sources, file: d.file, stale: [] };
   const name = baseName(entry);
-  const { generateModule } = await import("./codegen/ts.js");
+  const { generateModule } = await import("./codegen/ts/module.js");
   let mod: Awaited<ReturnType<typeof generateModule>>;
   try {
     mod = await generateModule(d.file, d.fns, d.sources, emit === "js", options.fuseMatMuls ?? true, name);

@@ -10,7 +10,7 @@
  *   optimize   optimize.ts        rule table to a fixpoint, constant folding; CSE by hash-consing
  *   residuals  residuals.ts       what vjpFn saves (bit masks) versus recomputes
  *   schedule   schedule.ts        fused elementwise loops, reduction prologues, runtime steps
- *   codegen    codegen/ts.ts      module text in prettier's layout; one function per kernel; WGSL sibling
+ *   codegen    codegen/ts/module.ts      module text in prettier's layout; one function per kernel; WGSL sibling
  *   emit       emit.ts            all files staged, committed, then renamed into place (E5020)
  *
  * This file runs the front stages (`checkFiles`); build.ts runs the rest for `estc build`.

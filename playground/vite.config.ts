@@ -17,7 +17,7 @@ const aliases: Alias[] = [
   { find: /^(\.\.?\/)+(grammar\/)?chevrotain\.js$/, replacement: here("./src/shims/chevrotain.ts") },
 ];
 
-// Both notices are expected here: codegen/ts.ts is imported statically by the training module
+// Both notices are expected here: codegen/ts/module.ts is imported statically by the training module
 // and dynamically by build.ts (both in the worker), and the timing report is rolldown's own.
 const checks = { ineffectiveDynamicImport: false, pluginTimings: false };
 

@@ -42,7 +42,7 @@ export default function estc(options: EstcPluginOptions = {}): Plugin {
     const errors = d.diagnostics.filter((x) => x.severity === "error");
     if (errors.length > 0) return { error: viteError(errors, d.sources), files };
     if (d.fns.length === 0) return { error: { message: `${file} has no fn to build (estc compiles each fn of a .est file into an export)` }, files };
-    const { generateModule } = await import("../compiler/codegen/ts.js");
+    const { generateModule } = await import("../compiler/codegen/ts/module.js");
     const name = path.basename(file).replace(/\.est$/, "");
     const mod = await generateModule(d.file, d.fns, d.sources, true, options.fuseMatMuls ?? true, name);
     return { js: mod.js!, wgslJs: mod.wgslJs!, files };

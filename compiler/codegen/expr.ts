@@ -103,7 +103,7 @@ export function tsCast(a: string, from: string, to: string): string {
  * `select`, so the branch-free shape of the TypeScript table carries over. WGSL lets an
  * implementation assume no overflow, infinity or NaN (WGSL spec, "Floating Point Evaluation"),
  * so every op whose IEEE answer is special on some input goes through a helper of
- * ./wgsl-helpers.ts that builds that answer from bits (`div_`, `exp_`, `log_`, `max_`, …).
+ * ./wgsl/helpers.ts that builds that answer from bits (`div_`, `exp_`, `log_`, `max_`, …).
  */
 const bool = (c: string) => `select(0.0, 1.0, ${c})`;
 export const wgslOps: Partial<Record<Op, Printer>> = {
@@ -129,7 +129,7 @@ export const wgslOps: Partial<Record<Op, Printer>> = {
   [Op.Not]: ([a]) => bool(`${a} == 0.0`),
   [Op.Add]: ([a, b]) => `${a} + ${b}`,
   [Op.Sub]: ([a, b]) => `${a} - ${b}`,
-  // Pinned (rnd_, ./wgsl-helpers.ts): no contraction with a following add into an FMA.
+  // Pinned (rnd_, ./wgsl/helpers.ts): no contraction with a following add into an FMA.
   [Op.Mul]: ([a, b]) => `rnd_(${a} * ${b})`,
   [Op.Div]: ([a, b]) => `div_(${a}, ${b})`,
   [Op.Mod]: ([a, b]) => `${a} - ${b} * floor(div_(${a}, ${b}))`,
@@ -256,4 +256,13 @@ export function wgslComparison(n: Node, ins: string[]): string | undefined {
   }
   const bound = wgslLiteral(roundF32(c, op === Op.Lt || op === Op.Ge));
   return wgslOps[op]!([x, bound]);
+}
+
+const nonNegativeOps: ReadonlySet<Op> = new Set([Op.Abs, Op.Exp, Op.Sqrt, Op.Rsqrt, Op.Relu, Op.Softplus, Op.Sigmoid, Op.Step]);
+
+/** Whether `n`'s value is never negative (NaN aside), so pow can go through exp and log (ts/node.ts and wasm/ops.ts). */
+export function nonNegative(n: Node): boolean {
+  if (n.op === Op.Const) return (n.attrs["value"] as number) >= 0;
+  if (n.op === Op.Cast) return n.inputs[0]!.dtype === "bool";
+  return nonNegativeOps.has(n.op) || n.dtype === "bool";
 }

@@ -3,7 +3,7 @@
  * indent, 110 columns, trailing commas): the import line and one function per kernel, in
  * TypeScript or in JavaScript. Both forms are printed from the same kernel source — the JS form
  * drops the parameter types, declaration types and `!` non-null assertions, the only TypeScript
- * the kernel printer (ts-kernels.ts) writes — so a build loads neither prettier nor TypeScript (together
+ * the kernel printer (ts/kernels.ts) writes — so a build loads neither prettier nor TypeScript (together
  * 0.6 s of a 1.2 s cold build of the quickstart).
  */
 

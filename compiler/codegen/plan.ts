@@ -5,11 +5,11 @@
 import type { EntryPlan, Step, WgslKernel } from "../../runtime/plan.js";
 import { Op, type Node } from "../ir.js";
 import { kernelReads, kernelWrites, schedule, type ScheduledKernel } from "../schedule.js";
-import type { KernelSource } from "./ts-kernels.js";
-import { fusedKernelTs, matmulKernelTs, reduceKernelTs } from "./ts-kernels.js";
-import { matmulKernelWgsl } from "./wgsl-matmul.js";
-import { fusedKernelWgsl, type WgslContext } from "./wgsl-kernels.js";
-import { reduceKernelWgsl } from "./wgsl-reduce.js";
+import type { KernelSource } from "./ts/kernels.js";
+import { fusedKernelTs, matmulKernelTs, reduceKernelTs } from "./ts/kernels.js";
+import { matmulKernelWgsl } from "./wgsl/matmul.js";
+import { fusedKernelWgsl, type WgslContext } from "./wgsl/kernels.js";
+import { reduceKernelWgsl } from "./wgsl/reduce.js";
 import type { Span } from "../diagnostics.js";
 import { kernelName } from "./names.js";
 import { convStep } from "./conv-step.js";

@@ -19,7 +19,7 @@ const TILE = 64;
 const TILE_K = 16;
 const ROWS = 8;
 const VEC = 2;
-/** Staged rows padded by one (as compiler/codegen/wgsl-matmul.ts), so a GPU spreads them over its memory banks. */
+/** Staged rows padded by one (as compiler/codegen/wgsl/matmul.ts), so a GPU spreads them over its memory banks. */
 const TA_ROW = TILE + 1;
 const TB_ROW = TILE / 4 + 1;
 const THREADS = 64;
@@ -57,12 +57,12 @@ ${accs.map((row, i) => [`      let a${i} = ta[ab + ${i}];`, ...row.map((a, v) =>
     }`;
 
 /**
- * The tiled product, as compiler/codegen/wgsl-matmul.ts's: 64 invocations per 64 x 64 output
+ * The tiled product, as compiler/codegen/wgsl/matmul.ts's: 64 invocations per 64 x 64 output
  * block, each accumulating 8 rows x 2 vec4s (32 columns apart) in named registers, with 64 x 16
  * slices of A and 16 x 64 of B staged in workgroup memory per step (16 loads of each per
  * invocation, consecutive invocations on consecutive columns of B, the im2col side). The
  * staging and the inner steps are unrolled, so the only loop is the one over slices: llvmpipe
- * stops a loop after 65535 iterations in all, re-entries included (see wgsl-reduce.ts), which
+ * stops a loop after 65535 iterations in all, re-entries included (see compiler/codegen/wgsl/reduce.ts), which
  * nested loops would reach at an inner size K of 65535 — a weight gradient's K is B·Ho·Wo —
  * and this way only at 16 · 65535 (steps.ts refuses more on a software adapter: MAX_SOFTWARE_K).
  */

@@ -1,5 +1,5 @@
 /**
- * The generated module's text (compiler/codegen/module-text.ts, wgsl-module.ts), printed without
+ * The generated module's text (compiler/codegen/module-text.ts, wgsl/module.ts), printed without
  * prettier or TypeScript: its JavaScript form must be what TypeScript's own transpiler makes of
  * the TypeScript form (token for token), for every stdlib module; the main module carries no WGSL
  * and its WGSL sibling carries each shader once; a fn runs on the CPU without the sibling and
@@ -12,7 +12,7 @@ import * as path from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { differentiateFile } from "../../compiler/build.js";
-import { generateModule } from "../../compiler/codegen/ts.js";
+import { generateModule } from "../../compiler/codegen/ts/module.js";
 import { stripTypes, unwrapInitializer } from "../../compiler/codegen/module-text.js";
 import { withoutBoundsGuard } from "../../runtime/plan.js";
 

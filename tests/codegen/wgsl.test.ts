@@ -16,7 +16,7 @@ import { tensor, type Tensor } from "estc/runtime";
 import { buildModule } from "../helpers/build.js";
 import { rng } from "../helpers/gradcheck.js";
 import { programs } from "../helpers/programs.js";
-import { wgslBindingNote } from "../../compiler/codegen/wgsl-kernels.js";
+import { wgslBindingNote } from "../../compiler/codegen/wgsl/kernels.js";
 
 Object.assign(globalThis, globals);
 process.env.EGL_PLATFORM ??= "surfaceless";

@@ -5,7 +5,7 @@
  * after some kernel wrote it. The numbers these kernels compute are in tests/webgpu/matmul-fusion.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { matmulKernelWgsl } from "../../compiler/codegen/wgsl-matmul.js";
+import { matmulKernelWgsl } from "../../compiler/codegen/wgsl/matmul.js";
 import type { DifferentiatedFn } from "../../compiler/differentiate.js";
 import { Op, type Node } from "../../compiler/ir.js";
 import { optimize } from "../../compiler/optimize.js";

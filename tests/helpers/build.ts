@@ -6,7 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
-import { generateModule } from "../../compiler/codegen/ts.js";
+import { generateModule } from "../../compiler/codegen/ts/module.js";
 import { differentiate, type DifferentiatedFn } from "../../compiler/differentiate.js";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { renderDiagnostics } from "../../compiler/render.js";

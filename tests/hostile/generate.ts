@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { differentiateFile } from "../../compiler/build.js";
-import { generateModule, type GeneratedModule } from "../../compiler/codegen/ts.js";
+import { generateModule, type GeneratedModule } from "../../compiler/codegen/ts/module.js";
 import type { Diagnostic } from "../../compiler/diagnostics.js";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { renderDiagnostics } from "../../compiler/render.js";

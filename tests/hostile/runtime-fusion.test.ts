@@ -33,7 +33,7 @@ import { buildModule } from "../helpers/build.js";
 import { compileFn } from "../helpers/compile.js";
 import { runChild } from "../helpers/child.js";
 
-/** The schedules of the five plans a generated module holds (as codegen/ts.ts builds them). */
+/** The schedules of the five plans a generated module holds (as codegen/ts/module.ts builds them). */
 function schedules(fn: DifferentiatedFn): Record<string, Schedule> {
   const L = fn.lowered;
   const leaf = new Set([Op.Input, Op.Const, Op.Scalar, Op.Dim]);

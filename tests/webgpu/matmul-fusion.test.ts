@@ -1,5 +1,5 @@
 /**
- * The numbers of fused matrix products (compiler/schedule-matmul.ts, codegen/wgsl-matmul.ts,
+ * The numbers of fused matrix products (compiler/schedule-matmul.ts, codegen/wgsl/matmul.ts,
  * `matmulKernelTs`): plain products at sizes around the 64 x 64 x 16 tiles, transposed reads
  * (every vjp), prologues and epilogues with broadcast, scalar-option, iota and i32 reads, batched
  * products with broadcast batch dims, and a std/binary estimator through a product — forward and
@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { cpu, tensor, type Tensor } from "estc/runtime";
-import { generateModule } from "../../compiler/codegen/ts.js";
+import { generateModule } from "../../compiler/codegen/ts/module.js";
 import { differentiate, type DifferentiatedFn } from "../../compiler/differentiate.js";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { CPU_KERNEL_BACKENDS as BACKENDS, run, sharedDevice, type Backend, type Input, type RunResult } from "../helpers/backends.js";

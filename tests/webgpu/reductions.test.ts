@@ -1,5 +1,5 @@
 /**
- * The WebGPU workgroup tree reductions (compiler/codegen/wgsl-reduce.ts) against the CPU back
+ * The WebGPU workgroup tree reductions (compiler/codegen/wgsl/reduce.ts) against the CPU back
  * end and against hand values: sum, mean, max, min, argmax, argmin, logsumexp and softmax (the
  * last three lowered to max + sum of exp), over a last axis whose extent exercises one lane per
  * output (K = 1), several outputs per workgroup (K = 3, 5), exactly one workgroup (K = 128), a

@@ -17,7 +17,7 @@ import { I32, V128 } from "../../../runtime/wasm/encoder.js";
 import { Op, type Node } from "../../ir.js";
 import type { FusedKernel } from "../../schedule.js";
 import { isInlineValue, isScalarConst, scalarConstNodes } from "../../schedule-inline.js";
-import type { KernelContext } from "../ts-kernels.js";
+import type { KernelContext } from "../kernel-context.js";
 import { emitOp, hasWasmOp } from "./ops.js";
 import { SimdBuilder } from "./simd.js";
 

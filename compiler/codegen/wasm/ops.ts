@@ -11,8 +11,7 @@
  * TypeScript form.
  */
 import { Op, type Node } from "../../ir.js";
-import { roundF32 } from "../expr.js";
-import { nonNegative } from "../ts-node.js";
+import { nonNegative, roundF32 } from "../expr.js";
 import { emitMath, type MathFunction } from "./math.js";
 import type { SimdBuilder } from "./simd.js";
 import { V128 } from "../../../runtime/wasm/encoder.js";

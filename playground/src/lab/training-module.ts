@@ -6,7 +6,7 @@
  * come back as strings for link-module.ts to import from Blob URLs.
  */
 import type * as A from "../../../grammar/ast.js";
-import { generateModule } from "../../../compiler/codegen/ts.js";
+import { generateModule } from "../../../compiler/codegen/ts/module.js";
 import { differentiate, type DifferentiatedFn } from "../../../compiler/differentiate.js";
 import { checkFiles } from "../../../compiler/pipeline.js";
 import type { CompilerHost } from "../../../compiler/resolve.js";

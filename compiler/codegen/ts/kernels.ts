@@ -3,20 +3,16 @@
  * the loop's shape, otherwise a loop nest with per-operand strides so broadcast reads need no
  * division), and reductions with their elementwise prologue inside the loop.
  */
-import { isDimExpr } from "../dims.js";
-import { Op, type Node } from "../ir.js";
-import type { DimT } from "../types.js";
-import type { FusedKernel, MatMulKernel, ReduceKernel } from "../schedule.js";
-import { isInlineValue, isScalarConst } from "../schedule.js";
-import { constLiteral, nodeExpr } from "./ts-node.js";
+import { isDimExpr } from "../../dims.js";
+import { Op, type Node } from "../../ir.js";
+import type { DimT } from "../../types.js";
+import type { FusedKernel, MatMulKernel, ReduceKernel } from "../../schedule.js";
+import { isInlineValue, isScalarConst } from "../../schedule.js";
+import type { KernelContext } from "../kernel-context.js";
+import { constLiteral, nodeExpr } from "./node.js";
 
-/** How a kernel names its inputs: dims, scalars and buffer parameters. */
-export interface KernelContext {
-  /** Index of a shape symbol in FunctionSpec.dims. */
-  dimIndex(name: string): number;
-  /** Index of a runtime scalar in FunctionSpec.scalars. */
-  scalarIndex(name: string): number;
-}
+export type { KernelContext };
+
 
 /** A kernel's TypeScript: the body statements and the buffers it takes, reads then writes. */
 export interface KernelSource {
@@ -352,4 +348,4 @@ export function reduceKernelTs(k: ReduceKernel, reads: Node[], ctx: KernelContex
   return { params: ps, body, reads, writes: [r] };
 }
 
-export { isInlineLeaf } from "../schedule.js";
+export { isInlineLeaf } from "../../schedule.js";

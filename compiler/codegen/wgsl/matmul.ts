@@ -16,11 +16,11 @@
  * transpose). Elements past the matrix edges load as 0, so any M, K, N work; K = 0 gives zeros.
  * The grid is ceil(N / 64) x ceil(M / 64) x batch (see `WgslKernel.matmul`).
  */
-import { MATMUL_TILE, type Dim, type WgslKernel } from "../../runtime/plan.js";
-import type { Node } from "../ir.js";
-import type { DimT } from "../types.js";
-import type { MatMulKernel, MatMulOperand } from "../schedule.js";
-import { computeLines, coordLines, indent, isScalarLike, stridesFor, WgslWriter, type WgslContext } from "./wgsl-kernels.js";
+import { MATMUL_TILE, type Dim, type WgslKernel } from "../../../runtime/plan.js";
+import type { Node } from "../../ir.js";
+import type { DimT } from "../../types.js";
+import type { MatMulKernel, MatMulOperand } from "../../schedule.js";
+import { computeLines, coordLines, indent, isScalarLike, stridesFor, WgslWriter, type WgslContext } from "./kernels.js";
 
 const TILE_K = 16;
 /** Rows and columns of the output each invocation accumulates (COLS a multiple of 4: vec4s). */

@@ -1,10 +1,10 @@
 /**
  * The TypeScript expression of one elementwise IR node inside a generated CPU kernel: the op
- * tables of ./expr.ts plus what depends on the node (its dtype, its inputs' dtypes, literal
+ * tables of ../expr.ts plus what depends on the node (its dtype, its inputs' dtypes, literal
  * operands), and the f32 rounding after every op that keeps the CPU's results the GPU's.
  */
-import { Op, type Node } from "../ir.js";
-import { tsCast, tsIntOps, tsLiteral, tsOps } from "./expr.js";
+import { Op, type Node } from "../../ir.js";
+import { nonNegative, tsCast, tsIntOps, tsLiteral, tsOps } from "../expr.js";
 
 /**
  * A literal as kernels compute with it: an f32 constant rounded to f32 (WGSL's literal), an i32
@@ -69,11 +69,3 @@ function opExpr(n: Node, ins: string[], index: (axis: number) => string, flat: s
   return p(ins);
 }
 
-/** Ops whose value is never negative (NaN aside), so pow can go through exp and log (here and in ./wasm/ops.ts). */
-const nonNegativeOps: ReadonlySet<Op> = new Set([Op.Abs, Op.Exp, Op.Sqrt, Op.Rsqrt, Op.Relu, Op.Softplus, Op.Sigmoid, Op.Step]);
-
-export function nonNegative(n: Node): boolean {
-  if (n.op === Op.Const) return (n.attrs["value"] as number) >= 0;
-  if (n.op === Op.Cast) return n.inputs[0]!.dtype === "bool";
-  return nonNegativeOps.has(n.op) || n.dtype === "bool";
-}

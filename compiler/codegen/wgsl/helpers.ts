@@ -1,5 +1,5 @@
 /**
- * WGSL functions the printed expressions (./expr.ts) call, each added to a shader that calls it
+ * WGSL functions the printed expressions (../expr.ts) call, each added to a shader that calls it
  * (directly or through another helper). They exist for two reasons:
  *
  * - WGSL lets an implementation assume that no overflow, infinity or NaN occurs ("Floating Point
@@ -10,7 +10,7 @@
  *   arithmetic rounded to f32 gives (docs/language.md "Numerics").
  * - Philox draws and the f32-exact normal sampler of runtime/philox.ts, word for word.
  */
-import { NORMAL_WGSL } from "./wgsl-normal.js";
+import { NORMAL_WGSL } from "./normal.js";
 
 /** One helper: its source and the call prefixes that make a shader need it. */
 export interface WgslHelper {

@@ -1,21 +1,21 @@
 /**
- * WGSL source for scheduled kernels, printed from the same Node lists as ts-kernels.ts and under
+ * WGSL source for scheduled kernels, printed from the same Node lists as ../ts/kernels.ts and under
  * the binding/uniform contract of `WgslKernel` (runtime/plan.ts). One invocation computes one
  * element of a fused kernel (32 consecutive elements, one packed word, when it writes a bool
  * buffer; four, as vec4 loads and stores, when every operand is contiguous f32/i32 of the
- * kernel's shape or a scalar). Reductions are in wgsl-reduce.ts.
+ * kernel's shape or a scalar). Reductions are in ./reduce.ts.
  * Broadcast operands are read through per-axis strides applied to the coordinates of the linear
  * index (div/mod by the loop dims, which travel in the uniform). i32 values are WGSL i32 (exact
  * and wrapping as on the CPU), f32 and bool values f32 (bool as 0.0/1.0).
  */
-import { isDimExpr } from "../dims.js";
-import { GENERATED_WORKGROUP, type Dim, type WgslKernel } from "../../runtime/plan.js";
-import { Op, type Node } from "../ir.js";
-import type { DimT } from "../types.js";
-import { isInlineValue, isScalarConst, type FusedKernel } from "../schedule.js";
-import type { KernelContext } from "./ts-kernels.js";
-import { wgslCast, wgslComparison, wgslIntComparisons, wgslIntLiteral, wgslIntOps, wgslLiteral, wgslOps } from "./expr.js";
-import { helpersFor, type WgslHelper } from "./wgsl-helpers.js";
+import { isDimExpr } from "../../dims.js";
+import { GENERATED_WORKGROUP, type Dim, type WgslKernel } from "../../../runtime/plan.js";
+import { Op, type Node } from "../../ir.js";
+import type { DimT } from "../../types.js";
+import { isInlineValue, isScalarConst, type FusedKernel } from "../../schedule.js";
+import type { KernelContext } from "../kernel-context.js";
+import { wgslCast, wgslComparison, wgslIntComparisons, wgslIntLiteral, wgslIntOps, wgslLiteral, wgslOps } from "../expr.js";
+import { helpersFor, type WgslHelper } from "./helpers.js";
 
 /** A KernelContext that also knows how many dims and scalars the uniform block holds. */
 export interface WgslContext extends KernelContext {

@@ -5,10 +5,10 @@
  *
  * SPIR-V lets a driver contract `a * b + c` into a fused multiply-add and NIR may re-associate
  * floating-point expressions that are not marked exact; either changes the rounding. `rnd_`
- * (./wgsl-helpers.ts) pins each rounded result, so every product and sum is rounded to f32
+ * (./helpers.ts) pins each rounded result, so every product and sum is rounded to f32
  * before the next operation.
  */
-import { wgslLiteral } from "./expr.js";
+import { wgslLiteral } from "../expr.js";
 
 const lit = (v: number) => wgslLiteral(v);
 const fact = (k: number): number => (k <= 1 ? 1 : k * fact(k - 1));

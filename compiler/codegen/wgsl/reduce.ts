@@ -13,11 +13,11 @@
  * no element beats the initial -Infinity/+Infinity. Sums combine in a different order than the
  * CPU's sequential f64 loop (f32 partial sums), within the back ends' parity tolerance.
  */
-import { REDUCE_CHUNK as CHUNK, REDUCE_SPLIT_MIN as SPLIT_MIN, REDUCE_WORKGROUP, type Dim, type WgslKernel } from "../../runtime/plan.js";
-import { Op, type Node } from "../ir.js";
-import type { ReduceKernel } from "../schedule.js";
-import { wgslLiteral } from "./expr.js";
-import { asF32, computeLines, coordLines, isScalarLike, offsetExpr, stridesFor, WgslWriter, type WgslContext } from "./wgsl-kernels.js";
+import { REDUCE_CHUNK as CHUNK, REDUCE_SPLIT_MIN as SPLIT_MIN, REDUCE_WORKGROUP, type Dim, type WgslKernel } from "../../../runtime/plan.js";
+import { Op, type Node } from "../../ir.js";
+import type { ReduceKernel } from "../../schedule.js";
+import { wgslLiteral } from "../expr.js";
+import { asF32, computeLines, coordLines, isScalarLike, offsetExpr, stridesFor, WgslWriter, type WgslContext } from "./kernels.js";
 
 /** Invocations per reduction workgroup (WebGPU compatibility mode guarantees 128). */
 export const WGSL_REDUCE_WORKGROUP = REDUCE_WORKGROUP;

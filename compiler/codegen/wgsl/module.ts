@@ -8,9 +8,9 @@
  * kernel share its const); a vec4 kernel's unguarded form is derived
  * from it at load time (`withoutBoundsGuard`) instead of being stored twice.
  */
-import { withoutBoundsGuard, type WgslKernel } from "../../runtime/plan.js";
-import { printLiteral, Code, type Literal } from "./literal.js";
-import { importLine, PRINT_WIDTH } from "./module-text.js";
+import { withoutBoundsGuard, type WgslKernel } from "../../../runtime/plan.js";
+import { printLiteral, Code, type Literal } from "../literal.js";
+import { importLine, PRINT_WIDTH } from "../module-text.js";
 
 /** One fn's WGSL kernels, with the comment (source line, binding note) above each. */
 export interface FnWgsl {
