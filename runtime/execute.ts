@@ -144,7 +144,7 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
       const full = hasWasmKernel(spec, step.kernel);
       const reads = full ? spec.wasm!.kernels[step.kernel]!.reads : step.args.length;
       const args = step.args.map((b, i) => ctx.array(b, i < reads));
-      if (ctx.wasm && hasWasmKernel(spec, step.kernel) && runWasmKernel(spec, step.kernel, args, ctx.dims, ctx.scalars)) return;
+      if (ctx.wasm && hasWasmKernel(spec, step.kernel) && runWasmKernel(spec, step.kernel, args, ctx.dims, ctx.scalars, ctx.seed)) return;
       kernel(ctx.dims, ctx.scalars, ctx.seed, ...args);
       return;
     }

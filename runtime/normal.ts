@@ -3,7 +3,8 @@
  * every back end agrees on bit for bit: integer and bit operations, and f32 `+ - *` (correctly
  * rounded in IEEE, in JavaScript through `Math.fround`, and in WGSL). No `log`, `cos`, `sqrt` or
  * `/`: WGSL gives those only within a few ulps, so the CPU and GPU draws would differ. The WGSL
- * twin is compiler/codegen/wgsl/normal.ts, statement for statement; change both or neither.
+ * twin is compiler/codegen/wgsl/normal.ts and the Wasm twin compiler/codegen/wasm/normal.ts,
+ * statement for statement; change all three or none.
  *
  * Box–Muller, cosine branch: z = sqrt(-2 ln u1) · cos(2π u2) with
  * - u1 = (2·(w1 >>> 9) + 1) · 2^-24 in (0, 1), the same u1 as `uniformOpen01(w1)`;

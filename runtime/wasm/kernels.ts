@@ -8,6 +8,7 @@
 import type { CpuArray } from "../cpu.js";
 import type { FunctionSpec } from "../plan.js";
 import { resolveShape } from "../plan-buffers.js";
+import { philoxKey } from "../philox.js";
 import { wasmApi, type WasmModule } from "./api.js";
 import { kernelArena, type KernelArena } from "./arena.js";
 
@@ -95,16 +96,17 @@ export function hasWasmKernel(spec: FunctionSpec, index: number): boolean {
 /**
  * Runs kernel `index` of `spec` on Wasm over `arrays` (its reads, then its writes), or returns
  * false when the arena cannot hold its operands or the module is not compiled (yet): the caller
- * runs the TS kernel.
+ * runs the TS kernel. The uniform block holds the scalars (scalar k at 4k), then the Philox key
+ * of `seed` (low word, high word), which the kernels that draw read.
  */
-export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonly CpuArray[], dims: Int32Array, scalars: Float64Array): boolean {
+export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonly CpuArray[], dims: Int32Array, scalars: Float64Array, seed: number): boolean {
   const arena = kernelArena();
   const info = spec.wasm!.kernels[index]!;
   const fn = kernelsOf(spec, arena)?.[index];
   if (fn === undefined) return false;
   const n = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims).reduce((p, d) => p * d, 1);
   const temps: { ptr: number; bytes: number; array: CpuArray; write: boolean }[] = [];
-  const uniformBytes = 4 * Math.max(1, scalars.length);
+  const uniformBytes = 4 * scalars.length + 8;
   const uniforms = arena.alloc(uniformBytes);
   if (uniforms === undefined) return false;
   try {
@@ -123,11 +125,14 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
     // Views made after every allocation: growth replaces (or, unshared, detaches) the buffer.
     const buffer = arena.buffer();
     const f32 = new Float32Array(buffer, uniforms, scalars.length);
-    const i32 = new Int32Array(buffer, uniforms, scalars.length);
+    const i32 = new Int32Array(buffer, uniforms, scalars.length + 2);
     spec.scalars.forEach((s, k) => {
       if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
       else f32[k] = scalars[k]!;
     });
+    const [k0, k1] = philoxKey(seed);
+    i32[scalars.length] = k0 | 0;
+    i32[scalars.length + 1] = k1 | 0;
     // Byte copies: a packed bool buffer is an Int32Array of words, not numbers to convert.
     const bytesOf = (a: CpuArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     for (const t of temps) if (!t.write) new Uint8Array(buffer, t.ptr, t.bytes).set(bytesOf(t.array));

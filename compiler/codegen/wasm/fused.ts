@@ -10,6 +10,9 @@
  * a read takes 4 bits of a word into 0.0 / 1.0 lanes, a write gathers `i32x4.bitmask` nibbles
  * into a word stored every 32 elements and once more after the loop for a partial last word.
  *
+ * Random nodes draw through ./philox.ts with the vector's block index off / 16 (element off / 4
+ * of the loop, which must be the kernel's flat element index: the draws are keyed by it).
+ *
  * Kernels this file does not compile (undefined: the TS kernel runs instead): operands that
  * broadcast (strided loops), i32 buffers, Iota, and any node ./ops.ts has no code for.
  */
@@ -19,6 +22,7 @@ import type { FusedKernel } from "../../schedule.js";
 import { isInlineValue, isScalarConst, scalarConstNodes } from "../../schedule-inline.js";
 import type { KernelContext } from "../kernel-context.js";
 import { emitOp, hasWasmOp } from "./ops.js";
+import { KernelDraws } from "./philox.js";
 import { SimdBuilder } from "./simd.js";
 
 const isScalarLike = (n: Node) => n.shape.every((d) => d === 1);
@@ -39,11 +43,13 @@ function compilable(k: FusedKernel, reads: readonly Node[]): boolean {
   k.nodes.forEach(visit);
   const leafOk = (n: Node) => (n.op === Op.Const ? n.dtype !== "i32" : n.op === Op.Scalar ? n.dtype !== "i32" : n.op === Op.Dim ? false : hasWasmOp(n, true));
   const consts = [...inline.values()].flatMap((n) => (isScalarConst(n) ? [...scalarConstNodes(n)!] : [n]));
-  return k.nodes.every((n) => hasWasmOp(n)) && consts.every(leafOk);
+  // A draw is keyed by the loop's flat index, so only one over the whole loop shape.
+  const nodeOk = (n: Node) => (n.op === Op.Random ? sameShape(n.shape, k.shape) : hasWasmOp(n));
+  return k.nodes.every(nodeOk) && consts.every(leafOk);
 }
 
 /** The Wasm function of a fused kernel, or undefined where the TS kernel must run (see above). */
-export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContext): SimdBuilder | undefined {
+export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContext & { readonly scalarCount: number }): SimdBuilder | undefined {
   if (!compilable(k, reads)) return undefined;
   const buffers = [...reads, ...k.outputs];
   const b = new SimdBuilder([I32, I32, ...buffers.map((): typeof I32 => I32)]);
@@ -63,14 +69,20 @@ export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContex
   };
   const packed = k.outputs.filter((o) => o.dtype === "bool");
   const words = new Map(packed.map((o) => [o.id, b.local(I32)]));
+  // The Philox key follows the runtime scalars in the uniform block (runtime/wasm/kernels.ts).
+  const drawing = k.nodes.some((n) => n.op === Op.Random);
+  const draws = drawing ? new KernelDraws(b, UNIFORMS, 4 * ctx.scalarCount, k.nodes) : undefined;
+  const block = b.local(I32);
   const body = () => {
+    if (draws !== undefined) b.get(off).i32(4).shrU().set(block);
     for (const n of strided) {
       if (n.dtype === "bool") readBits(b, ptr.get(n.id)!, off);
       else b.get(ptr.get(n.id)!).get(off).add().v128Load();
       b.set(loaded.get(n.id)!);
     }
     for (const n of k.nodes) {
-      emitOp(b, n, (i) => push(n.inputs[i]!));
+      if (n.op === Op.Random) draws!.emit(n, block);
+      else emitOp(b, n, (i) => push(n.inputs[i]!));
       b.set(own.get(n.id)!);
     }
   };

@@ -40,6 +40,8 @@ const SIMD = {
   "i32x4.mul": 0xb5,
   "i32x4.min_s": 0xb6,
   "i32x4.max_s": 0xb8,
+  "i64x2.extmul_low_i32x4_u": 0xde,
+  "i64x2.extmul_high_i32x4_u": 0xdf,
   "f32x4.abs": 0xe0,
   "f32x4.neg": 0xe1,
   "f32x4.sqrt": 0xe3,
@@ -80,6 +82,16 @@ export class SimdBuilder extends FunctionBuilder {
   /** `v128.const` of four i32 lanes. */
   i32x4Lanes(lanes: readonly [number, number, number, number]): this {
     return this.simd(0x0c, ...new Uint8Array(new Int32Array(lanes).buffer));
+  }
+
+  /** `i8x16.shuffle` of the two vectors on top by i32 lanes: 0–3 from the first, 4–7 from the second. */
+  shuffle32(lanes: readonly [number, number, number, number]): this {
+    return this.simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
+  }
+
+  /** `v128.load64_splat`: 8 bytes at address + `offset`, in both halves of the vector. */
+  load64Splat(offset = 0): this {
+    return this.simd(0x0a, 3, ...uleb(offset));
   }
 
   /** `v128.store32_lane` of lane `lane` of the vector on top to the address below it. */
