@@ -8,7 +8,7 @@ import { markdownTable } from "../lib/table.js";
 /**
  * @typedef {import("./run.js").EpochRecord} EpochRecord
  * @typedef {{ name: string, testAccuracy: number, bestTestAccuracy: number, trainLoss: number, seconds: number, epochs: EpochRecord[] }} Result
- * @typedef {{ task: string, config: Record<string, any>, results: Result[], wallSeconds: number }} Report
+ * @typedef {{ task: string, config: Record<string, any>, results: Result[], complete?: boolean, wallSeconds: number }} Report
  */
 
 const pct = (/** @type {number} */ x) => `${(100 * x).toFixed(2)}%`;
@@ -76,6 +76,7 @@ export function writeReport(outDir, report) {
     "",
     summaryTable(report.results),
     "",
+    ...(report.complete === false ? ["Incomplete: written when the networks above had finished, while the others were still training.", ""] : []),
   ];
   const text = lines.join("\n");
   const perEpoch = report.results.map((r) => [`${r.name} per epoch:`, "", epochTable(r), ""].join("\n"));

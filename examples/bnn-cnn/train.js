@@ -161,6 +161,14 @@ const tick = (/** @type {string} */ name) => (/** @type {string} */ info) => {
 };
 /** @type {Awaited<ReturnType<typeof trainOne>>[]} */
 const results = new Array(selected.length);
+/** The report of the networks finished so far (in --estimators order); `complete` once all are. */
+const report = (/** @type {boolean} */ complete) => ({
+  task: task.description,
+  config: { ...config, trainSize: task.train.n, testSize: task.test.n, jobs, device: options.device, smoke: options.smoke, full: options.full },
+  results: results.filter((r) => r !== undefined),
+  complete,
+  wallSeconds: (performance.now() - started) / 1000,
+});
 try {
   let next = 0;
   const lane = async () => {
@@ -169,6 +177,13 @@ try {
       const e = selected[i];
       results[i] = jobs > 1 ? await inWorker(e, tick(e.name)) : await trainOne(e, task, config, tick(e.name), device ? { device } : {});
       status.delete(e.name);
+      // A long run (--full: hours) loses nothing finished when it is stopped: the report so far
+      // is rewritten after each network, marked incomplete until the last one.
+      if (results.filter((r) => r !== undefined).length < selected.length) {
+        mkdirSync(outDir, { recursive: true });
+        writeReport(outDir, report(false));
+        process.stderr.write(`bnn-cnn: ${e.name} finished (test accuracy ${(100 * results[i].testAccuracy).toFixed(2)}%); partial results in ${outDir}\n`);
+      }
     }
   };
   await Promise.all(Array.from({ length: jobs }, lane));
@@ -180,10 +195,4 @@ try {
 }
 bar.done();
 mkdirSync(outDir, { recursive: true });
-const report = {
-  task: task.description,
-  config: { ...config, trainSize: task.train.n, testSize: task.test.n, jobs, device: options.device, smoke: options.smoke, full: options.full },
-  results,
-  wallSeconds: (performance.now() - started) / 1000,
-};
-process.stdout.write(writeReport(outDir, report));
+process.stdout.write(writeReport(outDir, report(true)));
