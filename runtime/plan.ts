@@ -277,9 +277,10 @@ export interface FunctionSpec {
    * The kernels compiled to one WebAssembly SIMD module (compiler/codegen/wasm/), run instead of
    * the TS ones on `cpu({ kernels: "wasm" })`: `module` is its bytes in base64; `kernels[i]` is
    * null where kernel i has only its TS form, else its loop shape (the element count is its
-   * product) and how many of its buffers are reads.
+   * product) and how many of its buffers are reads; for a reduction, `reduce` lists the reduced
+   * axes of that shape, and the kernel also reads the shape's dims (runtime/wasm/kernels.ts).
    */
-  wasm?: { module: string; kernels: ({ shape: Dim[]; reads: number } | null)[] };
+  wasm?: { module: string; kernels: ({ shape: Dim[]; reads: number; reduce?: number[] } | null)[] };
   forward: EntryPlan;
   /** Outputs: the gradients of `gradInputs`, in order. Inputs include `$ct0`, `$ct1`, …. */
   vjp: EntryPlan;

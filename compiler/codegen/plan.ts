@@ -14,14 +14,16 @@ import type { Span } from "../diagnostics.js";
 import { kernelName } from "./names.js";
 import { convStep } from "./conv-step.js";
 import { fusedKernelWasm } from "./wasm/fused.js";
+import { reduceKernelWasm } from "./wasm/reduce.js";
 import type { SimdBuilder } from "./wasm/simd.js";
 import type { Dim } from "../../runtime/plan.js";
 
-/** A kernel's Wasm function, its loop shape and how many of its buffers it reads. */
+/** A kernel's Wasm function, its loop shape and how many of its buffers it reads; a reduction's reduced axes. */
 export interface WasmKernel {
   fn: SimdBuilder;
   shape: Dim[];
   reads: number;
+  reduce?: number[];
 }
 
 /** A generated kernel, in TypeScript and WGSL, with the source span it came from (for the comment above it). */
@@ -59,8 +61,12 @@ export class KernelTable {
       k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx)
       : k.kind === "matmul" ? matmulKernelWgsl(name, k, reads, this.ctx)
       : reduceKernelWgsl(name, k, reads, this.ctx);
-    const wasm = k.kind === "fused" ? fusedKernelWasm(k, reads, this.ctx) : undefined;
-    const wasmKernel = wasm === undefined || k.kind !== "fused" ? {} : { wasm: { fn: wasm, shape: [...k.shape] as Dim[], reads: reads.length } };
+    const fused = k.kind === "fused" ? fusedKernelWasm(k, reads, this.ctx) : undefined;
+    const wasm: WasmKernel | undefined =
+      k.kind === "fused" ? (fused === undefined ? undefined : { fn: fused, shape: [...k.shape] as Dim[], reads: reads.length })
+      : k.kind === "reduce" ? reduceKernelWasm(k, reads, this.ctx)
+      : undefined;
+    const wasmKernel = wasm === undefined ? {} : { wasm };
     this.kernels.push({ name, source, wgsl, ...wasmKernel, ...(span !== undefined ? { span } : {}) });
     this.byBody.set(key, index);
     return index;

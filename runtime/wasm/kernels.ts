@@ -97,18 +97,24 @@ export function hasWasmKernel(spec: FunctionSpec, index: number): boolean {
  * Runs kernel `index` of `spec` on Wasm over `arrays` (its reads, then its writes), or returns
  * false when the arena cannot hold its operands or the module is not compiled (yet): the caller
  * runs the TS kernel. The uniform block holds the scalars (scalar k at 4k), then the Philox key
- * of `seed` (low word, high word), which the kernels that draw read.
+ * of `seed` (low word, high word), which the kernels that draw read; a reduction's input dims
+ * (i32, dim a at −4·(rank − a)) come before it.
  */
 export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonly CpuArray[], dims: Int32Array, scalars: Float64Array, seed: number): boolean {
   const arena = kernelArena();
   const info = spec.wasm!.kernels[index]!;
   const fn = kernelsOf(spec, arena)?.[index];
   if (fn === undefined) return false;
-  const n = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims).reduce((p, d) => p * d, 1);
+  const shape = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims);
+  const n = shape.reduce((p, d) => p * d, 1);
   const temps: { ptr: number; bytes: number; array: CpuArray; write: boolean }[] = [];
-  const uniformBytes = 4 * scalars.length + 8;
-  const uniforms = arena.alloc(uniformBytes);
-  if (uniforms === undefined) return false;
+  // A reduction kernel (compiler/codegen/wasm/reduce.ts) reads its input's dims just below the
+  // scalars; the Philox key (2 words) follows them.
+  const rank = info.reduce === undefined ? 0 : shape.length;
+  const uniformBytes = 4 * (rank + scalars.length) + 8;
+  const block = arena.alloc(uniformBytes);
+  if (block === undefined) return false;
+  const uniforms = block + 4 * rank;
   try {
     const ptrs: number[] = [];
     for (let i = 0; i < arrays.length; i++) {
@@ -126,6 +132,7 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
     const buffer = arena.buffer();
     const f32 = new Float32Array(buffer, uniforms, scalars.length);
     const i32 = new Int32Array(buffer, uniforms, scalars.length + 2);
+    new Int32Array(buffer, block, rank).set(shape.slice(0, rank));
     spec.scalars.forEach((s, k) => {
       if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
       else f32[k] = scalars[k]!;
@@ -141,7 +148,7 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
     for (const t of temps) if (t.write) bytesOf(t.array).set(new Uint8Array(after, t.ptr, t.bytes));
     return true;
   } finally {
-    arena.free(uniforms, uniformBytes);
+    arena.free(block, uniformBytes);
     for (const t of temps) arena.free(t.ptr, t.bytes);
   }
 }

@@ -265,7 +265,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
 function wasmField(table: KernelTable): { wasm?: Literal } {
   const bytes = wasmModuleBytes(table.kernels.map((k) => k.wasm?.fn));
   if (bytes === undefined) return {};
-  return { wasm: { module: base64(bytes), kernels: table.kernels.map((k) => (k.wasm === undefined ? null : plain({ shape: k.wasm.shape, reads: k.wasm.reads }))) } };
+  return { wasm: { module: base64(bytes), kernels: table.kernels.map((k) => (k.wasm === undefined ? null : plain({ shape: k.wasm.shape, reads: k.wasm.reads, ...(k.wasm.reduce === undefined ? {} : { reduce: k.wasm.reduce }) }))) } };
 }
 
 /** JSON data as a spec literal: what `JSON.stringify` would write (undefined entries dropped). */

@@ -32,6 +32,14 @@ const sameShape = (a: readonly unknown[], b: readonly unknown[]) => a.length ===
 function compilable(k: FusedKernel, reads: readonly Node[]): boolean {
   if ([...reads, ...k.outputs].some((n) => n.dtype === "i32")) return false;
   if (!reads.every((n) => isScalarLike(n) || sameShape(n.shape, k.shape))) return false;
+  return nodesCompilable(k.nodes, k.shape);
+}
+
+/**
+ * Whether ./ops.ts has code for every node of `nodes` and every inline value they use (./reduce.ts
+ * too); random draws only in a fused loop over `loopShape`.
+ */
+export function nodesCompilable(nodes: readonly Node[], loopShape?: readonly unknown[]): boolean {
   const inline = new Map<number, Node>();
   const visit = (n: Node) => {
     for (const i of n.inputs) {
@@ -40,12 +48,12 @@ function compilable(k: FusedKernel, reads: readonly Node[]): boolean {
       for (const c of scalarConstNodes(i) ?? []) visit(c);
     }
   };
-  k.nodes.forEach(visit);
+  nodes.forEach(visit);
   const leafOk = (n: Node) => (n.op === Op.Const ? n.dtype !== "i32" : n.op === Op.Scalar ? n.dtype !== "i32" : n.op === Op.Dim ? false : hasWasmOp(n, true));
   const consts = [...inline.values()].flatMap((n) => (isScalarConst(n) ? [...scalarConstNodes(n)!] : [n]));
-  // A draw is keyed by the loop's flat index, so only one over the whole loop shape.
-  const nodeOk = (n: Node) => (n.op === Op.Random ? sameShape(n.shape, k.shape) : hasWasmOp(n));
-  return k.nodes.every(nodeOk) && consts.every(leafOk);
+  // A draw is keyed by the loop's flat index, so only one over the whole loop shape (a fused loop's).
+  const nodeOk = (n: Node) => (n.op === Op.Random ? loopShape !== undefined && sameShape(n.shape, loopShape) : hasWasmOp(n));
+  return nodes.every(nodeOk) && consts.every(leafOk);
 }
 
 /** The Wasm function of a fused kernel, or undefined where the TS kernel must run (see above). */
@@ -145,9 +153,9 @@ function gatherBits(b: SimdBuilder, v: number, w: number, p: number, off: number
 /**
  * Locals computed once before the loop: scalar-like buffer reads (splat), runtime scalars and
  * scalar constants (computed by the same vector code as the loop, from splats). Literals are
- * pushed where they are used (`leaf`).
+ * pushed where they are used (`leaf`). ./reduce.ts uses it for a reduction's prologue.
  */
-function hoisted(b: SimdBuilder, k: FusedKernel, reads: readonly Node[], ctx: KernelContext, values: Map<number, number>, uniforms: number, ptr: ReadonlyMap<number, number>): { leaf: (n: Node) => void } {
+export function hoisted(b: SimdBuilder, k: { nodes: readonly Node[] }, reads: readonly Node[], ctx: KernelContext, values: Map<number, number>, uniforms: number, ptr: ReadonlyMap<number, number>): { leaf: (n: Node) => void } {
   for (const n of reads.filter(isScalarLike)) {
     const l = b.local(V128);
     // A one-element bool buffer is bit 0 of its word.

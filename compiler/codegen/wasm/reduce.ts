@@ -1,0 +1,356 @@
+/**
+ * A reduction kernel (sum, max, min with its fused elementwise prologue) as a Wasm SIMD function.
+ *
+ * The input's axes are grouped: axes of literal size 1 drop out, and neighbours merge when both
+ * are kept or both reduced and every strided operand either spans both or broadcasts over both
+ * (so one byte stride walks the merged group). The last group is the vector axis, four elements
+ * per f32x4 step:
+ * - **inner** (the last group is reduced: rows, softmax denominators, a full sum, batch norm's
+ *   [B, C, H·W] → [C]): per output element, the reduced groups before it are loops and the last
+ *   is read contiguously, 4 vectors per step, its last 1–3 elements as one more vector whose
+ *   other lanes are masked to the reduction's identity;
+ * - **outer** (the last group is kept: a bias gradient [B, N] → [N], a middle axis): the kept
+ *   axis is split into vectors of 4 outputs, each accumulating down the reduced groups (the last
+ *   of them unrolled 4 steps), the last 1–3 outputs as one more vector stored lane by lane.
+ *
+ * Sums accumulate in f64: each f32x4 of prologue values is widened to two f64x2
+ * (`f64x2.promote_low_f32x4` of it and of its upper half) and added to one of 4 f64x2
+ * accumulators — even steps to one low/high pair, odd steps to the other, so each f64 add chain
+ * takes 2 adds per 16 elements, which the widening (3 shuffle-port instructions per vector on
+ * x64) paces anyway. The result, rounded once to f32, is the TS loop's (a sequential f64 sum)
+ * but for the order of f64 additions: equal to it except within about n·2⁻⁵³ of an f32 rounding
+ * boundary (docs/language.md §10). Max and min keep 4 f32x4 accumulators, since `f32x4.max`
+ * lowers to a dependent 6-instruction sequence on x64; their result does not depend on the order
+ * (NaN propagates, max(+0, −0) = +0 and min = −0, as `Math.max`/`Math.min`).
+ *
+ * The function is `(n, uniforms, ...buffers)` as a fused kernel's (./fused.ts); the runtime also
+ * writes the input's dims as i32 just below `uniforms` (dim a at uniforms − 4·(rank − a)).
+ * Kernels this file does not compile (undefined: the TS kernel runs): argmax/argmin, i32 values,
+ * strided bool buffer reads (bit-packed words are not addressable at a row's offset), prologue ops
+ * ./ops.ts has no code for (random draws, iota, `%`, sin, cos), and reductions over literal-1 axes
+ * only.
+ */
+import { I32, V128 } from "../../../runtime/wasm/encoder.js";
+import type { Dim } from "../../../runtime/plan.js";
+import { Op, type Node } from "../../ir.js";
+import type { ReduceKernel } from "../../schedule.js";
+import type { KernelContext } from "../ts-kernels.js";
+import { hoisted, nodesCompilable } from "./fused.js";
+import { emitOp } from "./ops.js";
+import { SimdBuilder } from "./simd.js";
+
+/** A reduction's Wasm function, the input's shape (the loop) and reduced axes, for the runtime. */
+export interface ReduceWasm {
+  fn: SimdBuilder;
+  shape: Dim[];
+  reads: number;
+  reduce: number[];
+}
+
+/** Steps per iteration of an accumulation run, one accumulator slot each. */
+const UNROLL = 4;
+
+const isScalarLike = (n: Node) => n.shape.every((d) => d === 1);
+
+interface Group {
+  axes: number[];
+  reduced: boolean;
+  /** Per strided operand (by id): whether it spans this group (else it broadcasts over it). */
+  full: Map<number, boolean>;
+}
+
+/** The input's axes grouped as the header says; [] when nothing is left to loop over. */
+function groupsOf(shape: readonly Dim[], axes: readonly number[], strided: readonly Node[]): Group[] {
+  const spans = (n: Node, a: number) => {
+    const j = a - (shape.length - n.shape.length);
+    return j >= 0 && n.shape[j] !== 1;
+  };
+  const groups: Group[] = [];
+  for (let a = 0; a < shape.length; a++) {
+    if (shape[a] === 1) continue;
+    const reduced = axes.includes(a);
+    const full = new Map(strided.map((n) => [n.id, spans(n, a)]));
+    const last = groups[groups.length - 1];
+    if (last !== undefined && last.reduced === reduced && strided.every((n) => last.full.get(n.id) === full.get(n.id))) last.axes.push(a);
+    else groups.push({ axes: [a], reduced, full });
+  }
+  return groups;
+}
+
+/** The Wasm function of a reduction kernel, or undefined where the TS kernel must run (see above). */
+export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelContext): ReduceWasm | undefined {
+  const r = k.node;
+  const x = r.inputs[0]!;
+  if (r.op !== Op.Sum && r.op !== Op.Max && r.op !== Op.Min) return undefined;
+  if (r.dtype !== "f32" || x.dtype !== "f32" || reads.some((n) => n.dtype === "i32")) return undefined;
+  const strided = reads.filter((n) => !isScalarLike(n));
+  if (strided.some((n) => n.dtype === "bool")) return undefined;
+  if (!nodesCompilable(k.prologue)) return undefined;
+  const inPrologue = k.prologue.some((n) => n.id === x.id);
+  if (!inPrologue && !strided.some((n) => n.id === x.id)) return undefined;
+  const shape = x.shape as Dim[];
+  const listed = (r.attrs["axes"] as number[] | undefined) ?? [];
+  const axes = listed.length === 0 ? [...shape.keys()] : listed;
+  const groups = groupsOf(shape, axes, strided);
+  if (!groups.some((g) => g.reduced)) return undefined;
+
+  const buffers = [...reads, r];
+  const b = new SimdBuilder([I32, I32, ...buffers.map((): typeof I32 => I32)]);
+  const UNIFORMS = 1;
+  const param = new Map(buffers.map((n, i) => [n.id, 2 + i]));
+  const values = new Map<number, number>();
+  const { leaf } = hoisted(b, { nodes: k.prologue }, reads, ctx, values, UNIFORMS, param);
+
+  // Group sizes and each strided operand's byte stride per group, from the dims below `uniforms`.
+  const size = groups.map((g) => {
+    const l = b.local(I32);
+    b.i32(1);
+    for (const a of g.axes) b.get(UNIFORMS).i32(4 * (shape.length - a)).sub().i32Load().mul();
+    b.set(l);
+    return l;
+  });
+  const stride = new Map<number, (number | undefined)[]>();
+  for (const n of strided) {
+    const running = b.local(I32);
+    b.i32(4).set(running);
+    const per: (number | undefined)[] = [];
+    for (let j = groups.length - 1; j >= 0; j--) {
+      if (!groups[j]!.full.get(n.id)) continue;
+      const l = b.local(I32);
+      b.get(running).tee(l).get(size[j]!).mul().set(running);
+      per[j] = l;
+    }
+    stride.set(n.id, per);
+  }
+
+  const acc = new Accumulators(b, r.op);
+  const out = b.local(I32);
+  b.get(param.get(r.id)!).set(out);
+  const last = groups.length - 1;
+  const vectorFull = (n: Node) => groups[last]!.full.get(n.id) === true;
+  const loaded = new Map(strided.map((n) => [n.id, b.local(V128)]));
+  const own = new Map(k.prologue.map((n) => [n.id, b.local(V128)]));
+  /** Computes the input's vector at pointers `at` and leaves it in a local (its index). */
+  const value = (at: Ptrs): number => {
+    for (const n of strided) {
+      b.get(at.get(n.id)!);
+      if (vectorFull(n)) b.v128Load();
+      else b.load32Splat();
+      b.set(loaded.get(n.id)!);
+    }
+    const push = (n: Node) => {
+      const l = own.get(n.id) ?? loaded.get(n.id) ?? values.get(n.id);
+      if (l !== undefined) b.get(l);
+      else leaf(n);
+    };
+    for (const n of k.prologue) {
+      emitOp(b, n, (i) => push(n.inputs[i]!));
+      b.set(own.get(n.id)!);
+    }
+    return own.get(x.id) ?? loaded.get(x.id)!;
+  };
+  const base: Ptrs = new Map(strided.map((n) => [n.id, param.get(n.id)!]));
+  const strideAt = (j: number) => new Map(strided.map((n) => [n.id, stride.get(n.id)![j]]));
+  const nest = (js: readonly number[], at: Ptrs, body: (at: Ptrs) => void): void => {
+    if (js.length === 0) return body(at);
+    const j = js[0]!;
+    loopLevel(b, () => b.get(size[j]!), at, strideAt(j), (inner) => nest(js.slice(1), inner, body));
+  };
+  const sixteen = b.local(I32);
+  b.i32(16).set(sixteen);
+  const keptOuter = groups.flatMap((g, j) => (!g.reduced && j !== last ? [j] : []));
+  const reducedOuter = groups.flatMap((g, j) => (g.reduced && j !== last ? [j] : []));
+
+  if (groups[last]!.reduced) {
+    // inner: one output element per kept position; the reduced groups around a contiguous run.
+    const vectors = new Map(strided.map((n) => [n.id, vectorFull(n) ? sixteen : undefined]));
+    nest(keptOuter, base, (at) => {
+      acc.init();
+      nest(reducedOuter, at, (row) => {
+        const count = b.local(I32);
+        b.get(size[last]!).i32(2).shrU().set(count);
+        const end = run(b, count, row, vectors, (slot, p) => acc.add(value(p), slot));
+        // The last 1–3 elements: lanes past the row's end hold the identity.
+        const rem = b.local(I32);
+        b.get(size[last]!).i32(3).and().tee(rem).ifThen(() => {
+          const v = value(end);
+          b.get(v);
+          acc.identity();
+          b.get(rem).v("i32x4.splat").i32x4Lanes([0, 1, 2, 3]).v("i32x4.gt_s").v("v128.bitselect").set(v);
+          acc.add(v, 0);
+        });
+      });
+      b.get(out);
+      acc.scalar();
+      b.op(0x38, 2, 0); // f32.store
+      b.bump(out, 4);
+    });
+    return { fn: b, shape: [...shape], reads: reads.length, reduce: [...axes] };
+  }
+
+  // outer: vectors of 4 adjacent outputs along the last (kept) group, each summed down the reduced groups.
+  const innerRed = reducedOuter[reducedOuter.length - 1]!;
+  const chunk = (at: Ptrs, lanes: number | undefined) => {
+    acc.init();
+    nest(reducedOuter.slice(0, -1), at, (p) => {
+      const count = b.local(I32);
+      b.get(size[innerRed]!).set(count);
+      run(b, count, p, strideAt(innerRed), (slot, q) => acc.add(value(q), slot));
+    });
+    const v = b.local(V128);
+    acc.vector();
+    b.set(v);
+    if (lanes === undefined) b.get(out).get(v).v128Store().bump(out, 16);
+    else {
+      for (let lane = 0; lane < 3; lane++) b.get(lanes).i32(lane).op(0x4b /* i32.gt_u */).ifThen(() => b.get(out).get(v).store32Lane(lane, 4 * lane));
+      b.get(out).get(lanes).i32(2).shl().add().set(out);
+    }
+  };
+  const along = new Map(strided.map((n) => [n.id, vectorFull(n) ? sixteen : undefined]));
+  nest(keptOuter, base, (at) => {
+    const after = loopLevel(b, () => b.get(size[last]!).i32(2).shrU(), at, along, (p) => chunk(p, undefined));
+    const rem = b.local(I32);
+    b.get(size[last]!).i32(3).and().tee(rem).ifThen(() => chunk(after, rem));
+  });
+  return { fn: b, shape: [...shape], reads: reads.length, reduce: [...axes] };
+}
+
+/** Operand id → the i32 local holding its current byte address. */
+type Ptrs = Map<number, number>;
+
+/**
+ * A counted loop: `count` pushes the trip count; each operand with a stride local advances by it
+ * per iteration. Returns the pointers past the last iteration.
+ */
+function loopLevel(b: SimdBuilder, count: () => void, at: Ptrs, strides: ReadonlyMap<number, number | undefined>, body: (at: Ptrs) => void): Ptrs {
+  const c = b.local(I32);
+  count();
+  b.set(c);
+  const mine = copyMoving(b, at, strides);
+  b.block(() => {
+    b.loop(() => {
+      b.get(c).eqz().brIf(1);
+      body(mine);
+      advance(b, mine, strides);
+      b.get(c).i32(1).sub().set(c).br(0);
+    });
+  });
+  return mine;
+}
+
+/** Fresh pointer locals for the operands that move (a stride local), copied from `at`. */
+function copyMoving(b: SimdBuilder, at: Ptrs, strides: ReadonlyMap<number, number | undefined>): Ptrs {
+  const mine = new Map(at);
+  for (const [id, s] of strides) {
+    if (s === undefined) continue;
+    const l = b.local(I32);
+    b.get(at.get(id)!).set(l);
+    mine.set(id, l);
+  }
+  return mine;
+}
+
+function advance(b: SimdBuilder, at: Ptrs, strides: ReadonlyMap<number, number | undefined>): void {
+  for (const [id, s] of strides) if (s !== undefined) b.bumpBy(at.get(id)!, s);
+}
+
+/**
+ * `count` steps (the local is consumed) of `step(slot, pointers)`, UNROLL per iteration with
+ * slots 0..UNROLL−1, the rest one at a time in slot 0. Returns the pointers past the last step.
+ */
+function run(b: SimdBuilder, count: number, at: Ptrs, strides: ReadonlyMap<number, number | undefined>, step: (slot: number, at: Ptrs) => void): Ptrs {
+  const p = copyMoving(b, at, strides);
+  b.block(() => {
+    b.loop(() => {
+      b.get(count).i32(UNROLL).ltU().brIf(1);
+      for (let s = 0; s < UNROLL; s++) {
+        step(s, p);
+        advance(b, p, strides);
+      }
+      b.get(count).i32(UNROLL).sub().set(count).br(0);
+    });
+  });
+  b.block(() => {
+    b.loop(() => {
+      b.get(count).eqz().brIf(1);
+      step(0, p);
+      advance(b, p, strides);
+      b.get(count).i32(1).sub().set(count).br(0);
+    });
+  });
+  return p;
+}
+
+/** i8x16.shuffle lanes: the upper two f32 of the first operand moved down (for the widening). */
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+/** i8x16.shuffle lanes: the lower two f32 of each operand, [a0, a1, b0, b1]. */
+const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+/** The accumulators of one output (vector of outputs) and how values combine into them. */
+class Accumulators {
+  private readonly locals: number[];
+  private readonly sum: boolean;
+
+  constructor(private readonly b: SimdBuilder, private readonly op: Op) {
+    this.sum = op === Op.Sum;
+    // sum: f64x2 [low of even steps, high of even, low of odd, high of odd]; max/min: one f32x4 per slot.
+    this.locals = Array.from({ length: UNROLL }, () => b.local(V128));
+  }
+
+  /** Pushes the identity vector (f32 lanes). */
+  identity(): void {
+    this.b.f32x4Const(this.op === Op.Sum ? 0 : this.op === Op.Max ? -Infinity : Infinity);
+  }
+
+  init(): void {
+    for (const l of this.locals) {
+      if (this.sum) this.b.i32x4Const(0);
+      else this.identity();
+      this.b.set(l);
+    }
+  }
+
+  /** Folds the f32x4 in local `v` into slot `slot`'s accumulator. */
+  add(v: number, slot: number): void {
+    const b = this.b;
+    if (!this.sum) {
+      const l = this.locals[slot]!;
+      b.get(l).get(v).v(this.op === Op.Max ? "f32x4.max" : "f32x4.min").set(l);
+      return;
+    }
+    const [lo, hi] = [this.locals[2 * (slot & 1)]!, this.locals[2 * (slot & 1) + 1]!];
+    b.get(lo).get(v).simd(0x5f /* f64x2.promote_low_f32x4 */).simd(0xf0 /* f64x2.add */).set(lo);
+    b.get(hi).get(v).get(v).simd(0x0d, ...HIGH_HALF).simd(0x5f).simd(0xf0).set(hi);
+  }
+
+  /** Pushes the 4 lanes' results as an f32x4 (lane i: lane i's accumulators combined). */
+  vector(): void {
+    const b = this.b;
+    const [a, c, d, e] = this.locals as [number, number, number, number];
+    if (!this.sum) {
+      const m = this.op === Op.Max ? "f32x4.max" : "f32x4.min";
+      b.get(a).get(c).v(m).get(d).get(e).v(m).v(m);
+      return;
+    }
+    b.get(a).get(d).simd(0xf0).simd(0x5e /* f32x4.demote_f64x2_zero */);
+    b.get(c).get(e).simd(0xf0).simd(0x5e).simd(0x0d, ...LOW_HALVES);
+  }
+
+  /** Pushes the one f32 result (all lanes of all accumulators combined). */
+  scalar(): void {
+    const b = this.b;
+    const [a, c, d, e] = this.locals as [number, number, number, number];
+    if (!this.sum) {
+      const t = b.local(V128);
+      this.vector();
+      b.set(t);
+      b.get(t).simd(0x1f, 0).get(t).simd(0x1f, 1).op(this.op === Op.Max ? 0x97 : 0x96);
+      b.get(t).simd(0x1f, 2).get(t).simd(0x1f, 3).op(this.op === Op.Max ? 0x97 : 0x96);
+      b.op(this.op === Op.Max ? 0x97 : 0x96); // f32.max / f32.min
+      return;
+    }
+    const t = b.local(V128);
+    b.get(a).get(d).simd(0xf0).get(c).get(e).simd(0xf0).simd(0xf0).set(t);
+    b.get(t).simd(0x21, 0).get(t).simd(0x21, 1).op(0xa0 /* f64.add */).op(0xb6 /* f32.demote_f64 */);
+  }
+}
