@@ -34,7 +34,7 @@ import { I32, V128 } from "../../../runtime/wasm/encoder.js";
 import type { Dim } from "../../../runtime/plan.js";
 import { Op, type Node } from "../../ir.js";
 import type { ReduceKernel } from "../../schedule.js";
-import type { KernelContext } from "../ts-kernels.js";
+import type { KernelContext } from "../kernel-context.js";
 import { hoisted, nodesCompilable } from "./fused.js";
 import { emitOp } from "./ops.js";
 import { SimdBuilder } from "./simd.js";
