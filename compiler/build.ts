@@ -226,6 +226,7 @@ function explainParts(fns: DifferentiatedFn[], stage: (typeof explainStages)[num
         const operand = (o: typeof k.a, name: string) => `${name}${o.transposed ? "ᵀ" : ""}${o.prologue.length > 0 ? ` (${o.prologue.length}-op prologue)` : ""}`;
         return `kernel ${i}: matmul [${k.node.shape.join(", ")}] = ${operand(k.a, "a")} @ ${operand(k.b, "b")} with a ${k.epilogue.length}-op epilogue -> ${k.outputs.length} output(s)`;
       }
+      if (k.kind === "conv") return `kernel ${i}: conv2d [${k.node.shape.join(", ")}] with a ${k.epilogue.length}-op epilogue (${k.epilogue.map((n) => n.op).join(", ")}) -> ${k.outputs.length} output(s)`;
       return `step ${i}: ${k.node.op} [${k.node.shape.join(", ")}]`;
     });
     return `${header} (vjp)\n${lines.join("\n")}`;

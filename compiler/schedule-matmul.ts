@@ -21,6 +21,7 @@
 import { Op, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
 import { MAX_FUSED_OPS, loopSize } from "./schedule-bound.js";
+import { convEpilogueAccepts, convKernelBuffers, type ConvKernel } from "./schedule-conv.js";
 
 /** One operand of a fused matrix product. */
 export interface MatMulOperand {
@@ -51,8 +52,10 @@ export interface MatMulPlan {
   absorbed: Set<number>;
   /** Nodes recomputed in prologues: never grouped, never stored. */
   prologue: Set<number>;
-  /** Epilogue node id -> the product whose kernel computes it. */
+  /** Epilogue node id -> the product (or convolution) whose kernel computes it. */
   epilogueOf: Map<number, Node>;
+  /** Forward convolutions with a non-empty epilogue (schedule-conv.ts); the others stay runtime steps. */
+  convs: Map<number, ConvKernel>;
 }
 
 export interface MatMulContext {
@@ -89,22 +92,33 @@ export function planMatMuls(ctx: MatMulContext): MatMulPlan {
   order.forEach((n, i) => index.set(n.id, i));
   const latest = new Map<number, number>();
   for (const n of order) {
-    let m = n.op === Op.MatMul ? index.get(n.id)! : -1;
+    let m = n.op === Op.MatMul || n.op === Op.Conv2d ? index.get(n.id)! : -1;
     for (const i of n.inputs) m = Math.max(m, latest.get(i.id) ?? -1);
     latest.set(n.id, m);
   }
   const plan = (prologue: Set<number>) => {
     const kernels = new Map<number, MatMulKernel>();
+    const convs = new Map<number, ConvKernel>();
     const epilogueOf = new Map<number, Node>();
     for (const mm of order) {
+      if (mm.op === Op.Conv2d) {
+        const grown = growEpilogue(ctx, mm, epilogueOf, prologue, latest, index.get(mm.id)!, (n) => convEpilogueAccepts(ctx, mm, n));
+        const buffers = (e: Node[], outputs: Node[]) => convKernelBuffers(ctx, { kind: "conv", node: mm, epilogue: e, outputs }).length;
+        const epilogue = trimEpilogue(ctx, mm, [mm], buffers, grown);
+        if (epilogue.length === 0) continue;
+        epilogue.forEach((n) => epilogueOf.set(n.id, mm));
+        convs.set(mm.id, { kind: "conv", node: mm, epilogue, outputs: storedValues(ctx, mm, epilogue) });
+        continue;
+      }
       if (mm.op !== Op.MatMul) continue;
       const a = bareOperand(mm.inputs[0]!, absorbed, prologue, order);
       const b = bareOperand(mm.inputs[1]!, absorbed, prologue, order);
-      const epilogue = trimEpilogue(ctx, mm, a, b, growEpilogue(ctx, mm, epilogueOf, prologue, latest, index.get(mm.id)!));
+      const buffers = (e: Node[], outputs: Node[]) => kernelBuffers(ctx, { kind: "matmul", node: mm, a, b, epilogue: e, outputs }).length;
+      const epilogue = trimEpilogue(ctx, mm, [...a.prologue, ...b.prologue, mm], buffers, growEpilogue(ctx, mm, epilogueOf, prologue, latest, index.get(mm.id)!));
       epilogue.forEach((n) => epilogueOf.set(n.id, mm));
       kernels.set(mm.id, { kind: "matmul", node: mm, a, b, epilogue, outputs: storedValues(ctx, mm, epilogue) });
     }
-    return { kernels, absorbed, prologue, epilogueOf };
+    return { kernels, absorbed, prologue, epilogueOf, convs };
   };
   // A value an epilogue can compute once per element is not recomputed in a consumer's prologue
   // once per tile (`sign(h / 28)` before the next layer, an estimator's backward chain between
@@ -171,7 +185,10 @@ function prologueOf(value: Node, prologue: ReadonlySet<number>, order: readonly 
   return order.filter((n) => keep.has(n.id));
 }
 
-/** Elementwise nodes after `mm` of its shape that only it, earlier epilogue nodes and safe values feed. */
+/**
+ * Elementwise nodes after `mm` (a product or a convolution) of its shape that only it, earlier
+ * epilogue nodes and safe values feed, and that `accepts` (a convolution's operand rules).
+ */
 function growEpilogue(
   ctx: MatMulContext,
   mm: Node,
@@ -179,6 +196,7 @@ function growEpilogue(
   prologue: ReadonlySet<number>,
   latest: ReadonlyMap<number, number>,
   at: number,
+  accepts: (n: Node) => boolean = () => true,
 ): Node[] {
   const inKernel = new Set<number>([mm.id]);
   const epilogue: Node[] = [];
@@ -187,17 +205,20 @@ function growEpilogue(
     if (!ctx.fuse || !ctx.free(n) || prologue.has(n.id) || taken.has(n.id) || !sameShape(n.shape, mm.shape)) continue;
     if (!n.inputs.some((i) => inKernel.has(i.id))) continue;
     const safe = n.inputs.every((i) => inKernel.has(i.id) || ctx.isInlineLeaf(i) || (latest.get(i.id) ?? -1) < at);
-    if (!safe) continue;
+    if (!safe || !accepts(n)) continue;
     inKernel.add(n.id);
     epilogue.push(n);
   }
   return epilogue;
 }
 
-/** `epilogue` cut until no stored value is bool and the kernel's buffers and size fit. */
-function trimEpilogue(ctx: MatMulContext, mm: Node, a: MatMulOperand, b: MatMulOperand, epilogue: Node[]): Node[] {
+/**
+ * `epilogue` cut until no stored value is bool and the kernel's buffers and size fit; `base` is
+ * what the kernel computes besides the epilogue, `buffers(e, stored)` how many buffers it reads.
+ */
+function trimEpilogue(ctx: MatMulContext, mm: Node, base: Node[], buffers: (e: Node[], stored: Node[]) => number, epilogue: Node[]): Node[] {
   let e = epilogue.slice(0, MAX_FUSED_OPS);
-  while (e.length > 0 && loopSize([...a.prologue, ...b.prologue, mm, ...e]) > MAX_FUSED_OPS) e = e.slice(0, -1);
+  while (e.length > 0 && loopSize([...base, ...e]) > MAX_FUSED_OPS) e = e.slice(0, -1);
   for (;;) {
     const stored = storedValues(ctx, mm, e);
     const bool = stored.find((n) => n.dtype === "bool");
@@ -205,7 +226,7 @@ function trimEpilogue(ctx: MatMulContext, mm: Node, a: MatMulOperand, b: MatMulO
       e = withoutDescendants(e, bool);
       continue;
     }
-    if (e.length > 0 && kernelBuffers(ctx, { kind: "matmul", node: mm, a, b, epilogue: e, outputs: stored }).length + stored.length > ctx.maxBuffers) {
+    if (e.length > 0 && buffers(e, stored) + stored.length > ctx.maxBuffers) {
       e = e.slice(0, -1);
       continue;
     }

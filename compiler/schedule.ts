@@ -12,10 +12,12 @@
 import { Op, isElementwise, topoSort, type Node } from "./ir.js";
 import type { DimT } from "./types.js";
 import { kernelBuffers, planMatMuls, type MatMulKernel } from "./schedule-matmul.js";
+import { convKernelBuffers, type ConvKernel } from "./schedule-conv.js";
 import { MAX_FUSED_OPS, MAX_STORAGE_BUFFERS_PER_STAGE, boundedParts, loopReads, loopSize, withRecomputed } from "./schedule-bound.js";
 import { isInlineLeaf, isInlineValue, isScalarConst } from "./schedule-inline.js";
 
 export type { MatMulKernel, MatMulOperand } from "./schedule-matmul.js";
+export type { ConvKernel } from "./schedule-conv.js";
 export { MAX_FUSED_OPS, MAX_STORAGE_BUFFERS_PER_STAGE, FAR_CHECKPOINT_OPS } from "./schedule-bound.js";
 export { MAX_SCALAR_CONST_OPS, isInlineLeaf, isInlineValue, isScalarConst } from "./schedule-inline.js";
 
@@ -40,7 +42,7 @@ export interface StructuralStep {
   node: Node;
 }
 
-export type ScheduledKernel = FusedKernel | ReduceKernel | MatMulKernel | StructuralStep;
+export type ScheduledKernel = FusedKernel | ReduceKernel | MatMulKernel | ConvKernel | StructuralStep;
 
 /** The schedule of one entry point. */
 export interface Schedule {
@@ -110,7 +112,7 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   // sits one level above everything it reads, epilogue inputs included, so no group can hold
   // both a value the kernel reads and one computed from it.
   const level = new Map<number, number>();
-  for (const n of effectiveOrder(order, mm.kernels, isInlineValue)) {
+  for (const n of effectiveOrder(order, mm.kernels, mm.convs)) {
     if (hoisted(n)) {
       level.set(n.id, 1); // as an inline leaf's: hoisting puts no barrier between its users
       continue;
@@ -120,8 +122,8 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
       level.set(n.id, level.get(product.id)!);
       continue;
     }
-    const k = n.op === Op.MatMul ? mm.kernels.get(n.id) : undefined;
-    const ins = k !== undefined ? kernelBuffers({ isInlineLeaf: isInlineValue }, k) : n.inputs;
+    const k = productKernel(n, mm.kernels, mm.convs);
+    const ins = k !== undefined ? productBuffers(k) : n.inputs;
     const base = Math.max(0, ...ins.map((i) => level.get(i.id) ?? 0));
     level.set(n.id, fusable(n) ? base : base + 1);
   }
@@ -150,10 +152,10 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
 
   // 4. Buffers: a value read outside the kernel that computes it, and every root.
   const materialized = new Set<number>();
-  for (const k of mm.kernels.values()) k.outputs.forEach((n) => materialized.add(n.id));
+  for (const k of [...mm.kernels.values(), ...mm.convs.values()]) k.outputs.forEach((n) => materialized.add(n.id));
   for (const n of order) {
     if (n.op === Op.Input || rootIds.has(n.id)) materialized.add(n.id);
-    if (n.op === Op.MatMul || mm.absorbed.has(n.id) || inMatMul(n)) continue;
+    if (n.op === Op.MatMul || mm.convs.has(n.id) || mm.absorbed.has(n.id) || inMatMul(n)) continue;
     if (!fusable(n) && !inline(n)) materialized.add(n.id);
     if (grouped(n) && (users.get(n.id) ?? []).some((u) => !grouped(u))) materialized.add(n.id);
   }
@@ -181,8 +183,8 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
       const k: ReduceKernel = { kind: "reduce", node: n, prologue };
       kernels.push(k);
       producer.set(n.id, k);
-    } else if (n.op === Op.MatMul) {
-      const k = mm.kernels.get(n.id)!;
+    } else if (n.op === Op.MatMul || mm.convs.has(n.id)) {
+      const k = productKernel(n, mm.kernels, mm.convs)!;
       kernels.push(k);
       for (const o of [n, ...k.epilogue]) producer.set(o.id, k);
     } else if (!fusable(n) && !inline(n) && n.op !== Op.Input && !mm.absorbed.has(n.id)) {
@@ -196,16 +198,27 @@ export function schedule(roots: readonly Node[], maxBuffers = 7, fuseMatMuls = t
   return { kernels: ordered, materialized, roots: [...roots] };
 }
 
+/** The kernel of product or convolution `n` (undefined for a convolution left as a runtime step). */
+function productKernel(n: Node, kernels: ReadonlyMap<number, MatMulKernel>, convs: ReadonlyMap<number, ConvKernel>): MatMulKernel | ConvKernel | undefined {
+  return n.op === Op.MatMul ? kernels.get(n.id) : convs.get(n.id);
+}
+
+/** The buffers a product or convolution kernel reads. */
+function productBuffers(k: MatMulKernel | ConvKernel): Node[] {
+  return k.kind === "matmul" ? kernelBuffers({ isInlineLeaf: isInlineValue }, k) : convKernelBuffers({ isInlineLeaf: isInlineValue }, k);
+}
+
 /**
- * `order` rearranged so each product comes after every buffer its kernel reads (epilogue inputs
- * may come after the product in `order`; none of them depends on it, see schedule-matmul.ts).
+ * `order` rearranged so each product (or convolution with an epilogue) comes after every buffer
+ * its kernel reads (epilogue inputs may come after it in `order`; none of them depends on it,
+ * see schedule-matmul.ts).
  */
-function effectiveOrder(order: readonly Node[], kernels: ReadonlyMap<number, MatMulKernel>, leaf: (n: Node) => boolean): Node[] {
+function effectiveOrder(order: readonly Node[], kernels: ReadonlyMap<number, MatMulKernel>, convs: ReadonlyMap<number, ConvKernel>): Node[] {
   const out: Node[] = [];
   const state = new Map<number, 1 | 2>();
   const inputsOf = (n: Node): readonly Node[] => {
-    const k = n.op === Op.MatMul ? kernels.get(n.id) : undefined;
-    return k === undefined ? n.inputs : [...n.inputs, ...kernelBuffers({ isInlineLeaf: leaf }, k)];
+    const k = productKernel(n, kernels, convs);
+    return k === undefined ? n.inputs : [...n.inputs, ...productBuffers(k)];
   };
   for (const root of order) {
     if (state.has(root.id)) continue;
@@ -242,7 +255,7 @@ function inDependencyOrder(kernels: readonly ScheduledKernel[], materialized: Re
 
 /** The nodes a kernel stores. */
 export function kernelWrites(k: ScheduledKernel): Node[] {
-  return k.kind === "fused" || k.kind === "matmul" ? k.outputs : [k.node];
+  return k.kind === "fused" || k.kind === "matmul" || k.kind === "conv" ? k.outputs : [k.node];
 }
 
 /** How many nodes a kernel computes: its own and the scalar constants it hoists (at most MAX_FUSED_OPS). */
@@ -259,6 +272,8 @@ function ownNodes(k: ScheduledKernel): Node[] {
       return [...k.prologue, k.node];
     case "matmul":
       return [...k.a.prologue, ...k.b.prologue, k.node, ...k.epilogue];
+    case "conv":
+      return [k.node, ...k.epilogue];
     case "structural":
       return [k.node];
   }
@@ -269,7 +284,7 @@ function ownNodes(k: ScheduledKernel): Node[] {
  * computes every scalar constant it uses itself; a runtime step reads one from its buffer.
  */
 export function kernelReads(k: ScheduledKernel): Node[] {
-  if (k.kind === "matmul") return kernelBuffers({ isInlineLeaf: isInlineValue }, k);
+  if (k.kind === "matmul" || k.kind === "conv") return productBuffers(k);
   const own = ownNodes(k);
   const computed = new Set<number>(own.map((n) => n.id));
   const reads = new Map<number, Node>();

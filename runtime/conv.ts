@@ -49,20 +49,47 @@ function plan(z: ConvSizes, g: ConvGeometry): Plan {
   return { z, g, cg, og: z.outChannels / g.groups, k, p: z.oh * z.ow, width: Math.max(32, Math.floor(CHUNK / Math.max(1, k))) };
 }
 
-/** out[B, O, Ho, Wo] = conv2d(x[B, C, H, W], w[O, C/groups, KH, KW]) (cross-correlation, as PyTorch). */
-export function conv2d(x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], out: Float32Array, outShape: readonly number[], g: ConvGeometry): void {
+/**
+ * A fused convolution's epilogue (compiler/codegen/ts/conv.ts), called on each run of output
+ * elements as the product hands it over, while it is in cache: src[at + e] for e < len is the
+ * convolution's value at out[b, o, pos + e] (flat index (b · O + o) · Ho · Wo + pos + e). A run
+ * lies within one row of one (b, o) plane's positions; runs cover the output once each.
+ */
+export type ConvEpilogue = (src: Float32Array, at: number, b: number, o: number, pos: number, len: number) => void;
+
+/**
+ * out[B, O, Ho, Wo] = conv2d(x[B, C, H, W], w[O, C/groups, KH, KW]) (cross-correlation, as
+ * PyTorch), then `epilogue` on each run of the result; `out` null stores nothing itself.
+ */
+export function conv2d(x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], out: Float32Array | null, outShape: readonly number[], g: ConvGeometry, epilogue?: ConvEpilogue): void {
   const z = convSizes(xShape, wShape, outShape, g);
   const { kernels, threads } = activeGemmKernels();
-  if (kernels === "wasm" && wasmConv2d(x, w, out, z, g, threads)) return;
+  if (kernels === "wasm" && wasmConv2d(x, w, out, z, g, threads, epilogue)) return;
   const P = plan(z, g);
   const { og, k, p } = P;
   forChunks(P, (n0, n, grp, col) => {
     const prod = scratch("row", og * n);
     gemm(w.subarray(grp * og * k, (grp + 1) * og * k), [og, k], false, col, [k, n], false, prod);
     for (let o = 0; o < og; o++) {
-      segments(P, n0, n, (b, pos, len, at) => out.set(prod.subarray(o * n + at, o * n + at + len), (b * z.outChannels + grp * og + o) * p + pos));
+      segments(P, n0, n, (b, pos, len, at) => {
+        const oc = grp * og + o;
+        if (out !== null) out.set(prod.subarray(o * n + at, o * n + at + len), (b * z.outChannels + oc) * p + pos);
+        epilogue?.(prod, o * n + at, b, oc, pos, len);
+      });
     }
   }, x);
+}
+
+/**
+ * The entry of a generated convolution kernel with a fused epilogue (compiler/codegen/ts/conv.ts):
+ * {@link conv2d} on the Wasm path when it is active, where the epilogue runs on each output row
+ * as it leaves the arena, else on the TypeScript one, where it runs on each row of the chunk's product.
+ */
+export function conv2dEpilogue(
+  x: Float32Array, xShape: readonly number[], w: Float32Array, wShape: readonly number[], out: Float32Array | null, outShape: readonly number[],
+  stride: number[], padding: number[], dilation: number[], groups: number, epilogue: ConvEpilogue,
+): void {
+  conv2d(x, xShape, w, wShape, out, outShape, { stride, padding, dilation, groups }, epilogue);
 }
 
 /** dx[B, C, H, W] for cotangent ct[B, O, Ho, Wo]: the transposed convolution of ct with w. */

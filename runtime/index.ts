@@ -50,6 +50,7 @@ export type { BufferSpec, CpuKernel, Dim, EntryPlan, FunctionSpec, Step, WgslKer
 export { GENERATED_WORKGROUP, linearWorkgroupGrid, vec4Coverage, withoutBoundsGuard } from "./plan.js";
 export { KernelErrorCode, gather, gatherGrad, nmMask, transpose } from "./kernels.js";
 export { gemm, matmul, matmulShape } from "./matmul.js";
+export { conv2dEpilogue, type ConvEpilogue } from "./conv.js";
 export { runPlan } from "./execute.js";
 export { prunedPlan } from "./prune.js";
 export {

@@ -124,6 +124,14 @@ export interface WgslKernel {
    * adapter's loop cap bounds: see {@link MATMUL_SOFTWARE_MAX_K}.
    */
   matmul?: { m: Dim; n: Dim; k?: Dim; batch: Dim[] };
+  /**
+   * A forward convolution with its fused epilogue (compiler/codegen/wgsl/conv.ts), the implicit
+   * GEMM out[g] [O/G, B·Ho·Wo] = w[g] @ col(x)[g] of runtime/webgpu/conv-kernels.ts: `out` is
+   * [B, O, Ho, Wo], each workgroup computes one 64 x 64 block of one group's product, and the grid
+   * is ceil(B·Ho·Wo / 64) x ceil((O / groups) / 64) x groups. `k` ([C/G, KH, KW]) multiplies to the
+   * inner size, which a software adapter's loop cap bounds (conv-kernels.ts MAX_SOFTWARE_K).
+   */
+  conv?: { out: Dim[]; groups: number; k: Dim[] };
 }
 
 /**
@@ -136,6 +144,12 @@ export interface WgslKernel {
  * runtime refuses the kernel there (E6017).
  */
 export const MATMUL_SOFTWARE_MAX_K = 16 * Math.floor((65535 - 72) / 33);
+
+/** The workgroup grid of a `WgslKernel.conv` kernel for resolved dims (see there). */
+export function convGrid(c: NonNullable<WgslKernel["conv"]>, size: (d: Dim) => number): [number, number, number] {
+  const [b, o, h, w] = c.out.map(size) as [number, number, number, number];
+  return [Math.ceil((b * h * w) / MATMUL_TILE), Math.ceil(o / c.groups / MATMUL_TILE), c.groups];
+}
 
 /** The output block edge of a generated matmul kernel's workgroup. */
 export const MATMUL_TILE = 64;

@@ -12,7 +12,7 @@
  * helpers kernel bodies call. A module imports a subset; a user name from this list is mangled
  * whether or not the module imports it.
  */
-export const RUNTIME_IMPORTS = ["defineFunction", "EntryPlan", "EstFunction", "NonScalarEstFunction", "Tensor", "gemm", "rint", "randomUniform", "randomNormal", "randomGumbel"] as const;
+export const RUNTIME_IMPORTS = ["defineFunction", "EntryPlan", "EstFunction", "NonScalarEstFunction", "Tensor", "gemm", "conv2dEpilogue", "rint", "randomUniform", "randomNormal", "randomGumbel"] as const;
 
 /** One of {@link RUNTIME_IMPORTS}. */
 export type RuntimeImport = (typeof RUNTIME_IMPORTS)[number];

@@ -10,6 +10,8 @@ import { fusedKernelTs, matmulKernelTs, reduceKernelTs } from "./ts/kernels.js";
 import { matmulKernelWgsl } from "./wgsl/matmul.js";
 import { fusedKernelWgsl, type WgslContext } from "./wgsl/kernels.js";
 import { reduceKernelWgsl } from "./wgsl/reduce.js";
+import { convKernelWgsl } from "./wgsl/conv.js";
+import { convKernelTs } from "./ts/conv.js";
 import type { Span } from "../diagnostics.js";
 import { kernelName } from "./names.js";
 import { convStep } from "./conv-step.js";
@@ -49,17 +51,22 @@ export class KernelTable {
 
   add(k: ScheduledKernel, reads: Node[]): number {
     if (k.kind === "structural") throw new Error(`codegen: ${k.node.op} is a runtime step, not a kernel`);
-    const source = k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx) : k.kind === "matmul" ? matmulKernelTs(k, reads, this.ctx) : reduceKernelTs(k, reads, this.ctx);
+    const source =
+      k.kind === "fused" ? fusedKernelTs(k, reads, this.ctx)
+      : k.kind === "matmul" ? matmulKernelTs(k, reads, this.ctx)
+      : k.kind === "conv" ? convKernelTs(k, reads, this.ctx)
+      : reduceKernelTs(k, reads, this.ctx);
     const key = `${source.params.map((p) => p.type).join(",")}|${source.body}`;
     const known = this.byBody.get(key);
     if (known !== undefined) return known;
-    const nodes = k.kind === "fused" ? k.outputs : k.kind === "matmul" ? [k.node, ...k.epilogue] : [k.node];
+    const nodes = k.kind === "fused" ? k.outputs : k.kind === "matmul" || k.kind === "conv" ? [k.node, ...k.epilogue] : [k.node];
     const span = nodes.map((n) => this.provenance.get(n.id)).find((s) => s !== undefined);
     const index = this.kernels.length;
     const name = kernelName(this.fnName, index);
     const wgsl =
       k.kind === "fused" ? fusedKernelWgsl(name, k, reads, this.ctx)
       : k.kind === "matmul" ? matmulKernelWgsl(name, k, reads, this.ctx)
+      : k.kind === "conv" ? convKernelWgsl(name, k, reads, this.ctx)
       : reduceKernelWgsl(name, k, reads, this.ctx);
     const fused = k.kind === "fused" ? fusedKernelWasm(k, reads, this.ctx) : undefined;
     const wasm: WasmKernel | undefined =

@@ -13,6 +13,7 @@
  * over ./pool.ts's workers. Semantics are runtime/conv.ts's (and compiler/interpret-conv.ts's).
  */
 import type { ConvGeometry, ConvSizes } from "../conv-geometry.js";
+import type { ConvEpilogue } from "../conv.js";
 import { wasmApi } from "./api.js";
 import { convModuleBytes } from "./conv-kernel.js";
 import { gemmArena, KC, MAX_PAGES, NC, runTask, THREAD_MIN_MACS, type GemmArena } from "./gemm.js";
@@ -155,8 +156,11 @@ function place(mem: Float32Array, x: Float32Array, at: number): void {
   mem.set(x, at / 4);
 }
 
-/** out = conv2d(x, w) on the Wasm path; false (nothing written) when the operands do not fit the arena. */
-export function wasmConv2d(x: Float32Array, w: Float32Array, out: Float32Array, z: ConvSizes, g: ConvGeometry, threads: number): boolean {
+/**
+ * out = conv2d(x, w) on the Wasm path, then `epilogue` (runtime/conv.ts) on each output row run
+ * as it is copied out of the arena; false (nothing written) when the operands do not fit the arena.
+ */
+export function wasmConv2d(x: Float32Array, w: Float32Array, out: Float32Array | null, z: ConvSizes, g: ConvGeometry, threads: number, epilogue?: ConvEpilogue): boolean {
   const P = plan(z, g);
   const { og, k, width, ldm, p } = P;
   const ogPad = Math.ceil(og / MR) * MR;
@@ -177,7 +181,11 @@ export function wasmConv2d(x: Float32Array, w: Float32Array, out: Float32Array, 
       multiply(arena, task, ogPad / MR, og * k * n, threads);
       for (let o = 0; o < og; o++) {
         const row = cAt / 4 + o * width;
-        segments(P, n0, n, (b, pos, len, at) => out.set(mem.subarray(row + at, row + at + len), (b * z.outChannels + grp * og + o) * p + pos));
+        segments(P, n0, n, (b, pos, len, at) => {
+          const oc = grp * og + o;
+          if (out !== null) out.set(mem.subarray(row + at, row + at + len), (b * z.outChannels + oc) * p + pos);
+          epilogue?.(mem, row + at, b, oc, pos, len);
+        });
       }
     }
   });

@@ -65,12 +65,14 @@ ${accs.map((row, i) => [`      let a${i} = ta[ab + ${i}];`, ...row.map((a, v) =>
  * stops a loop after 65535 iterations in all, re-entries included (see compiler/codegen/wgsl/reduce.ts), which
  * nested loops would reach at an inner size K of 65535 — a weight gradient's K is B·Ho·Wo —
  * and this way only at 16 · 65535 (steps.ts refuses more on a software adapter: MAX_SOFTWARE_K).
+ * This is main's body: M, N, K are i32 expressions, `loadA(g, row, k)` and `loadB(g, k, col)`
+ * module functions, and `store` the statements run on each output element v at (g, row, col)
+ * (i32s) — a call for the library step, a fused epilogue for compiler/codegen/wgsl/conv.ts.
  */
-const gemmMain = `@compute @workgroup_size(${THREADS})
-fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
-  let M = u.e.z;
-  let N = u.e.w;
-  let K = u.f.x;
+export function implicitGemmBody(m: string, n: string, k: string, store: string): string {
+  return `  let M = ${m};
+  let N = ${n};
+  let K = ${k};
   let g = i32(wid.z);
   let r0 = i32(wid.y) * ${TILE};
   let c0 = i32(wid.x) * ${TILE};
@@ -89,9 +91,21 @@ ${Array.from({ length: TILE_K }, (_, kk) => productLines(kk)).join("\n")}
     if (row >= M) { break; }
     for (var j = 0; j < ${4 * VEC}; j = j + 1) {
       let col = c0 + (j / 4) * ${TX * 4} + tx * 4 + j % 4;
-      if (col < N) { store(g, row, col, acc[i * ${VEC} + j / 4][j % 4]); }
+      if (col < N) {
+        let v = acc[i * ${VEC} + j / 4][j % 4];
+${store}
+      }
     }
-  }
+  }`;
+}
+
+/** The workgroup memory {@link implicitGemmBody} stages its slices in, and its workgroup size. */
+export const IMPLICIT_GEMM_SHARED = [`var<workgroup> ta: array<f32, ${TA_ROW * TILE_K}>;`, `var<workgroup> tb: array<vec4<f32>, ${TB_ROW * TILE_K}>;`];
+export const IMPLICIT_GEMM_THREADS = THREADS;
+
+const gemmMain = `@compute @workgroup_size(${THREADS})
+fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+${implicitGemmBody("u.e.z", "u.e.w", "u.f.x", "        store(g, row, col, v);")}
 }`;
 
 /** The uniform block both families share: sizes as vec4<i32>s. */
@@ -106,11 +120,11 @@ const sizes = `  let B = u.a.x; let C = u.a.y; let H = u.a.z; let W = u.a.w;
   let dh = u.e.x; let dw = u.e.y;`;
 
 /** x[b, g·C/G + c, i·sh − ph + r·dh, j·sw − pw + s·dw], 0 in the padding (`k` = (c, r, s), `n` = (b, i, j)). */
-const colX = (k: string, n: string) => `{
+export const colX = (k: string, n: string, x = "p") => `{
   let c = ${k} / (KH * KW); let r = (${k} / KW) % KH; let s = ${k} % KW;
   let b = ${n} / (Ho * Wo); let i = (${n} / Wo) % Ho; let j = ${n} % Wo;
   let hi = i * sh - ph + r * dh; let wi = j * sw - pw + s * dw;
-  if (hi >= 0 && hi < H && wi >= 0 && wi < W) { return p[((b * C + g * Cg + c) * H + hi) * W + wi]; }
+  if (hi >= 0 && hi < H && wi >= 0 && wi < W) { return ${x}[((b * C + g * Cg + c) * H + hi) * W + wi]; }
   return 0.0;
 }`;
 

@@ -9,6 +9,7 @@ import { KernelErrorCode, product } from "../kernels.js";
 import {
   linearWorkgroupGrid,
   matmulGrid,
+  convGrid,
   MAX_WORKGROUPS_PER_DIMENSION,
   reduceChunks,
   MATMUL_SOFTWARE_MAX_K,
@@ -203,6 +204,20 @@ function generatedKernel(spec: FunctionSpec, step: Extract<Step, { op: "kernel" 
     if (at < 0) internal(spec, `kernel ${kernel.name}: shape symbol '${d}' is not among the dims`);
     return pb.dims[at]!;
   };
+  if (kernel.conv !== undefined) {
+    // As the library step's: a longer inner loop than llvmpipe runs would return a partial sum (E6017).
+    const k = kernel.conv.k.reduce<number>((p, d) => p * size(d), 1);
+    if (device.serialReductions && k > MAX_SOFTWARE_K) {
+      throw webGpuError(
+        WebGpuErrorCode.limitExceeded,
+        `${spec.name} (${spec.source}): the convolution ${kernel.name} sums ${k} terms per element, more than the ${MAX_SOFTWARE_K} a software adapter's loop limit allows; use the cpu device`,
+      );
+    }
+    const grid = workgroupGrid(spec, label, convGrid(kernel.conv, size), device);
+    const prepared = dispatch(label, device.pipelines.get(kernel.code, `${label} of ${spec.name} (${spec.source})`), step.args, "call", grid, false, true);
+    if (prepared.kind === "dispatch") prepared.overwrites = kernel.code.match(/var<storage, read_write>/g)?.length ?? 0;
+    return prepared;
+  }
   if (kernel.matmul !== undefined) {
     // A longer inner loop than llvmpipe runs would return a partial sum: refuse it (E6017).
     const k = kernel.matmul.k === undefined ? 0 : size(kernel.matmul.k);

@@ -26,7 +26,7 @@ export interface KernelSource {
 const arrayType = (n: Node) => (n.dtype === "f32" ? "Float32Array" : "Int32Array");
 
 /** Reads element `at` of the buffer holding `n` (unpacking a bit for bool). */
-function readAt(w: KernelWriter, n: Node, at: string): string {
+export function readAt(w: KernelWriter, n: Node, at: string): string {
   const b = w.buffer(n);
   return n.dtype === "bool" ? `((${b}[${at} >>> 5]! >>> (${at} & 31)) & 1)` : `${b}[${at}]!`;
 }
@@ -113,7 +113,8 @@ export class KernelWriter {
   }
 }
 
-function isScalarLike(n: Node): boolean {
+/** Whether `n` holds one element (read once, before a kernel's loop). */
+export function isScalarLike(n: Node): boolean {
   return n.shape.every((d) => d === 1);
 }
 
@@ -126,7 +127,7 @@ function sameShape(a: readonly DimT[], b: readonly DimT[]): boolean {
  * expression for a buffer operand; `index(axis)` the loop index along an axis of the loop shape;
  * `flat` the row-major index of the current element (for Random).
  */
-function computeLines(
+export function computeLines(
   w: KernelWriter,
   nodes: readonly Node[],
   read: (n: Node) => string,
@@ -171,7 +172,7 @@ interface Strided {
 }
 
 /** Strides of `n` (aligned right) along each axis of the loop shape `shape`. */
-function stridesFor(w: KernelWriter, n: Node, shape: readonly DimT[]): string[] {
+export function stridesFor(w: KernelWriter, n: Node, shape: readonly DimT[]): string[] {
   const off = shape.length - n.shape.length;
   return shape.map((_, k) => {
     const j = k - off;
@@ -231,7 +232,8 @@ function loopNest(
   return lines;
 }
 
-function params(w: KernelWriter, reads: Node[], writes: Node[]): { name: string; type: string }[] {
+/** A kernel's parameters: its reads, then its writes, as typed arrays. */
+export function params(w: KernelWriter, reads: Node[], writes: Node[]): { name: string; type: string }[] {
   return [...reads, ...writes].map((n) => ({ name: w.buffer(n), type: arrayType(n) }));
 }
 
@@ -304,13 +306,15 @@ export function matmulKernelTs(k: MatMulKernel, reads: Node[], ctx: KernelContex
   return { params: ps, body: [...w.hoisted, ...lines].join("\n"), reads, writes: k.outputs };
 }
 
-function uniqueInputs(nodes: readonly Node[]): Node[] {
+/** The distinct inputs of `nodes`. */
+export function uniqueInputs(nodes: readonly Node[]): Node[] {
   const m = new Map<number, Node>();
   for (const n of nodes) for (const i of n.inputs) m.set(i.id, i);
   return [...m.values()];
 }
 
-function indentTs(lines: string[]): string[] {
+/** `lines` indented one level. */
+export function indentTs(lines: string[]): string[] {
   return lines.map((l) => "  " + l);
 }
 

@@ -251,6 +251,7 @@ function fnSpec(fn: DifferentiatedFn, sources: SourceMap, fuseMatMuls: boolean):
     if (k.source.body.includes("randomNormal(")) helpers.add("randomNormal");
     if (k.source.body.includes("randomGumbel(")) helpers.add("randomGumbel");
     if (k.source.body.includes("gemm(")) helpers.add("gemm");
+    if (k.source.body.includes("conv2dEpilogue(")) helpers.add("conv2dEpilogue");
     // A kernel that binds more storage buffers than compatibility mode guarantees (the schedule
     // splits kernels to fit where one output allows it) says so above its WGSL; the runtime
     // checks the adapter's limit before it runs it (E6017).

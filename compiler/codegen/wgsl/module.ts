@@ -53,6 +53,7 @@ export function wgslModule(header: string, fns: FnWgsl[], js: boolean): string {
         entry["reduce"] = reduce;
       }
       if (k.matmul !== undefined) entry["matmul"] = plain(k.matmul);
+      if (k.conv !== undefined) entry["conv"] = plain(k.conv);
       return entry;
     });
     // Bound as `fn$wgsl` (a `$` name meets no user name) and exported as the fn's name, which
