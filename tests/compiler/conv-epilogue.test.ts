@@ -1,20 +1,137 @@
-import { it } from "vitest";
+/**
+ * A forward convolution with its elementwise consumers fused in as an epilogue
+ * (compiler/schedule-conv.ts through schedule-matmul.ts and schedule.ts): which kernels the
+ * schedule makes (one conv kernel and its epilogue ops; what stays out: bool residuals,
+ * training-mode batch norm, operands that vary along one spatial axis only, `--fuse-matmul off`),
+ * and the numbers the generated module computes with the fusion on the CPU — the Wasm path and
+ * the TypeScript one — against the same module built without it, a naive f64 loop written here,
+ * and the f64 interpreter, forward and gradients (ClippedSTE's gradient through its bit-mask
+ * residual included). The WebGPU side is tests/webgpu/conv-epilogue.test.ts.
+ */
+import { describe, expect, it } from "vitest";
+import { Op, type Node } from "../../compiler/ir.js";
 import { optimize } from "../../compiler/optimize.js";
-import { schedule } from "../../compiler/schedule.js";
-import { printGraph } from "../../compiler/ir.js";
+import { selectResiduals } from "../../compiler/residuals.js";
+import { schedule, type ConvKernel, type Schedule } from "../../compiler/schedule.js";
 import { compileFn } from "../helpers/compile.js";
+import { CONV_EPI, buildVariants, naiveEpilogue, randomInputs, runModule } from "../helpers/conv-epilogue.js";
+import { run } from "../helpers/backends.js";
+import { expectClose } from "../helpers/expect.js";
 
-const SRC = `import { STE } from "std/binary"
-fn f(x: f32[B, 2, 6, 6], w: f32[4, 2, 3, 3], b: f32[4]) -> f32[B, 4, 6, 6] {
-  return sign(conv2d(x, w, padding = 1) + reshape(b, [4, 1, 1])) backward STE
-}`;
-it("probe", () => {
-  const fn = compileFn(SRC, "f");
-  for (const roots of [fn.lowered.outputs, Object.values(fn.grads), [...fn.lowered.outputs, ...Object.values(fn.grads)]]) {
-    const opt = optimize(fn.lowered.graph, roots);
-    console.log(printGraph(Object.fromEntries(opt.map((n, i) => [`r${i}`, n]))));
-    const s = schedule(opt);
-    for (const k of s.kernels) console.log(k.kind, "node" in k ? k.node.op : "", k.kind === "conv" || k.kind === "matmul" ? k.epilogue.map((n) => n.op).join(",") + " -> " + k.outputs.map((n) => n.op).join(",") : k.kind === "fused" ? k.nodes.map((n) => n.op).join(",") : "");
-    console.log("---");
-  }
+type Entry = "forward" | "vjp" | "residuals";
+
+/** The schedule of fn `name`'s forward, its vjp, or its forward with the residuals the pullback saves. */
+function scheduled(text: string, name: string, entry: Entry, fuse = true): Schedule {
+  const fn = compileFn(text, name);
+  const g = fn.lowered.graph;
+  const grads = optimize(g, Object.values(fn.grads));
+  const roots = entry === "forward" ? fn.lowered.outputs : entry === "vjp" ? grads : [...fn.lowered.outputs, ...selectResiduals(g, grads).saved];
+  return schedule(optimize(g, roots), 7, fuse);
+}
+
+const convKernels = (s: Schedule) => s.kernels.filter((k): k is ConvKernel => k.kind === "conv");
+const convSteps = (s: Schedule) => s.kernels.filter((k) => k.kind === "structural" && k.node.op === Op.Conv2d);
+const ops = (ns: readonly Node[]) => ns.map((n) => n.op);
+
+describe("the schedule", () => {
+  it("conv + per-channel bias + sign (STE): one conv kernel computing add and sign, nothing else over the output", () => {
+    const s = scheduled(CONV_EPI, "bias_sign", "forward");
+    const [k, ...more] = convKernels(s);
+    expect(more).toEqual([]);
+    expect(ops(k!.epilogue)).toEqual([Op.Add, Op.Sign]);
+    expect(ops(k!.outputs)).toEqual([Op.Sign]);
+    // The conv's own value has no buffer: only the epilogue reads it.
+    expect(s.materialized.has(k!.node.id)).toBe(false);
+    // The kernels: the bias's reshape (an alias step) and the conv kernel; no conv2d step, no fused loop.
+    expect(s.kernels.map((x) => x.kind)).toEqual(["structural", "conv"]);
+    expect(convSteps(s)).toEqual([]);
+  });
+
+  it("ClippedSTE: the saved mask stays a bool (bit-packed) buffer, written by a fused kernel from the |conv + b| the conv kernel stores", () => {
+    const s = scheduled(CONV_EPI, "bias_clipped", "residuals");
+    const [k, ...more] = convKernels(s);
+    expect(more).toEqual([]);
+    // The epilogue stops before the comparison: a stored bool is a packed word several GPU invocations would share.
+    expect(ops(k!.epilogue)).toEqual([Op.Add, Op.Sign, Op.Abs]);
+    expect(ops(k!.outputs)).toEqual([Op.Sign, Op.Abs]);
+    const masks = s.roots.filter((r) => r.dtype === "bool");
+    expect(ops(masks)).toEqual([Op.Le]);
+    const maskKernel = s.kernels.find((x) => x.kind === "fused" && x.outputs.includes(masks[0]!));
+    expect(maskKernel, "a fused kernel writes the bool mask").toBeDefined();
+    expect(ops(maskKernel!.kind === "fused" ? maskKernel!.nodes : [])).toEqual([Op.Le]);
+  });
+
+  it("inference batch norm + relu: the conv kernel computes the scale, the shift and relu", () => {
+    const s = scheduled(CONV_EPI, "bn_eval_relu", "forward");
+    const [k, ...more] = convKernels(s);
+    expect(more).toEqual([]);
+    expect(ops(k!.epilogue)).toEqual([Op.Mul, Op.Add, Op.Relu]);
+    expect(ops(k!.outputs)).toEqual([Op.Relu]);
+    // What is left over the output's shape: nothing (the [C] scale and shift are computed apart).
+    expect(s.kernels.filter((x) => x.kind === "fused" && x.shape.length === 4)).toEqual([]);
+  });
+
+  it("training batch norm needs the batch's statistics of the conv's output: nothing fuses into the conv", () => {
+    const s = scheduled(CONV_EPI, "bn_train_sign", "forward");
+    expect(convKernels(s)).toEqual([]);
+    expect(convSteps(s).length).toBe(1);
+  });
+
+  it("an operand that varies along Wo only ([W]) is not fused; a [B, O, 1, 1] one is", () => {
+    expect(convKernels(scheduled(CONV_EPI, "row_operand", "forward"))).toEqual([]);
+    const [k] = convKernels(scheduled(CONV_EPI, "point_operand", "forward"));
+    expect(ops(k!.epilogue)).toEqual([Op.Mul, Op.Tanh]);
+  });
+
+  it("a conv whose value a reduction also reads stores it and still runs the epilogue", () => {
+    const s = scheduled(CONV_EPI, "shared", "forward");
+    const [k] = convKernels(s);
+    expect(ops(k!.epilogue)).toEqual([Op.Add, Op.Sign]);
+    expect(ops(k!.outputs)).toEqual([Op.Conv2d, Op.Sign]);
+  });
+
+  it("--fuse-matmul off keeps the convolution a runtime step and the epilogue a fused kernel", () => {
+    const s = scheduled(CONV_EPI, "bias_sign", "forward", false);
+    expect(convKernels(s)).toEqual([]);
+    expect(convSteps(s).length).toBe(1);
+    expect(s.kernels.filter((x) => x.kind === "fused").length).toBe(1);
+  });
+
+  it("the vjp recomputes the conv with ClippedSTE's mask and the cotangent's product fused in: the mask is never stored", () => {
+    const s = scheduled(CONV_EPI, "bias_clipped", "vjp");
+    const [k, ...more] = convKernels(s);
+    expect(more).toEqual([]);
+    expect(ops(k!.epilogue)).toEqual([Op.Add, Op.Abs, Op.Le, Op.Cast, Op.Mul]);
+    expect(ops(k!.outputs)).toEqual([Op.Mul]);
+    expect([...s.materialized].some((id) => s.kernels.some((x) => x.kind !== "structural" && "outputs" in x && x.outputs.some((o) => o.id === id && o.dtype === "bool")))).toBe(false);
+    // The input and weight gradients stay runtime steps.
+    expect(s.kernels.filter((x) => x.kind === "structural").map((x) => (x as { node: Node }).node.op).sort()).toEqual([Op.Conv2dInputGrad, Op.Conv2dWeightGrad, Op.Reshape, Op.Reshape].sort());
+  });
+});
+
+describe("numbers on the CPU: fused against unfused, a naive loop and the f64 interpreter", () => {
+  const cases = [
+    { fn: "bias_sign", dims: { B: 3 } },
+    { fn: "bias_clipped", dims: { B: 3 } },
+    { fn: "bn_eval_relu", dims: { B: 2 } },
+    { fn: "point_operand", dims: { B: 2 } },
+    { fn: "grouped", dims: { B: 3 } },
+    { fn: "shared", dims: { B: 2 } },
+  ];
+  it.each(cases)("$fn: forward and vjp", async ({ fn, dims }) => {
+    const { fused, unfused } = await buildVariants(CONV_EPI);
+    const inputs = randomInputs(compileFn(CONV_EPI, fn), dims, 7);
+    const want = naiveEpilogue(fn, inputs);
+    const f64 = await run("f64", CONV_EPI, fn, inputs, { ct: [want.ct] });
+    for (const kernels of ["wasm", "ts"] as const) {
+      const a = await runModule(fused, fn, inputs, want.ct, kernels);
+      const b = await runModule(unfused, fn, inputs, want.ct, kernels);
+      // Fused and unfused run the same convolution and the same f32 ops in the same order: equal bits.
+      expect(a.outputs, `${fn} on ${kernels}: fused vs unfused forward`).toEqual(b.outputs);
+      for (const g of Object.keys(b.grads)) expect(a.grads[g], `${fn} on ${kernels}: fused vs unfused d${g}`).toEqual(b.grads[g]);
+      want.outputs.forEach((o, i) => expectClose(a.outputs[i], o, 1e-4, `${fn} on ${kernels}: output ${i} vs the naive loop`));
+      for (const [g, v] of Object.entries(want.grads)) expectClose(a.grads[g], v, 1e-4, `${fn} on ${kernels}: d${g} vs the hand-derived gradient`);
+      for (const [g, v] of Object.entries(f64.grads)) expectClose(a.grads[g], v, 1e-4, `${fn} on ${kernels}: d${g} vs the f64 interpreter`);
+    }
+  });
 });
