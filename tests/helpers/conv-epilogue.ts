@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { cpu, tensor, type Tensor, type WebGpuDevice } from "estc/runtime";
-import { generateModule } from "../../compiler/codegen/ts.js";
+import { generateModule } from "../../compiler/codegen/ts/module.js";
 import { differentiate, type DifferentiatedFn } from "../../compiler/differentiate.js";
 import { checkFiles } from "../../compiler/pipeline.js";
 import { renderDiagnostics } from "../../compiler/render.js";
