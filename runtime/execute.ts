@@ -139,8 +139,8 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
     case "kernel": {
       const kernel = spec.kernels[step.kernel];
       if (kernel === undefined) internal(spec, `kernel ${step.kernel} does not exist`);
-      // A fused elementwise kernel (the ones with a Wasm form, which the TS form matches) writes
-      // every element of its outputs: they need no zero fill first.
+      // A kernel with a Wasm form (a fused elementwise kernel or a reduction, whose TS form
+      // matches) writes every element of its outputs: they need no zero fill first.
       const full = hasWasmKernel(spec, step.kernel);
       const reads = full ? spec.wasm!.kernels[step.kernel]!.reads : step.args.length;
       const args = step.args.map((b, i) => ctx.array(b, i < reads));

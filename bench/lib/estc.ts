@@ -31,10 +31,11 @@ export interface EstcPrograms {
 const programs = { reste: "sign_reste", clipped: "sign_clipped", chain: "chain", mlp: "mlp", conv: "conv" } as const;
 const exported = { reste: "act", clipped: "act", chain: "chain", mlp: "loss", conv: "conv" } as const;
 
-const loadBuildApi = async (root: string) => (await import(pathToFileURL(path.join(root, "dist/compiler/build.js")).href)) as BuildApi;
+/** The compiler's build API, from dist/compiler/build.js. */
+export const loadBuildApi = async (root: string) => (await import(pathToFileURL(path.join(root, "dist/compiler/build.js")).href)) as BuildApi;
 
 /** Builds bench/programs/FILE.est into `outDir`, imports the module and returns its `name` export and the build time. */
-async function buildOne(api: BuildApi, root: string, file: string, name: string, outDir: string, fuseMatMuls = true): Promise<{ fn: EstFunction; ms: number }> {
+export async function buildOne(api: BuildApi, root: string, file: string, name: string, outDir: string, fuseMatMuls = true): Promise<{ fn: EstFunction; ms: number }> {
   fs.mkdirSync(outDir, { recursive: true });
   const entry = path.join(root, "bench/programs", `${file}.est`);
   const t0 = performance.now();
