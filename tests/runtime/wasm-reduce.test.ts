@@ -255,10 +255,16 @@ fn bnl(x: f32[B, C, H, W], g: f32[C, 1, 1]) -> f32 {
 
   it("falls back to the TS kernel, per kernel, for argmax/argmin and random prologues, with the same results", async () => {
     const src = `fn am(x: f32[B, K]) -> i32[B] { return argmax(x, axis = 1) }
-fn both(x: f32[B, K]) -> f32[B] { return sum(x, axis = 1) + max(x, axis = 1) }`;
+fn both(x: f32[B, K]) -> f32[B] { return sum(x, axis = 1) + max(x, axis = 1) }
+fn noisy(x: f32[B, K]) -> f32[B] { return sum(x * uniform([B, K]), axis = 1) }`;
     const { mod } = await buildModule(src);
     expect(wasmReductions(mod["am"])).toBe(0);
     expect(wasmReductions(mod["both"])).toBe(2);
+    // A draw is keyed by the index of a fused loop: in a reduction's prologue it stays TS.
+    expect(wasmReductions(mod["noisy"])).toBe(0);
+    const xs = { x: { data: data(4 * 6, 2), shape: [4, 6] } };
+    const drawn = async (device: typeof wasm) => (await ((await mod["noisy"].forward(args(xs), { device, seed: 5 })) as Tensor).data()) as Float32Array;
+    expect(Array.from(await drawn(wasm))).toEqual(Array.from(await drawn(ts)));
     const x = data(5 * 9, 4);
     const ins = { x: { data: x, shape: [5, 9] } };
     const w = Array.from((await (await mod["am"].forward(args(ins), { device: wasm })).data()) as Int32Array);
