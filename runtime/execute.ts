@@ -13,6 +13,7 @@ import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
 import { hasWasmKernel, runWasmKernel } from "./wasm/kernels.js";
+import { wasmGather, wasmGatherGrad, wasmNmMask } from "./wasm/structural.js";
 
 /**
  * Runs `plan` (one of `spec`'s entry points) and returns its output buffers as tensors on
@@ -160,27 +161,21 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
     case "transpose":
       transpose(array(step.x), shapes[step.x]!, step.perm, array(step.out));
       return;
-    case "gather":
-      gather(
-        array(step.x),
-        shapes[step.x]!,
-        i32(spec, array(step.idx)),
-        step.axis,
-        array(step.out),
-      );
+    case "gather": {
+      const [x, idx, out] = [array(step.x), i32(spec, array(step.idx)), array(step.out)];
+      if (!(ctx.wasm && wasmGather(x, shapes[step.x]!, idx, step.axis, out))) gather(x, shapes[step.x]!, idx, step.axis, out);
       return;
-    case "gather_grad":
-      gatherGrad(
-        f32(spec, array(step.ct)),
-        i32(spec, array(step.idx)),
-        step.axis,
-        f32(spec, array(step.out)),
-        shapes[step.out]!,
-      );
+    }
+    case "gather_grad": {
+      const [ct, idx, out] = [f32(spec, array(step.ct)), i32(spec, array(step.idx)), f32(spec, array(step.out))];
+      if (!(ctx.wasm && wasmGatherGrad(ct, idx, step.axis, out, shapes[step.out]!))) gatherGrad(ct, idx, step.axis, out, shapes[step.out]!);
       return;
-    case "nm_mask":
-      nmMask(f32(spec, array(step.w)), shapes[step.w]!, step.n, step.m, array(step.out));
+    }
+    case "nm_mask": {
+      const [w, out] = [f32(spec, array(step.w)), array(step.out)];
+      if (!(ctx.wasm && wasmNmMask(w, shapes[step.w]!, step.n, step.m, out))) nmMask(w, shapes[step.w]!, step.n, step.m, out);
       return;
+    }
     case "conv2d":
     case "pool2d":
       runConvStep(step, (b) => f32(spec, array(b)), shapes);
