@@ -8,6 +8,9 @@
  * 2. valueAndGrad of cnn.est's `loss_ste` and `loss_float` (batch 100, C1 16, C2 32) beside the
  *    same network in tfjs (customGrad STE signs), losses checked before timing.
  * 3. The conv rows on WebGPU: estc, tfjs-backend-webgpu and jax-js on the same Dawn adapter.
+ * 4. conv + bias + sign with the epilogue fused into the convolution vs a separate kernel
+ *    (bench/lib/conv-epilogue.ts), batch 64, on the CPU and WebGPU. `--epilogue-only --batch N`
+ *    runs only these rows, at batch N, and writes nothing.
  *
  * Every implementation's result is checked against estc's (TS kernels for the convolution, the
  * default device for the training step) before it is timed; a disagreeing one is not timed.
@@ -24,6 +27,7 @@ import { installNavigator, loadJaxWebgpu, loadTfjsWebgpu, tfjsSync } from "./lib
 import { estcConvRunner, jaxConvRunner, tfjsConvRunner, type ConvCase, type ConvRunner } from "./lib/conv-peers.js";
 import { cnnShapes, estcCnn, tfjsCnn, type CnnData, type CnnRunner } from "./lib/conv-cnn.js";
 import { maxRelError, printRows, timeRows, uniforms, type Candidate, type Row } from "./lib/conv-table.js";
+import { cpuEpilogueDevices, epilogueSection } from "./lib/conv-epilogue.js";
 
 type TF = typeof import("@tensorflow/tfjs");
 type JX = typeof import("@jax-js/jax");
@@ -187,6 +191,20 @@ async function main(): Promise<void> {
   const started = performance.now();
   const buildDir = path.join(root, "bench/.build/conv");
   fs.mkdirSync(buildDir, { recursive: true });
+  const plan: TimingPlan = { reps: 5, minReps: 3, budgetMs: 6000, warmup: 1, minRepMs: 0 };
+  if (process.argv.includes("--epilogue-only")) {
+    const at = process.argv.indexOf("--batch");
+    const batch = at < 0 ? 64 : Number(process.argv[at + 1]);
+    let gpu: WebGpuDevice | undefined;
+    try {
+      gpu = await webgpu();
+    } catch (e) {
+      console.log(`WebGPU: no device (${(e as Error).message.split("\n")[0]}): no WebGPU rows`);
+    }
+    await epilogueSection(root, buildDir, plan, batch, [...cpuEpilogueDevices(), ...(gpu === undefined ? [] : [["webgpu", gpu] as [string, WebGpuDevice]])]);
+    gpu?.destroy();
+    return;
+  }
   fs.writeFileSync(path.join(buildDir, "convs.est"), CONVS_EST);
   const convs = await build(root, path.join(buildDir, "convs.est"), buildDir);
   const cnn = await build(root, path.join(root, "examples/bnn-cnn/cnn.est"), buildDir);
@@ -207,7 +225,6 @@ async function main(): Promise<void> {
   };
   console.log(`estc conv bench — ${machine.cpu}, ${machine.cores} cores, node ${machine.node}, load ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   const cases = convCases();
-  const plan: TimingPlan = { reps: 5, minReps: 3, budgetMs: 6000, warmup: 1, minRepMs: 0 };
   const peers: { name: string; make: (c: ConvCase) => ConvRunner }[] = [];
   const skipped: Row[] = [];
   if (typeof tf !== "string") peers.push({ name: "tfjs-cpu", make: (c) => tfjsConvRunner(tf, c) });
@@ -221,15 +238,16 @@ async function main(): Promise<void> {
     ...(await cnnSection(cnn, undefined, "batch 100 not run on tfjs-cpu (minutes a step here): see the batch-4 rows", { ...plan, budgetMs: 8000 }, 100)),
     ...(await cnnSection(cnn, typeof tf === "string" ? undefined : tf, typeof tf === "string" ? `unavailable: ${tf}` : undefined, { ...plan, budgetMs: 8000 }, 4)),
   };
-  const gpu = await webgpuSection(convs, cases, machine, plan);
-  const result = { machine: { ...machine, loadAverageAtEnd: os.loadavg() }, totalSeconds: (performance.now() - started) / 1000, conv: cpuRows, train, webgpu: gpu };
+  const epilogue = await epilogueSection(root, buildDir, plan, 64, cpuEpilogueDevices());
+  const gpu = await webgpuSection(convs, cases, machine, plan, (device) => epilogueSection(root, buildDir, { ...plan, reps: 3 }, 64, [["webgpu", device]]));
+  const result = { machine: { ...machine, loadAverageAtEnd: os.loadavg() }, totalSeconds: (performance.now() - started) / 1000, conv: cpuRows, train, epilogue, webgpu: gpu };
   fs.mkdirSync(path.join(root, "bench/results"), { recursive: true });
   fs.writeFileSync(path.join(root, "bench/results/conv.json"), JSON.stringify(result, null, 2) + "\n");
   console.log(`\nwrote bench/results/conv.json (${result.totalSeconds.toFixed(0)} s)`);
 }
 
 /** The conv rows on WebGPU; the tfjs module switches from its CPU backend to WebGPU here. */
-async function webgpuSection(convs: Record<string, EstFunction>, cases: (ConvCase & { peers: boolean })[], machine: Record<string, unknown>, plan: TimingPlan) {
+async function webgpuSection(convs: Record<string, EstFunction>, cases: (ConvCase & { peers: boolean })[], machine: Record<string, unknown>, plan: TimingPlan, epilogue: (device: WebGpuDevice) => Promise<Record<string, unknown>>) {
   let device: WebGpuDevice;
   try {
     device = await webgpu();
@@ -251,7 +269,8 @@ async function webgpuSection(convs: Record<string, EstFunction>, cases: (ConvCas
   else skipped.push({ impl: "jax-js webgpu", note: `unavailable: ${jx.error.split("\n")[0]}` });
   console.log(`\nWebGPU on ${machine["adapter"]}${cpuRasterizer ? " — a CPU rasterizer: these are not GPU numbers" : ""}`);
   const rows = await convSection("WebGPU", convs, cases, peers, [["estc webgpu", device]], { ...plan, reps: 3 }, skipped);
-  return { adapter: machine["adapter"], cpuRasterizer, tfjs: tf.ok ? tf.on : `unavailable: ${tf.error}`, jaxJs: jx.ok ? jx.on : `unavailable: ${jx.error}`, ...rows };
+  const fused = await epilogue(device);
+  return { adapter: machine["adapter"], cpuRasterizer, tfjs: tf.ok ? tf.on : `unavailable: ${tf.error}`, jaxJs: jx.ok ? jx.on : `unavailable: ${jx.error}`, ...rows, epilogue: fused };
 }
 
 await main();
