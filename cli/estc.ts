@@ -50,7 +50,7 @@ export const commands: Command[] = [
     options: [
       { name: "out-dir", value: "DIR", help: "where the module goes (required)" },
       { name: "emit", value: "LANG", choices: ["ts", "js", "torch"], help: "TypeScript (default), JavaScript plus declarations, or a PyTorch module (docs/torch.md)" },
-      { name: "fuse-matmul", value: "ON", choices: ["on", "off"], help: "fuse elementwise work into matrix products (default on)" },
+      { name: "fuse-matmul", value: "ON", choices: ["on", "off"], help: "fuse elementwise work into matrix products and convolutions (default on)" },
       { name: "fn", value: "NAME[,NAME]", help: "build only these fns (default: every fn that can be built on its own)" },
       { name: "watch", help: "rebuild when FILE.est or a file it imports changes; Ctrl-C stops" },
     ],

@@ -17,6 +17,9 @@
  * invocations of the tiled kernel). The kernel's buffers fit `maxBuffers`: a product whose
  * prologues alone would not fit gives its widest one back to the fused kernels, and the epilogue
  * is cut from its end until the rest fits.
+ *
+ * Forward convolutions get epilogues by the same rules (a convolution counts as a product for the
+ * ordering rule), plus schedule-conv.ts's on their operands, and no prologue or transposed read.
  */
 import { Op, type Node } from "./ir.js";
 import type { DimT } from "./types.js";

@@ -2,7 +2,9 @@
  * schedule: partitions one entry point's IR into kernels. Elementwise nodes of one shape between
  * the same barriers fuse into one loop (several outputs allowed: a forward and its backward share
  * the loop); an elementwise chain feeding only a reduction becomes that reduction's prologue;
- * matmul, transpose, gather, nm_mask and reshape are steps of their own. Guarantees: kernels are
+ * matmul, transpose, gather, nm_mask and reshape are steps of their own; a product, and a forward
+ * convolution, takes the elementwise chain after it as an epilogue (schedule-matmul.ts,
+ * schedule-conv.ts; a convolution nothing fuses into stays a runtime step). Guarantees: kernels are
  * in dependency order; a value gets a buffer only if something outside its kernel reads it.
  * A scalar constant (see `isScalarConst`) gets neither kernel nor buffer unless it is a root or a
  * runtime step reads it: each kernel using it computes it once before its loop (codegen hoists it).
