@@ -13,7 +13,7 @@ import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
 import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
 import { hasWasmKernel, runWasmKernel } from "./wasm/kernels.js";
-import { wasmGather, wasmGatherGrad, wasmNmMask } from "./wasm/structural.js";
+import { wasmGather, wasmGatherGrad, wasmNmMask, wasmTranspose } from "./wasm/structural.js";
 
 /**
  * Runs `plan` (one of `spec`'s entry points) and returns its output buffers as tensors on
@@ -158,9 +158,11 @@ function runStep(spec: FunctionSpec, step: Step, ctx: StepContext): void {
         f32(spec, array(step.out)),
       );
       return;
-    case "transpose":
-      transpose(array(step.x), shapes[step.x]!, step.perm, array(step.out));
+    case "transpose": {
+      const [x, out] = [array(step.x), array(step.out)];
+      if (!(ctx.wasm && wasmTranspose(x, shapes[step.x]!, step.perm, out))) transpose(x, shapes[step.x]!, step.perm, out);
       return;
+    }
     case "gather": {
       const [x, idx, out] = [array(step.x), i32(spec, array(step.idx)), array(step.out)];
       if (!(ctx.wasm && wasmGather(x, shapes[step.x]!, idx, step.axis, out))) gather(x, shapes[step.x]!, idx, step.axis, out);

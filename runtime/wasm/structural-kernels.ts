@@ -17,6 +17,7 @@
  *   sums its contributions in the same order.
  */
 import { encodeModule, FunctionBuilder, I32, V128 } from "./encoder.js";
+import { transposeFunction } from "./transpose-kernel.js";
 
 /** Rows shorter than this many elements are copied by a loop (`memory.copy` has a call's overhead). */
 const COPY_MIN = 16;
@@ -194,6 +195,7 @@ export function structuralModuleBytes(shared: boolean, maxPages: number): Uint8A
       { name: "nmWide", fn: nmWide() },
       { name: "gather", fn: gather() },
       { name: "gatherGrad", fn: gatherGrad() },
+      { name: "transpose2d", fn: transposeFunction() },
     ],
     { minPages: 1, maxPages, shared },
   );

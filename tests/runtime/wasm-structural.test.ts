@@ -1,6 +1,6 @@
 /**
  * The Wasm forms of the plan's structural steps (runtime/wasm/structural.ts): the N:M mask,
- * gather and gather's gradient against the TS routines of runtime/kernels.ts, bit for bit, on
+ * gather, gather's gradient and transpose against the TS routines of runtime/kernels.ts, bit for bit, on
  * arrays inside and outside the kernel arena, with ties, ±0, NaN and repeated indices; where they
  * decline (a group size not a multiple of 4, an index out of range) the TS routine runs and its
  * errors (E6008, E6016) reach the caller of a `cpu({ kernels: "wasm" })` fn unchanged; and whole
@@ -8,9 +8,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { cpu, tensor, type Tensor } from "estc/runtime";
-import { gather, gatherGrad, nmMask } from "../../runtime/kernels.js";
+import { gather, gatherGrad, nmMask, transpose } from "../../runtime/kernels.js";
 import { kernelArena } from "../../runtime/wasm/arena.js";
-import { wasmGather, wasmGatherGrad, wasmNmMask } from "../../runtime/wasm/structural.js";
+import { transposeAs2d, wasmGather, wasmGatherGrad, wasmNmMask, wasmTranspose } from "../../runtime/wasm/structural.js";
 import { buildModule } from "../helpers/build.js";
 
 const wasm = cpu({ kernels: "wasm" });
@@ -112,6 +112,54 @@ describe("gather and its gradient on Wasm", () => {
   });
 });
 
+describe("transpose on Wasm", () => {
+  it("reduces permutations to one batched 2-D swap (merging adjacent axes, dropping size-1 axes) or declines", () => {
+    expect(transposeAs2d([5, 7], [1, 0])).toEqual({ batches: 1, rows: 5, cols: 7, width: 1 });
+    expect(transposeAs2d([2, 3, 4, 5], [0, 2, 3, 1])).toEqual({ batches: 2, rows: 3, cols: 20, width: 1 });
+    expect(transposeAs2d([2, 3, 4, 5], [0, 2, 1, 3])).toEqual({ batches: 2, rows: 3, cols: 4, width: 5 });
+    expect(transposeAs2d([3, 1, 4], [2, 1, 0])).toEqual({ batches: 1, rows: 3, cols: 4, width: 1 });
+    expect(transposeAs2d([3, 4, 5], [0, 1, 2])).toEqual({ batches: 60, rows: 1, cols: 1, width: 1 });
+    expect(transposeAs2d([3, 4, 5], [2, 1, 0])).toBeUndefined();
+  });
+
+  for (const inArena of [false, true]) {
+    it(`matches runtime/kernels.ts bit for bit over 600 random shapes and permutations of rank 1 to 5${inArena ? ", in the arena" : ""}`, () => {
+      const r = lcg(inArena ? 21 : 17);
+      let ran = 0;
+      for (let t = 0; t < 600; t++) {
+        const rank = 1 + Math.floor(r() * 5);
+        const shape = Array.from({ length: rank }, () => (r() < 0.2 ? 1 : 1 + Math.floor(r() * 11)));
+        const perm = [...Array(rank).keys()].map((a) => [r(), a] as const).sort((p, q) => p[0] - q[0]).map((p) => p[1]);
+        const n = shape.reduce((a, b) => a * b, 1);
+        const x = f32(n, inArena);
+        for (let i = 0; i < n; i++) x[i] = r() - 0.5;
+        x[0] = -0;
+        const want = new Float32Array(n);
+        transpose(x, shape, perm, want);
+        const got = f32(n, inArena);
+        const ok = wasmTranspose(x, shape, perm, got);
+        expect(ok, `[${shape}] perm [${perm}]`).toBe(transposeAs2d(shape, perm) !== undefined);
+        if (!ok) continue;
+        ran++;
+        expect(bitsEqual(got, want), `[${shape}] perm [${perm}]`).toBe(true);
+      }
+      // Most random permutations reduce to one swap; the rest run on the TS routine.
+      expect(ran).toBeGreaterThan(400);
+    });
+  }
+
+  it("moves i32 data as bits, 4×4 blocks and ragged edges", () => {
+    for (const [rows, cols] of [[4, 4], [9, 6], [1, 13], [16, 3]] as const) {
+      const x = Int32Array.from({ length: rows * cols }, (_, i) => i * 2654435761);
+      const want = new Int32Array(x.length);
+      const got = new Int32Array(x.length);
+      transpose(x, [rows, cols], [1, 0], want);
+      expect(wasmTranspose(x, [rows, cols], [1, 0], got)).toBe(true);
+      expect(Array.from(got)).toEqual(Array.from(want));
+    }
+  });
+});
+
 const program = `
 import { SRSTE } from "std/sparse"
 fn sparse_layer(w: f32[R, C], x: f32[C]) -> f32[R] {
@@ -126,6 +174,9 @@ fn pick(x: f32[V, D], idx: i32[B]) -> f32[B, D] {
 fn mask48(w: f32[R, C]) -> f32[R, C] {
   return nm_mask(w, 4, 8)
 }
+fn rotate(x: f32[A, B, C]) -> f32[C, A, B] {
+  return transpose(x * 3.0, [2, 0, 1]) + 1.0
+}
 `;
 
 async function run(f: any, inputs: Record<string, Tensor>, device: typeof wasm, ct?: Tensor): Promise<Float32Array[]> {
@@ -139,8 +190,11 @@ async function run(f: any, inputs: Record<string, Tensor>, device: typeof wasm, 
 }
 
 describe("programs with N:M masks and gathers: cpu wasm against cpu ts", () => {
-  it("SR-STE pruning, gather and an 4:8 mask give the TS kernels' bits, forward and backward", async () => {
+  it("SR-STE pruning, gather, a 4:8 mask and a transpose give the TS kernels' bits, forward and backward", async () => {
     const { mod } = await buildModule(program);
+    // The program's plans hold the steps this file is about.
+    const steps = ["sparse_layer", "pick", "mask48", "rotate"].flatMap((f) => [mod[f].spec.forward, mod[f].spec.vjp].flatMap((p: any) => p.steps.map((st: any) => st.op)));
+    for (const op of ["nm_mask", "gather", "gather_grad", "transpose"]) expect(steps, op).toContain(op);
     const r = lcg(3);
     const data = (n: number) => Float32Array.from({ length: n }, () => Math.round((r() - 0.5) * 32) / 8);
     const [R, C, V, D, B] = [8, 32, 50, 20, 7];
@@ -150,7 +204,9 @@ describe("programs with N:M masks and gathers: cpu wasm against cpu ts", () => {
     const table = tensor(data(V * D), [V, D]);
     const idx = tensor(Int32Array.from([3, 0, 49, 3, 3, 17, 0]), [B]);
     const ctBD = tensor(data(B * D), [B, D]);
-    const pairs: [string, Record<string, Tensor>, Tensor | undefined][] = [["sparse_layer", { w, x }, ctR], ["pick", { x: table, idx }, ctBD], ["mask48", { w }, undefined]];
+    const cube = tensor(data(5 * 6 * 7), [5, 6, 7]);
+    const ctCube = tensor(data(5 * 6 * 7), [7, 5, 6]);
+    const pairs: [string, Record<string, Tensor>, Tensor | undefined][] = [["sparse_layer", { w, x }, ctR], ["pick", { x: table, idx }, ctBD], ["mask48", { w }, undefined], ["rotate", { x: cube }, ctCube]];
     for (const [name, inputs, ct] of pairs) {
       const a = await run(mod[name], inputs, wasm, ct);
       const b = await run(mod[name], inputs, ts, ct);
