@@ -253,6 +253,39 @@ fn bnl(x: f32[B, C, H, W], g: f32[C, 1, 1]) -> f32 {
     for (let o = 0; o < 37; o++) expect(Math.abs(w[o]! - ref[o]!)).toBeLessThanOrEqual(U * ref[o]! * 1.0001);
   }, 60_000);
 
+  it("one_hot in a prologue (i32 labels, iota, i32 comparison) compiles: cross-entropy rows, class counts over the batch, two merged reduced axes", async () => {
+    const src = `fn ce(x: f32[B, K], labels: i32[B]) -> f32[B] { return -sum(one_hot(labels, K) * log_softmax(x, axis = -1), axis = -1) }
+fn counts(labels: i32[B], w: f32[I]) -> f32[I] { return sum(one_hot(labels, I), axis = 0) * w }
+fn pick(x: f32[B, T, K], labels: i32[B, T]) -> f32[K] { return sum(x * one_hot(labels, K), axis = [0, 1]) }`;
+    const { mod } = await buildModule(src);
+    for (const name of ["ce", "counts", "pick"]) expect(wasmReductions(mod[name]), name).toBeGreaterThan(0);
+    for (const [B, K] of [[1, 1], [3, 5], [7, 10], [4, 4], [9, 17]] as [number, number][]) {
+      const x = data(B * K, K + B);
+      const labels = Int32Array.from({ length: B }, (_, i) => (i * 7 + 3) % K);
+      const ins = { x: tensor(x, [B, K]), labels: tensor(labels, [B], "i32") };
+      const w = (await (await mod["ce"].forward(ins, { device: wasm })).data()) as Float32Array;
+      const t = (await (await mod["ce"].forward(ins, { device: ts })).data()) as Float32Array;
+      for (let r = 0; r < B; r++) {
+        const row = Array.from(x.subarray(r * K, r * K + K));
+        const m = Math.max(...row);
+        const want = Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0)) + m - row[labels[r]!]!;
+        expect(Math.abs(w[r]! - want), `ce [${B}, ${K}] row ${r}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(want)));
+        expect(Math.abs(w[r]! - t[r]!)).toBeLessThan(1e-5 * Math.max(1, Math.abs(t[r]!)));
+      }
+      // Class counts: iota runs along the kept vector axis (4 classes per vector, a 1–3 class tail).
+      const c = (await (await mod["counts"].forward({ labels: tensor(labels, [B], "i32"), w: tensor(new Float32Array(K).fill(1), [K]) }, { device: wasm })).data()) as Float32Array;
+      expect(Array.from(c)).toEqual(Array.from({ length: K }, (_, k) => labels.filter((l) => l === k).length));
+    }
+    // Batch and time merged into one reduced group, iota along the kept class axis.
+    const [B, T, K] = [3, 5, 6];
+    const x = data(B * T * K, 3);
+    const labels = Int32Array.from({ length: B * T }, (_, i) => (i * 5 + 1) % K);
+    const got = (await (await mod["pick"].forward({ x: tensor(x, [B, T, K]), labels: tensor(labels, [B, T], "i32") }, { device: wasm })).data()) as Float32Array;
+    const want = new Float64Array(K);
+    labels.forEach((l, i) => (want[l] += x[i * K + l]!));
+    for (let k = 0; k < K; k++) expect(Math.abs(got[k]! - want[k]!)).toBeLessThanOrEqual(U * Math.abs(want[k]!) * 1.0001);
+  });
+
   it("falls back to the TS kernel, per kernel, for argmax/argmin and random prologues, with the same results", async () => {
     const src = `fn am(x: f32[B, K]) -> i32[B] { return argmax(x, axis = 1) }
 fn both(x: f32[B, K]) -> f32[B] { return sum(x, axis = 1) + max(x, axis = 1) }

@@ -25,10 +25,13 @@
  *
  * The function is `(n, uniforms, ...buffers)` as a fused kernel's (./fused.ts); the runtime also
  * writes the input's dims as i32 just below `uniforms` (dim a at uniforms − 4·(rank − a)).
- * Kernels this file does not compile (undefined: the TS kernel runs): argmax/argmin, i32 values,
- * strided bool buffer reads (bit-packed words are not addressable at a row's offset), prologue ops
- * ./ops.ts has no code for (random draws, iota, `%`, sin, cos), and reductions over literal-1 axes
- * only.
+ * i32 values are i32x4 lanes where `one_hot` puts them — labels (an i32 buffer, read or
+ * splat), `iota` (the index along an axis, which keeps that axis a group of its own), i32
+ * literals and scalars, compared (`i32x4.eq`, …) or cast to f32 or bool — so a cross-entropy's
+ * `sum(one_hot(labels, K) * logp, axis = -1)` compiles. Kernels this file does not compile
+ * (undefined: the TS kernel runs): argmax/argmin, other i32 arithmetic, strided bool buffer reads
+ * (bit-packed words are not addressable at a row's offset), prologue ops ./ops.ts has no code
+ * for (random draws, `%`, sin, cos), and reductions over literal-1 axes only.
  */
 import { I32, V128 } from "../../../runtime/wasm/encoder.js";
 import type { Dim } from "../../../runtime/plan.js";
@@ -59,8 +62,8 @@ interface Group {
   full: Map<number, boolean>;
 }
 
-/** The input's axes grouped as the header says; [] when nothing is left to loop over. */
-function groupsOf(shape: readonly Dim[], axes: readonly number[], strided: readonly Node[]): Group[] {
+/** The input's axes grouped as the header says (a `solo` axis merges with none); [] when nothing is left to loop over. */
+function groupsOf(shape: readonly Dim[], axes: readonly number[], strided: readonly Node[], solo: ReadonlySet<number>): Group[] {
   const spans = (n: Node, a: number) => {
     const j = a - (shape.length - n.shape.length);
     return j >= 0 && n.shape[j] !== 1;
@@ -71,7 +74,8 @@ function groupsOf(shape: readonly Dim[], axes: readonly number[], strided: reado
     const reduced = axes.includes(a);
     const full = new Map(strided.map((n) => [n.id, spans(n, a)]));
     const last = groups[groups.length - 1];
-    if (last !== undefined && last.reduced === reduced && strided.every((n) => last.full.get(n.id) === full.get(n.id))) last.axes.push(a);
+    const merges = last !== undefined && last.reduced === reduced && !solo.has(a) && !solo.has(last.axes[last.axes.length - 1]!);
+    if (merges && strided.every((n) => last.full.get(n.id) === full.get(n.id))) last.axes.push(a);
     else groups.push({ axes: [a], reduced, full });
   }
   return groups;
@@ -82,16 +86,21 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
   const r = k.node;
   const x = r.inputs[0]!;
   if (r.op !== Op.Sum && r.op !== Op.Max && r.op !== Op.Min) return undefined;
-  if (r.dtype !== "f32" || x.dtype !== "f32" || reads.some((n) => n.dtype === "i32")) return undefined;
+  if (r.dtype !== "f32" || x.dtype !== "f32") return undefined;
   const strided = reads.filter((n) => !isScalarLike(n));
   if (strided.some((n) => n.dtype === "bool")) return undefined;
-  if (!nodesCompilable(k.prologue)) return undefined;
+  const own = new Set(k.prologue.map((n) => n.id));
+  const intLeaf = (i: Node) => i.dtype === "i32" && (reads.includes(i) || i.op === Op.Const || i.op === Op.Scalar || (i.op === Op.Iota && own.has(i.id)));
+  const special = k.prologue.filter((n) => intNode(n));
+  if (!special.every((n) => n.op === Op.Iota || n.inputs.every(intLeaf))) return undefined;
+  if (!nodesCompilable(k.prologue.filter((n) => !intNode(n)))) return undefined;
   const inPrologue = k.prologue.some((n) => n.id === x.id);
   if (!inPrologue && !strided.some((n) => n.id === x.id)) return undefined;
   const shape = x.shape as Dim[];
   const listed = (r.attrs["axes"] as number[] | undefined) ?? [];
   const axes = listed.length === 0 ? [...shape.keys()] : listed;
-  const groups = groupsOf(shape, axes, strided);
+  const iotaAxes = new Set(k.prologue.filter((n) => n.op === Op.Iota).map((n) => n.attrs["axis"] as number));
+  const groups = groupsOf(shape, axes, strided, iotaAxes);
   if (!groups.some((g) => g.reduced)) return undefined;
 
   const buffers = [...reads, r];
@@ -129,7 +138,7 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
   const last = groups.length - 1;
   const vectorFull = (n: Node) => groups[last]!.full.get(n.id) === true;
   const loaded = new Map(strided.map((n) => [n.id, b.local(V128)]));
-  const own = new Map(k.prologue.map((n) => [n.id, b.local(V128)]));
+  const computed = new Map(k.prologue.map((n) => [n.id, b.local(V128)]));
   /** Computes the input's vector at pointers `at` and leaves it in a local (its index). */
   const value = (at: Ptrs): number => {
     for (const n of strided) {
@@ -139,31 +148,48 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
       b.set(loaded.get(n.id)!);
     }
     const push = (n: Node) => {
-      const l = own.get(n.id) ?? loaded.get(n.id) ?? values.get(n.id);
+      const l = computed.get(n.id) ?? loaded.get(n.id) ?? values.get(n.id);
       if (l !== undefined) b.get(l);
+      else if (n.op === Op.Const && n.dtype === "i32") b.i32x4Const(Number(n.attrs["value"]));
       else leaf(n);
     };
     for (const n of k.prologue) {
-      emitOp(b, n, (i) => push(n.inputs[i]!));
-      b.set(own.get(n.id)!);
+      if (n.op === Op.Iota) {
+        // The index along the axis: its group's counter (a pseudo-operand), plus the lane on the vector axis.
+        const j = groups.findIndex((g) => g.axes.includes(n.attrs["axis"] as number));
+        if (j < 0) b.i32x4Const(0);
+        else {
+          b.get(at.get(counter(j))!).v("i32x4.splat");
+          if (j === last) b.i32x4Lanes([0, 1, 2, 3]).v("i32x4.add");
+        }
+      } else if (intNode(n)) emitInt(b, n, (i) => push(n.inputs[i]!));
+      else emitOp(b, n, (i) => push(n.inputs[i]!));
+      b.set(computed.get(n.id)!);
     }
-    return own.get(x.id) ?? loaded.get(x.id)!;
+    return computed.get(x.id) ?? loaded.get(x.id)!;
   };
-  const base: Ptrs = new Map(strided.map((n) => [n.id, param.get(n.id)!]));
-  const strideAt = (j: number) => new Map(strided.map((n) => [n.id, stride.get(n.id)![j]]));
+  const sixteen = b.local(I32);
+  b.i32(16).set(sixteen);
+  // Each group with an iota axis has a counter, kept as a pseudo-operand: 0 at its loop's entry,
+  // advanced by 1 per iteration (4 per vector on the vector axis) as pointers are.
+  const counted = [...new Set([...iotaAxes].map((a) => groups.findIndex((g) => g.axes.includes(a))).filter((j) => j >= 0))];
+  const [zero, one, four] = [b.local(I32), b.local(I32), b.local(I32)];
+  b.i32(1).set(one).i32(4).set(four);
+  type Entry = [number, number | undefined];
+  const base: Ptrs = new Map([...strided.map((n): [number, number] => [n.id, param.get(n.id)!]), ...counted.map((j): [number, number] => [counter(j), zero])]);
+  const strideAt = (j: number) => new Map([...strided.map((n): Entry => [n.id, stride.get(n.id)![j]]), ...counted.map((c): Entry => [counter(c), c === j ? one : undefined])]);
+  const alongVector = () => new Map([...strided.map((n): Entry => [n.id, vectorFull(n) ? sixteen : undefined]), ...counted.map((c): Entry => [counter(c), c === last ? four : undefined])]);
   const nest = (js: readonly number[], at: Ptrs, body: (at: Ptrs) => void): void => {
     if (js.length === 0) return body(at);
     const j = js[0]!;
     loopLevel(b, () => b.get(size[j]!), at, strideAt(j), (inner) => nest(js.slice(1), inner, body));
   };
-  const sixteen = b.local(I32);
-  b.i32(16).set(sixteen);
   const keptOuter = groups.flatMap((g, j) => (!g.reduced && j !== last ? [j] : []));
   const reducedOuter = groups.flatMap((g, j) => (g.reduced && j !== last ? [j] : []));
 
   if (groups[last]!.reduced) {
     // inner: one output element per kept position; the reduced groups around a contiguous run.
-    const vectors = new Map(strided.map((n) => [n.id, vectorFull(n) ? sixteen : undefined]));
+    const vectors = alongVector();
     nest(keptOuter, base, (at) => {
       acc.init();
       nest(reducedOuter, at, (row) => {
@@ -206,7 +232,7 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
       b.get(out).get(lanes).i32(2).shl().add().set(out);
     }
   };
-  const along = new Map(strided.map((n) => [n.id, vectorFull(n) ? sixteen : undefined]));
+  const along = alongVector();
   nest(keptOuter, base, (at) => {
     const after = loopLevel(b, () => b.get(size[last]!).i32(2).shrU(), at, along, (p) => chunk(p, undefined));
     const rem = b.local(I32);
@@ -215,8 +241,33 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
   return { fn: b, shape: [...shape], reads: reads.length, reduce: [...axes] };
 }
 
-/** Operand id → the i32 local holding its current byte address. */
+/** Operand id → the i32 local holding its current byte address (or, for `counter(j)`, group j's index). */
 type Ptrs = Map<number, number>;
+
+/** The pseudo-operand id of group j's index counter (node ids are never negative). */
+const counter = (j: number) => -1 - j;
+
+const intComparisons: Partial<Record<Op, number>> = { [Op.Eq]: 0x37, [Op.Ne]: 0x38, [Op.Lt]: 0x39, [Op.Gt]: 0x3b, [Op.Le]: 0x3d, [Op.Ge]: 0x3f };
+
+/** A prologue node over i32 lanes that this file emits itself: iota, an i32 comparison, a cast from i32. */
+function intNode(n: Node): boolean {
+  if (n.op === Op.Iota) return true;
+  if (n.op === Op.Cast) return n.inputs[0]!.dtype === "i32" && n.dtype !== "i32";
+  return intComparisons[n.op] !== undefined && n.inputs.every((i) => i.dtype === "i32");
+}
+
+/** An i32 comparison (0.0 / 1.0 lanes, as ./ops.ts's bools) or a cast of i32 lanes to f32 or bool. */
+function emitInt(b: SimdBuilder, n: Node, x: (k: number) => void): void {
+  x(0);
+  if (n.op === Op.Cast) {
+    // i32 → f32 rounds to nearest (Math.fround of the integer); → bool is `!== 0`.
+    if (n.dtype === "f32") b.v("f32x4.convert_i32x4_s");
+    else b.i32x4Const(0).v("i32x4.ne").f32x4Const(1).v("v128.and");
+    return;
+  }
+  x(1);
+  b.simd(intComparisons[n.op]!).f32x4Const(1).v("v128.and");
+}
 
 /**
  * A counted loop: `count` pushes the trip count; each operand with a stride local advances by it
