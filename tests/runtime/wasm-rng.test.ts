@@ -63,6 +63,27 @@ describe("Wasm Philox draw functions against runtime/philox.ts", () => {
     });
   }
 
+  const unalignedFns = new api.Instance(
+    new api.Module(encodeModule(kinds.slice(1).map((k) => ({ name: k, fn: drawFunction(k, SITE, 0, true) })), { minPages: 1, maxPages: 1, shared: false })),
+    { env: { memory } },
+  ).exports as Record<DrawKind, (out: number, vectors: number, first: number, k0: number, k1: number) => void>;
+  for (const kind of kinds.slice(1)) {
+    it(`${kind} at any alignment (emitAt, for loops whose vectors start anywhere): bit-identical, up to element 2^32`, () => {
+      for (const seed of [0, 2 ** 40 + 12345]) {
+        const [k0, k1] = philoxKey(seed);
+        for (const first of [0, 1, 2, 3, 4097, 2 ** 31 - 2, 2 ** 32 - 4 * BLOCKS - 3]) {
+          unalignedFns[kind](0, BLOCKS, first | 0, k0 | 0, k1 | 0);
+          const n = 4 * BLOCKS;
+          const want = new Float32Array(n);
+          reference(kind, want, seed, first);
+          const got = new Uint32Array(memory.buffer, 0, n);
+          const at = firstDiff(got, want, n);
+          expect(at, `seed ${seed}, first ${first}, element ${first + at}`).toBe(-1);
+        }
+      }
+    });
+  }
+
   it("starts on an odd block (the second of a cached pair) and still draws its own block", () => {
     const [k0, k1] = philoxKey(7);
     fns.uniform(0, 3, 9, k0, k1);
@@ -135,6 +156,31 @@ describe("generated kernels with draws: cpu wasm against cpu ts", () => {
       const kernels = mod[name].spec.wasm.kernels as unknown[];
       expect(kernels.length, name).toBe(mod[name].spec.kernels.length);
       expect(kernels.every((k) => k !== null), `${name}: ${kernels.map((k) => (k === null ? "ts" : "wasm")).join(", ")}`).toBe(true);
+    }
+  });
+
+  it("draws read beside broadcast operands and inside reductions give the TS kernels' bits (whichever form runs them)", async () => {
+    const { mod } = await buildModule(`
+fn bcast(x: f32[B, N], b: f32[N]) -> f32[B, N] {
+  return bernoulli(clamp(x + b, 0.0, 1.0)) * x + normal(0.0 * x, 1.0)
+}
+fn rowmax(x: f32[B, N]) -> f32[B] {
+  return max(bernoulli(clamp(x, 0.0, 1.0)) * x + gumbel([B, N]), axis = 1)
+}
+fn colmax(x: f32[B, N]) -> f32[N] {
+  return max(uniform([B, N]) + x, axis = 0)
+}
+`);
+    for (const [B, N] of [[3, 5], [4, 4], [7, 13]] as const) {
+      const x = tensor(Float32Array.from({ length: B * N }, (_, i) => Math.cos(i * 0.9)), [B, N]);
+      const b = tensor(Float32Array.from({ length: N }, (_, i) => i / N - 0.5), [N]);
+      for (const [name, inputs] of [["bcast", { x, b }], ["rowmax", { x }], ["colmax", { x }]] as const) {
+        for (const seed of [1, 2 ** 35 + 3]) {
+          const w = (await (await mod[name].forward(inputs, { device: wasm, seed })).data()) as Float32Array;
+          const t = (await (await mod[name].forward(inputs, { device: ts, seed })).data()) as Float32Array;
+          expect(firstDiff(w, t, t.length), `${name} [${B}, ${N}] seed ${seed}`).toBe(-1);
+        }
+      }
     }
   });
 

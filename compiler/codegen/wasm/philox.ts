@@ -70,20 +70,60 @@ export class KernelDraws {
     // base = block & ~1; when it is not the cached pair's, draw blocks (base, base + 1).
     b.get(block).i32(-2).and().get(cache.base).ne().ifThen(() => {
       b.get(block).i32(-2).and().set(cache.base);
-      this.pair(site, () => b.get(cache.base).v("i32x4.splat").i32x4Lanes([-1, 0, -1, 0]).v("v128.and").i32x4Lanes([0, stream, 1, stream]).v("i32x4.add"));
+      this.pair(site, this.consecutive(cache.base, stream));
       this.words(cache.x, cache.y);
     });
     const w = b.local(V128);
     b.get(cache.y).get(cache.x).get(block).i32(1).and().select().set(w);
-    if (n.attrs["gumbel"] === true) emitGumbel(b, w);
-    else emitUniform(b, w, n.attrs["open"] === true);
+    this.transform(n, w);
+  }
+
+  /**
+   * Pushes the f32x4 draw of Random node `n` for the four consecutive elements from the flat
+   * index in i32 local `flat`, at any alignment (a loop whose vectors need not start on a
+   * multiple of 4, such as a reduction's rows): blocks flat/4 and flat/4 + 1 are drawn and the
+   * four words taken from offset flat mod 4 of their eight.
+   */
+  emitAt(n: Node, flat: number): void {
+    const b = this.b;
+    const site = n.attrs["site"] as number;
+    const block = b.local(I32);
+    b.get(flat).i32(2).shrU().set(block);
+    const wordsOf = (stream: number): number => {
+      const [x, y, w] = [b.local(V128), b.local(V128), b.local(V128)];
+      this.pair(site, this.consecutive(block, stream));
+      this.words(x, y);
+      b.get(x).set(w);
+      for (let o = 1; o < 4; o++) {
+        b.get(x).get(y).shuffle32([o, o + 1, o + 2, o + 3]).get(w).get(flat).i32(3).and().i32(o).op(0x46 /* i32.eq */).select().set(w);
+      }
+      return w;
+    };
+    if (n.attrs["normal"] === true) {
+      const w1 = wordsOf(0);
+      emitNormal(b, w1, wordsOf(1));
+      return;
+    }
+    this.transform(n, wordsOf(n.attrs["stream"] as number));
+  }
+
+  /** Pushes a uniform or Gumbel node's values of the words in local `w`. */
+  private transform(n: Node, w: number): void {
+    if (n.attrs["gumbel"] === true) emitGumbel(this.b, w);
+    else emitUniform(this.b, w, n.attrs["open"] === true);
+  }
+
+  /** Pushes E's start for blocks (j, j + 1) of `stream`, j in i32 local `block`: [j, stream, j + 1, stream]. */
+  private consecutive(block: number, stream: number): () => void {
+    const b = this.b;
+    return () => b.get(block).v("i32x4.splat").i32x4Lanes([-1, 0, -1, 0]).v("v128.and").i32x4Lanes([0, stream, 1, stream]).v("i32x4.add");
   }
 
   /** Pushes the raw words (i32x4) of block `block` (i32 local) of (site, stream), for tests and tools. */
   emitWords(site: number, stream: number, block: number): void {
     const b = this.b;
     const [x, y] = [b.local(V128), b.local(V128)];
-    this.pair(site, () => b.get(block).v("i32x4.splat").i32x4Lanes([-1, 0, -1, 0]).v("v128.and").i32x4Lanes([0, stream, 1, stream]).v("i32x4.add"));
+    this.pair(site, this.consecutive(block, stream));
     this.words(x, y);
     b.get(x);
   }
@@ -135,9 +175,10 @@ export type DrawKind = "words" | "uniform" | "open" | "normal" | "gumbel";
  * A standalone `(out, blocks, first, k0, k1) -> ()` function for tests and tools: the draws of
  * `kind` at sampling site `site` (stream `stream` for words and uniforms) for the 4·blocks
  * elements from element 4·first (first a u32, so element indices up to 2^34), written as u32 or
- * f32 from byte address `out`, through the same code the kernels run.
+ * f32 from byte address `out`, through the same code the kernels run. `unaligned`: `first` is
+ * the first element's index itself (any u32) and the draws go through {@link KernelDraws.emitAt}.
  */
-export function drawFunction(kind: DrawKind, site: number, stream = 0): SimdBuilder {
+export function drawFunction(kind: DrawKind, site: number, stream = 0, unaligned = false): SimdBuilder {
   const b = new SimdBuilder([I32, I32, I32, I32, I32]);
   const [OUT, BLOCKS, FIRST, K0, K1] = [0, 1, 2, 3, 4];
   const [i, block, keyAt] = [b.local(I32), b.local(I32), b.local(I32)];
@@ -149,11 +190,13 @@ export function drawFunction(kind: DrawKind, site: number, stream = 0): SimdBuil
   b.block(() => {
     b.loop(() => {
       b.get(i).get(BLOCKS).geU().brIf(1);
-      b.get(FIRST).get(i).add().set(block);
+      b.get(FIRST).get(i).i32(unaligned ? 2 : 0).shl().add().set(block);
       b.get(OUT).get(i).i32(4).shl().add();
       if (kind === "words") {
         // One block per vector (the pair's second block unused): words as u32.
         draws.emitWords(site, stream, block);
+      } else if (unaligned) {
+        draws.emitAt(node, block);
       } else {
         draws.emit(node, block);
       }
