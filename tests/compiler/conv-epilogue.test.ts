@@ -132,6 +132,18 @@ describe("numbers on the CPU: fused against unfused, a naive loop and the f64 in
       want.outputs.forEach((o, i) => expectClose(a.outputs[i], o, 1e-4, `${fn} on ${kernels}: output ${i} vs the naive loop`));
       for (const [g, v] of Object.entries(want.grads)) expectClose(a.grads[g], v, 1e-4, `${fn} on ${kernels}: d${g} vs the hand-derived gradient`);
       for (const [g, v] of Object.entries(f64.grads)) expectClose(a.grads[g], v, 1e-4, `${fn} on ${kernels}: d${g} vs the f64 interpreter`);
+      // vjpFn: the forward with residuals (its conv kernel) and the pullback agree with the vjp.
+      for (const [g, v] of Object.entries(want.grads)) expectClose(a.pulled[g], v, 1e-4, `${fn} on ${kernels}: pullback d${g} vs the hand-derived gradient`);
+      expect(a.savedBytes, `${fn} on ${kernels}: bytes saved for the backward, fused vs unfused`).toBe(b.savedBytes);
     }
+  });
+
+  it("ClippedSTE's saved residual is its bit mask: one bit per output element, fused or not", async () => {
+    const { fused } = await buildVariants(CONV_EPI);
+    const inputs = randomInputs(compileFn(CONV_EPI, "bias_clipped"), { B: 3 }, 7);
+    const want = naiveEpilogue("bias_clipped", inputs);
+    const r = await runModule(fused, "bias_clipped", inputs, want.ct, "wasm");
+    // 3 · 4 · 40 · 40 = 19,200 elements: 600 words of 32 bits; x and w are the caller's, not saved.
+    expect(r.savedBytes).toBe(4 * Math.ceil((3 * 4 * 40 * 40) / 32));
   });
 });

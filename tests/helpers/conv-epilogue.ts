@@ -109,15 +109,25 @@ export async function buildVariants(text: string): Promise<{ fused: Record<strin
   return { fused: await load(true), unfused: await load(false) };
 }
 
-/** Runs fn `name` of a built module: its forward and the vjp of `ct`, on the CPU's `kernels` or a WebGPU device. */
-export async function runModule(mod: Record<string, any>, name: string, inputs: Record<string, Input>, ct: number[], on: "wasm" | "ts" | WebGpuDevice): Promise<{ outputs: number[][]; grads: Record<string, number[]> }> {
+/**
+ * Runs fn `name` of a built module on the CPU's `kernels` or a WebGPU device: its forward, the vjp
+ * of `ct`, and vjpFn's pullback of `ct` (the forward with residuals, then the pullback) with the
+ * bytes it saved for the backward in between.
+ */
+export async function runModule(
+  mod: Record<string, any>, name: string, inputs: Record<string, Input>, ct: number[], on: "wasm" | "ts" | WebGpuDevice,
+): Promise<{ outputs: number[][]; grads: Record<string, number[]>; pulled: Record<string, number[]>; savedBytes: number }> {
   const device = on === "wasm" || on === "ts" ? cpu({ kernels: on }) : on;
   const ins: Record<string, Tensor> = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tensor(Float32Array.from(v.data), v.shape)]));
   const out: Tensor = await mod[name].forward(ins, { device });
-  const g: Record<string, Tensor> = await mod[name].vjp(ins, tensor(Float32Array.from(ct), Array.from(out.shape)), { device });
-  const grads: Record<string, number[]> = {};
-  for (const [k, t] of Object.entries(g)) grads[k] = Array.from(await t.data(), Number);
-  return { outputs: [Array.from(await out.data(), Number)], grads };
+  const cotangent = tensor(Float32Array.from(ct), Array.from(out.shape));
+  const read = async (g: Record<string, Tensor>) => Object.fromEntries(await Promise.all(Object.entries(g).map(async ([k, t]) => [k, Array.from(await t.data(), Number)] as const)));
+  const grads = await read(await mod[name].vjp(ins, cotangent, { device }));
+  const before = device.memory.bytesSavedForBackward;
+  const { pullback } = await mod[name].vjpFn(ins, { device });
+  const savedBytes = device.memory.bytesSavedForBackward - before;
+  const pulled = await read(await pullback(cotangent));
+  return { outputs: [Array.from(await out.data(), Number)], grads, pulled, savedBytes };
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * Convolutions with a fused epilogue on WebGPU (compiler/codegen/wgsl-conv.ts: the implicit GEMM
+ * Convolutions with a fused epilogue on WebGPU (compiler/codegen/wgsl/conv.ts: the implicit GEMM
  * with the epilogue at its store): the plan runs one generated conv kernel where the unfused one
- * runs a conv2d step and a fused kernel, and its numbers — forward and vjp, ClippedSTE's mask
- * included — equal the naive f64 reference of tests/helpers/conv-epilogue.ts and the same module
- * on the CPU within f32 rounding. The schedule side is tests/compiler/conv-epilogue.test.ts.
+ * runs a conv2d step and a fused kernel, and its numbers — forward, vjp and vjpFn's pullback,
+ * ClippedSTE's bit mask included — equal the naive f64 reference of
+ * tests/helpers/conv-epilogue.ts and the same module on the CPU within f32 rounding, saving as
+ * many bytes for the backward. The schedule side is tests/compiler/conv-epilogue.test.ts.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { FunctionSpec, WgslKernel } from "estc/runtime";
@@ -46,6 +47,8 @@ describe("conv2d with its epilogue on webgpu", () => {
     expectClose(gpu.outputs[0], cpu.outputs[0]!, 1e-5, `${fn}: webgpu vs cpu forward`);
     expectClose(gpu.outputs[0], plain.outputs[0]!, 1e-5, `${fn}: webgpu fused vs unfused forward`);
     for (const [g, v] of Object.entries(want.grads)) expectClose(gpu.grads[g], v, 1e-4, `${fn}: webgpu d${g} vs the hand-derived gradient`);
+    for (const [g, v] of Object.entries(want.grads)) expectClose(gpu.pulled[g], v, 1e-4, `${fn}: webgpu pullback d${g} vs the hand-derived gradient`);
+    expect(gpu.savedBytes, `${fn}: bytes saved for the backward on webgpu, fused vs the cpu`).toBe(cpu.savedBytes);
     for (const g of Object.keys(cpu.grads)) {
       expectClose(gpu.grads[g], cpu.grads[g]!, 1e-4, `${fn}: webgpu vs cpu d${g}`);
       expectClose(gpu.grads[g], plain.grads[g]!, 1e-4, `${fn}: webgpu fused vs unfused d${g}`);
