@@ -1,5 +1,6 @@
 /**
- * A reduction kernel (sum, max, min with its fused elementwise prologue) as a Wasm SIMD function.
+ * A reduction kernel (sum, max, min, argmax, argmin with its fused elementwise prologue) as a
+ * Wasm SIMD function.
  *
  * The input's axes are grouped: axes of literal size 1 drop out, and neighbours merge when both
  * are kept or both reduced and every strided operand either spans both or broadcasts over both
@@ -29,7 +30,8 @@
  * splat), `iota` (the index along an axis, which keeps that axis a group of its own), i32
  * literals and scalars, compared (`i32x4.eq`, …) or cast to f32 or bool — so a cross-entropy's
  * `sum(one_hot(labels, K) * logp, axis = -1)` compiles. Kernels this file does not compile
- * (undefined: the TS kernel runs): argmax/argmin, other i32 arithmetic, strided bool buffer reads
+ * (undefined: the TS kernel runs): argmax/argmin over more than one reduced group (its index
+ * is the counter of that group; see ./reduce-acc.ts for its lanes), other i32 arithmetic, strided bool buffer reads
  * (bit-packed words are not addressable at a row's offset), prologue ops ./ops.ts has no code
  * for (random draws, `%`, sin, cos), and reductions over literal-1 axes only.
  */
@@ -40,6 +42,7 @@ import type { ReduceKernel } from "../../schedule.js";
 import type { KernelContext } from "../kernel-context.js";
 import { hoisted, nodesCompilable } from "./fused.js";
 import { emitOp } from "./ops.js";
+import { Accumulators, UNROLL } from "./reduce-acc.js";
 import { SimdBuilder } from "./simd.js";
 
 /** A reduction's Wasm function, the input's shape (the loop) and reduced axes, for the runtime. */
@@ -49,9 +52,6 @@ export interface ReduceWasm {
   reads: number;
   reduce: number[];
 }
-
-/** Steps per iteration of an accumulation run, one accumulator slot each. */
-const UNROLL = 4;
 
 const isScalarLike = (n: Node) => n.shape.every((d) => d === 1);
 
@@ -85,8 +85,9 @@ function groupsOf(shape: readonly Dim[], axes: readonly number[], strided: reado
 export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelContext): ReduceWasm | undefined {
   const r = k.node;
   const x = r.inputs[0]!;
-  if (r.op !== Op.Sum && r.op !== Op.Max && r.op !== Op.Min) return undefined;
-  if (r.dtype !== "f32" || x.dtype !== "f32") return undefined;
+  if (![Op.Sum, Op.Max, Op.Min, Op.ArgMax, Op.ArgMin].includes(r.op)) return undefined;
+  const arg = r.op === Op.ArgMax || r.op === Op.ArgMin;
+  if (r.dtype !== (arg ? "i32" : "f32") || x.dtype !== "f32") return undefined;
   const strided = reads.filter((n) => !isScalarLike(n));
   if (strided.some((n) => n.dtype === "bool")) return undefined;
   const own = new Set(k.prologue.map((n) => n.id));
@@ -102,6 +103,9 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
   const iotaAxes = new Set(k.prologue.filter((n) => n.op === Op.Iota).map((n) => n.attrs["axis"] as number));
   const groups = groupsOf(shape, axes, strided, iotaAxes);
   if (!groups.some((g) => g.reduced)) return undefined;
+  // An argmax's index counts along the reduced elements: one reduced group, whose counter it is.
+  const reducedGroup = groups.findIndex((g) => g.reduced);
+  if (arg && groups.filter((g) => g.reduced).length > 1) return undefined;
 
   const buffers = [...reads, r];
   const b = new SimdBuilder([I32, I32, ...buffers.map((): typeof I32 => I32)]);
@@ -158,10 +162,7 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
         // The index along the axis: its group's counter (a pseudo-operand), plus the lane on the vector axis.
         const j = groups.findIndex((g) => g.axes.includes(n.attrs["axis"] as number));
         if (j < 0) b.i32x4Const(0);
-        else {
-          b.get(at.get(counter(j))!).v("i32x4.splat");
-          if (j === last) b.i32x4Lanes([0, 1, 2, 3]).v("i32x4.add");
-        }
+        else indexOf(j, at);
       } else if (intNode(n)) emitInt(b, n, (i) => push(n.inputs[i]!));
       else emitOp(b, n, (i) => push(n.inputs[i]!));
       b.set(computed.get(n.id)!);
@@ -172,7 +173,13 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
   b.i32(16).set(sixteen);
   // Each group with an iota axis has a counter, kept as a pseudo-operand: 0 at its loop's entry,
   // advanced by 1 per iteration (4 per vector on the vector axis) as pointers are.
-  const counted = [...new Set([...iotaAxes].map((a) => groups.findIndex((g) => g.axes.includes(a))).filter((j) => j >= 0))];
+  const counted = [...new Set([...[...iotaAxes].map((a) => groups.findIndex((g) => g.axes.includes(a))).filter((j) => j >= 0), ...(arg ? [reducedGroup] : [])])];
+  /** Pushes the i32x4 index along group j of the elements at `at` (the lane added on the vector axis). */
+  const indexOf = (j: number, at: Ptrs) => {
+    b.get(at.get(counter(j))!).v("i32x4.splat");
+    if (j === last) b.i32x4Lanes([0, 1, 2, 3]).v("i32x4.add");
+  };
+  const fold = (v: number, slot: number, at: Ptrs) => acc.add(v, slot, arg ? () => indexOf(reducedGroup, at) : undefined);
   const [zero, one, four] = [b.local(I32), b.local(I32), b.local(I32)];
   b.i32(1).set(one).i32(4).set(four);
   type Entry = [number, number | undefined];
@@ -195,7 +202,7 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
       nest(reducedOuter, at, (row) => {
         const count = b.local(I32);
         b.get(size[last]!).i32(2).shrU().set(count);
-        const end = run(b, count, row, vectors, (slot, p) => acc.add(value(p), slot));
+        const end = run(b, count, row, vectors, (slot, p) => fold(value(p), slot, p));
         // The last 1–3 elements: lanes past the row's end hold the identity.
         const rem = b.local(I32);
         b.get(size[last]!).i32(3).and().tee(rem).ifThen(() => {
@@ -203,12 +210,12 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
           b.get(v);
           acc.identity();
           b.get(rem).v("i32x4.splat").i32x4Lanes([0, 1, 2, 3]).v("i32x4.gt_s").v("v128.bitselect").set(v);
-          acc.add(v, 0);
+          fold(v, 0, end);
         });
       });
       b.get(out);
       acc.scalar();
-      b.op(0x38, 2, 0); // f32.store
+      b.op(arg ? 0x36 : 0x38, 2, 0); // i32.store / f32.store
       b.bump(out, 4);
     });
     return { fn: b, shape: [...shape], reads: reads.length, reduce: [...axes] };
@@ -221,7 +228,7 @@ export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelCont
     nest(reducedOuter.slice(0, -1), at, (p) => {
       const count = b.local(I32);
       b.get(size[innerRed]!).set(count);
-      run(b, count, p, strideAt(innerRed), (slot, q) => acc.add(value(q), slot));
+      run(b, count, p, strideAt(innerRed), (slot, q) => fold(value(q), slot, q));
     });
     const v = b.local(V128);
     acc.vector();
@@ -330,78 +337,4 @@ function run(b: SimdBuilder, count: number, at: Ptrs, strides: ReadonlyMap<numbe
     });
   });
   return p;
-}
-
-/** i8x16.shuffle lanes: the upper two f32 of the first operand moved down (for the widening). */
-const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
-/** i8x16.shuffle lanes: the lower two f32 of each operand, [a0, a1, b0, b1]. */
-const LOW_HALVES = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
-
-/** The accumulators of one output (vector of outputs) and how values combine into them. */
-class Accumulators {
-  private readonly locals: number[];
-  private readonly sum: boolean;
-
-  constructor(private readonly b: SimdBuilder, private readonly op: Op) {
-    this.sum = op === Op.Sum;
-    // sum: f64x2 [low of even steps, high of even, low of odd, high of odd]; max/min: one f32x4 per slot.
-    this.locals = Array.from({ length: UNROLL }, () => b.local(V128));
-  }
-
-  /** Pushes the identity vector (f32 lanes). */
-  identity(): void {
-    this.b.f32x4Const(this.op === Op.Sum ? 0 : this.op === Op.Max ? -Infinity : Infinity);
-  }
-
-  init(): void {
-    for (const l of this.locals) {
-      if (this.sum) this.b.i32x4Const(0);
-      else this.identity();
-      this.b.set(l);
-    }
-  }
-
-  /** Folds the f32x4 in local `v` into slot `slot`'s accumulator. */
-  add(v: number, slot: number): void {
-    const b = this.b;
-    if (!this.sum) {
-      const l = this.locals[slot]!;
-      b.get(l).get(v).v(this.op === Op.Max ? "f32x4.max" : "f32x4.min").set(l);
-      return;
-    }
-    const [lo, hi] = [this.locals[2 * (slot & 1)]!, this.locals[2 * (slot & 1) + 1]!];
-    b.get(lo).get(v).simd(0x5f /* f64x2.promote_low_f32x4 */).simd(0xf0 /* f64x2.add */).set(lo);
-    b.get(hi).get(v).get(v).simd(0x0d, ...HIGH_HALF).simd(0x5f).simd(0xf0).set(hi);
-  }
-
-  /** Pushes the 4 lanes' results as an f32x4 (lane i: lane i's accumulators combined). */
-  vector(): void {
-    const b = this.b;
-    const [a, c, d, e] = this.locals as [number, number, number, number];
-    if (!this.sum) {
-      const m = this.op === Op.Max ? "f32x4.max" : "f32x4.min";
-      b.get(a).get(c).v(m).get(d).get(e).v(m).v(m);
-      return;
-    }
-    b.get(a).get(d).simd(0xf0).simd(0x5e /* f32x4.demote_f64x2_zero */);
-    b.get(c).get(e).simd(0xf0).simd(0x5e).simd(0x0d, ...LOW_HALVES);
-  }
-
-  /** Pushes the one f32 result (all lanes of all accumulators combined). */
-  scalar(): void {
-    const b = this.b;
-    const [a, c, d, e] = this.locals as [number, number, number, number];
-    if (!this.sum) {
-      const t = b.local(V128);
-      this.vector();
-      b.set(t);
-      b.get(t).simd(0x1f, 0).get(t).simd(0x1f, 1).op(this.op === Op.Max ? 0x97 : 0x96);
-      b.get(t).simd(0x1f, 2).get(t).simd(0x1f, 3).op(this.op === Op.Max ? 0x97 : 0x96);
-      b.op(this.op === Op.Max ? 0x97 : 0x96); // f32.max / f32.min
-      return;
-    }
-    const t = b.local(V128);
-    b.get(a).get(d).simd(0xf0).get(c).get(e).simd(0xf0).simd(0xf0).set(t);
-    b.get(t).simd(0x21, 0).get(t).simd(0x21, 1).op(0xa0 /* f64.add */).op(0xb6 /* f32.demote_f64 */);
-  }
 }
