@@ -10,7 +10,7 @@ import { firstNonFinite, nonFiniteAfterStep, nonFiniteInput, stepBuffers } from 
 import { matmul, useGemmKernels } from "./matmul.js";
 import { runConvStep } from "./conv-step.js";
 import type { BufferSpec, EntryPlan, FunctionSpec, Step } from "./plan.js";
-import { aliasRoots, internal, isBoolResult, lastUses, resolveShape, unpackBits } from "./plan-buffers.js";
+import { aliasRoots, internal, isBoolResult, lastUses, packBits, resolveShape, unpackBits } from "./plan-buffers.js";
 import { Tensor } from "./tensor.js";
 import { hasWasmKernel, runWasmKernel } from "./wasm/kernels.js";
 import { wasmGather, wasmGatherGrad, wasmNmMask, wasmTranspose } from "./wasm/structural.js";
@@ -219,12 +219,14 @@ function inputArray(
       `${spec.name}: ${describePlanInput(name, spec.outputs.length)} lives on '${storage.device}'; the cpu back end needs cpu tensors (read it with 'await t.data()', or pass the device in the options)`,
     );
   }
+  const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
   if (buffer.packed === true) {
+    // A bool argument (0/1 bytes) is packed for the kernels, which read bools as bits.
+    if (t.dtype === "bool" && sameShape) return packBits(storage.array);
     // A residual predicate saved as bits comes back as its i32 words.
     if (t.dtype !== "i32" || t.size !== Math.ceil(product(shape) / 32)) internal(spec, `packed input '${name}' has the wrong size`);
     return storage.array;
   }
-  const sameShape = t.shape.length === shape.length && t.shape.every((d, i) => d === shape[i]);
   if (t.dtype !== buffer.dtype || !sameShape) {
     internal(
       spec,

@@ -82,6 +82,13 @@ export function unpackBits(words: ArrayLike<number>, out: Uint8Array): Uint8Arra
   return out;
 }
 
+/** Packs 0/1 bytes into bit-packed bools (the layout `unpackBits` reads). */
+export function packBits(bytes: ArrayLike<number>): Int32Array {
+  const words = new Int32Array(Math.ceil(bytes.length / 32));
+  for (let e = 0; e < bytes.length; e++) words[e >>> 5]! |= (bytes[e]! & 1) << (e & 31);
+  return words;
+}
+
 export function internal(spec: FunctionSpec, message: string): never {
   throw new Error(`estc internal error in ${spec.name} (${spec.source}): ${message}`);
 }

@@ -292,7 +292,8 @@ export interface FunctionSpec {
    * the TS ones on `cpu({ kernels: "wasm" })`: `module` is its bytes in base64; `kernels[i]` is
    * null where kernel i has only its TS form, else its loop shape (the element count is its
    * product) and how many of its buffers are reads; for a reduction, `reduce` lists the reduced
-   * axes of that shape, and the kernel also reads the shape's dims (runtime/wasm/kernels.ts).
+   * axes of that shape. Every kernel is passed the shape's dims (runtime/wasm/kernels.ts), which
+   * reductions and kernels with broadcast operands read.
    */
   wasm?: { module: string; kernels: ({ shape: Dim[]; reads: number; reduce?: number[] } | null)[] };
   forward: EntryPlan;

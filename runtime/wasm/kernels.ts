@@ -97,8 +97,9 @@ export function hasWasmKernel(spec: FunctionSpec, index: number): boolean {
  * Runs kernel `index` of `spec` on Wasm over `arrays` (its reads, then its writes), or returns
  * false when the arena cannot hold its operands or the module is not compiled (yet): the caller
  * runs the TS kernel. The uniform block holds the scalars (scalar k at 4k), then the Philox key
- * of `seed` (low word, high word), which the kernels that draw read; a reduction's input dims
- * (i32, dim a at −4·(rank − a)) come before it.
+ * of `seed` (low word, high word), which the kernels that draw read, then the fn's dims (i32, in
+ * `dims`' order: a mean's divisor); the loop shape's dims (i32, dim a at −4·(rank − a): a
+ * reduction's input, a broadcasting kernel's loop) come before the scalars.
  */
 export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonly CpuArray[], dims: Int32Array, scalars: Float64Array, seed: number): boolean {
   const arena = kernelArena();
@@ -108,10 +109,10 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
   const shape = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims);
   const n = shape.reduce((p, d) => p * d, 1);
   const temps: { ptr: number; bytes: number; array: CpuArray; write: boolean }[] = [];
-  // A reduction kernel (compiler/codegen/wasm/reduce.ts) reads its input's dims just below the
-  // scalars; the Philox key (2 words) follows them.
-  const rank = info.reduce === undefined ? 0 : shape.length;
-  const uniformBytes = 4 * (rank + scalars.length) + 8;
+  // The loop's dims go just below the scalars (a reduction, compiler/codegen/wasm/reduce.ts, and a
+  // broadcasting kernel, strided.ts, read them); the Philox key (2 words) follows the scalars.
+  const rank = shape.length;
+  const uniformBytes = 4 * (rank + scalars.length) + 8 + 4 * dims.length;
   const block = arena.alloc(uniformBytes);
   if (block === undefined) return false;
   const uniforms = block + 4 * rank;
@@ -131,7 +132,7 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
     // Views made after every allocation: growth replaces (or, unshared, detaches) the buffer.
     const buffer = arena.buffer();
     const f32 = new Float32Array(buffer, uniforms, scalars.length);
-    const i32 = new Int32Array(buffer, uniforms, scalars.length + 2);
+    const i32 = new Int32Array(buffer, uniforms, scalars.length + 2 + dims.length);
     new Int32Array(buffer, block, rank).set(shape.slice(0, rank));
     spec.scalars.forEach((s, k) => {
       if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
@@ -140,6 +141,7 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
     const [k0, k1] = philoxKey(seed);
     i32[scalars.length] = k0 | 0;
     i32[scalars.length + 1] = k1 | 0;
+    i32.set(dims, scalars.length + 2);
     // Byte copies: a packed bool buffer is an Int32Array of words, not numbers to convert.
     const bytesOf = (a: CpuArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
     for (const t of temps) if (!t.write) new Uint8Array(buffer, t.ptr, t.bytes).set(bytesOf(t.array));

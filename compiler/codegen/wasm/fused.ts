@@ -13,8 +13,9 @@
  * Random nodes draw through ./philox.ts with the vector's block index off / 16 (element off / 4
  * of the loop, which must be the kernel's flat element index: the draws are keyed by it).
  *
- * Kernels this file does not compile (undefined: the TS kernel runs instead): operands that
- * broadcast (strided loops), i32 buffers, Iota, and any node ./ops.ts has no code for.
+ * A kernel whose operands broadcast (the TS kernel's strided loop nest) is compiled by
+ * ./strided.ts. Kernels neither file compiles (undefined: the TS kernel runs instead): i32
+ * buffers, Iota, and any node ./ops.ts has no code for; random draws in a strided loop.
  */
 import { I32, V128 } from "../../../runtime/wasm/encoder.js";
 import { Op, type Node } from "../../ir.js";
@@ -24,6 +25,10 @@ import type { KernelContext } from "../kernel-context.js";
 import { emitOp, hasWasmOp } from "./ops.js";
 import { KernelDraws } from "./philox.js";
 import { SimdBuilder } from "./simd.js";
+import { stridedKernelWasm } from "./strided.js";
+
+/** What a Wasm kernel asks of the module: dim and scalar indices, and how many scalars precede the Philox key and the dims. */
+export type WasmKernelContext = KernelContext & { readonly scalarCount: number };
 
 const isScalarLike = (n: Node) => n.shape.every((d) => d === 1);
 const sameShape = (a: readonly unknown[], b: readonly unknown[]) => a.length === b.length && a.every((d, i) => d === b[i]);
@@ -49,7 +54,9 @@ export function nodesCompilable(nodes: readonly Node[], loopShape?: readonly unk
     }
   };
   nodes.forEach(visit);
-  const leafOk = (n: Node) => (n.op === Op.Const ? n.dtype !== "i32" : n.op === Op.Scalar ? n.dtype !== "i32" : n.op === Op.Dim ? false : hasWasmOp(n, true));
+  // A shape symbol is an i32 the runtime passes (a mean's divisor): only as an f32, by a cast of it alone.
+  const dimToF32 = (n: Node) => n.op === Op.Cast && n.dtype === "f32" && n.inputs[0]!.op === Op.Dim;
+  const leafOk = (n: Node) => (n.op === Op.Const || n.op === Op.Scalar ? n.dtype !== "i32" : n.op === Op.Dim ? true : dimToF32(n) || hasWasmOp(n, true));
   const consts = [...inline.values()].flatMap((n) => (isScalarConst(n) ? [...scalarConstNodes(n)!] : [n]));
   // A draw is keyed by the loop's flat index, so only one over the whole loop shape (a fused loop's).
   const nodeOk = (n: Node) => (n.op === Op.Random ? loopShape !== undefined && sameShape(n.shape, loopShape) : hasWasmOp(n));
@@ -57,8 +64,8 @@ export function nodesCompilable(nodes: readonly Node[], loopShape?: readonly unk
 }
 
 /** The Wasm function of a fused kernel, or undefined where the TS kernel must run (see above). */
-export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: KernelContext & { readonly scalarCount: number }): SimdBuilder | undefined {
-  if (!compilable(k, reads)) return undefined;
+export function fusedKernelWasm(k: FusedKernel, reads: Node[], ctx: WasmKernelContext): SimdBuilder | undefined {
+  if (!compilable(k, reads)) return stridedKernelWasm(k, reads, ctx);
   const buffers = [...reads, ...k.outputs];
   const b = new SimdBuilder([I32, I32, ...buffers.map((): typeof I32 => I32)]);
   const [N, UNIFORMS] = [0, 1];
@@ -155,7 +162,7 @@ function gatherBits(b: SimdBuilder, v: number, w: number, p: number, off: number
  * scalar constants (computed by the same vector code as the loop, from splats). Literals are
  * pushed where they are used (`leaf`). ./reduce.ts uses it for a reduction's prologue.
  */
-export function hoisted(b: SimdBuilder, k: { nodes: readonly Node[] }, reads: readonly Node[], ctx: KernelContext, values: Map<number, number>, uniforms: number, ptr: ReadonlyMap<number, number>): { leaf: (n: Node) => void } {
+export function hoisted(b: SimdBuilder, k: { nodes: readonly Node[] }, reads: readonly Node[], ctx: WasmKernelContext, values: Map<number, number>, uniforms: number, ptr: ReadonlyMap<number, number>): { leaf: (n: Node) => void } {
   for (const n of reads.filter(isScalarLike)) {
     const l = b.local(V128);
     // A one-element bool buffer is bit 0 of its word.
@@ -178,6 +185,11 @@ export function hoisted(b: SimdBuilder, k: { nodes: readonly Node[] }, reads: re
     const l = b.local(V128);
     if (n.op === Op.Scalar) {
       b.get(uniforms).load32Splat(4 * ctx.scalarIndex(n.attrs["name"] as string));
+    } else if (n.op === Op.Dim) {
+      // The fn's dims follow the Philox key (runtime/wasm/kernels.ts); as f32 lanes, which the
+      // cast of it then passes on (Math.fround of an integer rounds as f32.convert_i32_s does).
+      b.get(uniforms).i32Load(4 * (ctx.scalarCount + 2 + ctx.dimIndex(n.attrs["name"] as string)));
+      b.op(0xb2 /* f32.convert_i32_s */).v("f32x4.splat");
     } else {
       // A scalar constant: its inputs first (they are inline values too), then the op.
       emitOp(b, n, (i) => leaf(n.inputs[i]!), true);

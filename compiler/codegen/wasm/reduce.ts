@@ -39,8 +39,7 @@ import { I32, V128 } from "../../../runtime/wasm/encoder.js";
 import type { Dim } from "../../../runtime/plan.js";
 import { Op, type Node } from "../../ir.js";
 import type { ReduceKernel } from "../../schedule.js";
-import type { KernelContext } from "../kernel-context.js";
-import { hoisted, nodesCompilable } from "./fused.js";
+import { hoisted, nodesCompilable, type WasmKernelContext } from "./fused.js";
 import { emitOp } from "./ops.js";
 import { Accumulators, UNROLL } from "./reduce-acc.js";
 import { SimdBuilder } from "./simd.js";
@@ -82,7 +81,7 @@ function groupsOf(shape: readonly Dim[], axes: readonly number[], strided: reado
 }
 
 /** The Wasm function of a reduction kernel, or undefined where the TS kernel must run (see above). */
-export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: KernelContext): ReduceWasm | undefined {
+export function reduceKernelWasm(k: ReduceKernel, reads: Node[], ctx: WasmKernelContext): ReduceWasm | undefined {
   const r = k.node;
   const x = r.inputs[0]!;
   if (![Op.Sum, Op.Max, Op.Min, Op.ArgMax, Op.ArgMin].includes(r.op)) return undefined;
