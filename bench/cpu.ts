@@ -6,9 +6,11 @@
  * (forward + backward) run on estc's TS matmul kernels and on its Wasm SIMD ones (1 and 2
  * threads), side by side, and reductions (a sum, row softmax, batch norm; forward + backward at
  * 2^20, or at `--sizes`) and a draw-heavy kernel (the stochastic sign, one Philox draw per
- * element, forward + backward at 2^16 and 2^20, or at `--sizes`) on the TS and Wasm kernels.
+ * element, forward + backward at 2^16 and 2^20, or at `--sizes`) on the TS and Wasm kernels, and
+ * fused kernels whose operands broadcast (a per-channel affine + relu over [16, 32, 28, 28], a
+ * bias + tanh over [1568, 256]; forward + backward, or about `--sizes` elements) on both.
  * Prints tables and writes bench/results/cpu.json. `--quick` stops at 2^20 and times fewer
- * repetitions; `--only=mlp,conv,reduce,draws` runs just those parts and replaces just their
+ * repetitions; `--only=mlp,conv,reduce,draws,broadcast` runs just those parts and replaces just their
  * entries in the existing bench/results/cpu.json.
  */
 import * as fs from "node:fs";
@@ -18,6 +20,7 @@ import { cpu, type CpuDevice } from "estc/runtime";
 import { benchConv } from "./lib/conv.js";
 import { benchReduce } from "./lib/reduce.js";
 import { benchDraws } from "./lib/draws.js";
+import { benchBroadcast } from "./lib/broadcast.js";
 import { buildPrograms, estcMlp, estcRunner } from "./lib/estc.js";
 import { handRunner, handVariants } from "./lib/hand.js";
 import { jaxMlp, jaxRunner, loadJax } from "./lib/jax.js";
@@ -29,7 +32,7 @@ import { checkRunner, compare, makeInputs, oracle, workloads, type Inputs, type 
 const quick = process.argv.includes("--quick");
 /** `--only=mlp,conv`: the parts to run (all when absent). */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
-const runs = (part: "elementwise" | "mlp" | "conv" | "reduce" | "draws") => only === undefined || only.includes(part);
+const runs = (part: "elementwise" | "mlp" | "conv" | "reduce" | "draws" | "broadcast") => only === undefined || only.includes(part);
 /** The CPU devices the matmul-bound rows compare: TS kernels, Wasm SIMD on 1 and 2 threads. */
 const kernelDevices = (): [string, CpuDevice][] => [
   ["estc ts", cpu({ kernels: "ts" })],
@@ -285,6 +288,7 @@ async function main(): Promise<void> {
   const conv = runs("conv") ? await benchConv(programs, kernelDevices(), quick) : undefined;
   const reduce = runs("reduce") ? await benchReduce(root, kernelDevices().slice(0, 2), sizesArg ?? [2 ** 20], quick) : undefined;
   const draws = runs("draws") ? await benchDraws(root, kernelDevices().slice(0, 2), sizesArg ?? [2 ** 16, 2 ** 20], quick) : undefined;
+  const broadcast = runs("broadcast") ? await benchBroadcast(root, kernelDevices().slice(0, 2), sizesArg ?? [undefined], quick) : undefined;
   const out = path.join(root, "bench/results/cpu.json");
   const fresh = {
     machine,
@@ -295,6 +299,7 @@ async function main(): Promise<void> {
     conv,
     reduce,
     draws,
+    broadcast,
     loadAverageAtEnd: os.loadavg(),
     totalSeconds: (performance.now() - started) / 1000,
   };
@@ -310,6 +315,7 @@ async function main(): Promise<void> {
           ...(conv === undefined ? {} : { conv }),
           ...(reduce === undefined ? {} : { reduce }),
           ...(draws === undefined ? {} : { draws }),
+          ...(broadcast === undefined ? {} : { broadcast }),
           partialRuns: { ...(previous["partialRuns"] as object | undefined), [only!.join(",")]: { machine, loadAverageAtEnd: fresh.loadAverageAtEnd, totalSeconds: fresh.totalSeconds } },
         };
   fs.mkdirSync(path.dirname(out), { recursive: true });
