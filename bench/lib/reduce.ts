@@ -4,20 +4,13 @@
  * kernels (compiler/codegen/wasm/reduce.ts), checked against each other, then timed side by side.
  */
 import * as path from "node:path";
-import { tensor, type CpuDevice, type EstFunction, type Tensor } from "estc/runtime";
+import type { CpuDevice, EstFunction } from "estc/runtime";
 import { buildOne, loadBuildApi } from "./estc.js";
-import { pairedRatio, sig, table, timeInterleaved, type Timing, type TimingPlan } from "./measure.js";
-
-/** One workload at one size: its fn, input shapes and a cotangent shaped like its result. */
-interface ReduceWorkload {
-  name: string;
-  fn: string;
-  shapes: Record<string, number[]>;
-  out: number[];
-}
+import { pairedRatio, sig, table } from "./measure.js";
+import { timeWorkload, workloadPlan, type Workload, type WorkloadRow } from "./workload.js";
 
 /** The workloads at `n` elements (n a power of two, at least 2^8). */
-function workloads(n: number): ReduceWorkload[] {
+function workloads(n: number): Workload[] {
   const hw = n / 256;
   const h = 2 ** Math.floor(Math.log2(hw) / 2);
   const bn = [16, 16, h, hw / h];
@@ -28,19 +21,6 @@ function workloads(n: number): ReduceWorkload[] {
   ];
 }
 
-/** Deterministic values in [-2, 2). */
-function values(count: number, seed: number): Float32Array {
-  const a = new Float32Array(count);
-  let s = seed;
-  for (let i = 0; i < count; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) | 0;
-    a[i] = ((s >>> 0) / 2 ** 32) * 4 - 2;
-  }
-  return a;
-}
-
-type ReduceRow = { maxRelError?: number; timing?: Timing; samples?: number[]; note?: string };
-
 /**
  * Forward + vjp of each workload at each of `sizes` on `devices` (the first is the reference),
  * checked to 1e-5 of the largest value of each result, timed interleaved.
@@ -50,43 +30,12 @@ export async function benchReduce(root: string, devices: [string, CpuDevice][], 
   const outDir = path.join(root, "bench/.build");
   const fns: Record<string, EstFunction> = {};
   for (const name of ["total", "rows", "bn"]) fns[name] = (await buildOne(api, root, "reduce", name, outDir)).fn;
-  const plan: TimingPlan = { reps: quick ? 10 : 21, minReps: 5, budgetMs: 3000, warmup: 2, minRepMs: 5 };
-  const results: { workload: string; n: number; rows: Record<string, ReduceRow> }[] = [];
+  const plan = workloadPlan(quick);
+  const results: { workload: string; n: number; rows: Record<string, WorkloadRow> }[] = [];
   for (const n of sizes) {
     for (const w of workloads(n)) {
       const fn = fns[w.fn]!;
-      const ins = Object.fromEntries(Object.entries(w.shapes).map(([k, s], i) => [k, tensor(values(s.reduce((p, d) => p * d, 1), 7 + i), s)]));
-      const ct = tensor(values(w.out.reduce((p, d) => p * d, 1), 99), w.out);
-      let last: Tensor[] = [];
-      const step = (device: CpuDevice) => async () => {
-        last.forEach((t) => t.dispose());
-        const y = (await fn.forward(ins, { device })) as Tensor;
-        const g = await fn.vjp(ins, ct, { device });
-        last = [y, ...Object.values(g)];
-      };
-      const result = async () => Promise.all(last.map(async (t) => (await t.data()) as Float32Array));
-      const rows: Record<string, ReduceRow> = {};
-      const open: { step: () => Promise<void>; row: ReduceRow }[] = [];
-      let reference: Float32Array[] | undefined;
-      for (const [name, device] of devices) {
-        await step(device)();
-        const got = await result();
-        reference ??= got;
-        let err = 0;
-        got.forEach((g, i) => {
-          const want = reference![i]!;
-          const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
-          for (let j = 0; j < g.length; j++) err = Math.max(err, Math.abs(g[j]! - want[j]!) / scale);
-        });
-        rows[name] = { maxRelError: err };
-        if (err <= 1e-5) open.push({ step: step(device), row: rows[name]! });
-        else rows[name]!.note = `disagrees with ${devices[0]![0]}: not timed`;
-      }
-      const { timings, samples } = await timeInterleaved(open.map((o) => o.step), plan);
-      open.forEach((o, k) => Object.assign(o.row, { timing: timings[k], samples: samples[k] }));
-      last.forEach((t) => t.dispose());
-      Object.values(ins).forEach((t) => t.dispose());
-      ct.dispose();
+      const rows = await timeWorkload(fn, w, devices, plan);
       results.push({ workload: w.name, n, rows });
     }
   }

@@ -12,6 +12,7 @@
 import { describe, expect, it } from "vitest";
 import { cpu, tensor, type Tensor } from "estc/runtime";
 import { buildModule } from "../helpers/build.js";
+import { ulps } from "../helpers/expect.js";
 
 const wasm = cpu({ kernels: "wasm" });
 const ts = cpu({ kernels: "ts" });
@@ -28,14 +29,6 @@ function data(n: number, seed: number, lo = -2, hi = 2, specials = false): Float
   return a;
 }
 
-/** ulps between two f32 values (NaN equals NaN). */
-function ulps(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
-  if (a === b) return 0;
-  const i = new Int32Array(new Float32Array([a, b]).buffer);
-  const key = (x: number) => (x < 0 ? -2147483648 - x : x);
-  return Math.abs(key(i[0]!) - key(i[1]!));
-}
 
 type Inputs = Record<string, { data: Float32Array | Uint8Array; shape: number[] }>;
 const args = (ins: Inputs) => Object.fromEntries(Object.entries(ins).map(([k, v]) => [k, tensor(v.data, v.shape)]));

@@ -8,6 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { cpu, tensor, type Tensor } from "estc/runtime";
 import { buildModule } from "../helpers/build.js";
+import { ulps } from "../helpers/expect.js";
 
 const wasm = cpu({ kernels: "wasm" });
 const ts = cpu({ kernels: "ts" });
@@ -25,14 +26,6 @@ function data(n: number, seed = 1): Float32Array {
   return a;
 }
 
-/** ulps between two f32 values (NaN equals NaN; 0 for equal). */
-function ulps(a: number, b: number): number {
-  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
-  if (a === b) return 0;
-  const i = new Int32Array(new Float32Array([a, b]).buffer);
-  const key = (x: number) => (x < 0 ? -2147483648 - x : x);
-  return Math.abs(key(i[0]!) - key(i[1]!));
-}
 
 async function both(src: string, name: string, ins: Record<string, Float32Array>, scalars: Record<string, number> = {}): Promise<{ w: Float32Array; t: Float32Array; spec: any }> {
   const { mod } = await buildModule(src);
