@@ -126,9 +126,21 @@ describe("numbers on the CPU: fused against unfused, a naive loop and the f64 in
     for (const kernels of ["wasm", "ts"] as const) {
       const a = await runModule(fused, fn, inputs, want.ct, kernels);
       const b = await runModule(unfused, fn, inputs, want.ct, kernels);
-      // Fused and unfused run the same convolution and the same f32 ops in the same order: equal bits.
-      expect(a.outputs, `${fn} on ${kernels}: fused vs unfused forward`).toEqual(b.outputs);
-      for (const g of Object.keys(b.grads)) expect(a.grads[g], `${fn} on ${kernels}: fused vs unfused d${g}`).toEqual(b.grads[g]);
+      // Fused and unfused run the same convolution and the same f32 ops in the same order: equal
+      // bits on the TS kernels. On Wasm the unfused epilogue is a Wasm kernel whose tanh is the
+      // vectorised one (docs/language.md §10: a few ulp from the TS kernel's, which the fused
+      // epilogue runs), so there the two agree to 1e-6 of each result's largest value.
+      const same = (x: ArrayLike<number> | undefined, y: ArrayLike<number> | undefined, what: string) => {
+        if (kernels === "ts") return expect(x, what).toEqual(y);
+        expect(x?.length, what).toBe(y?.length);
+        const scale = Math.max(1e-30, ...Array.from(y!, (v) => Math.abs(v)));
+        let worst = 0;
+        for (let i = 0; i < y!.length; i++) worst = Math.max(worst, Math.abs(x![i]! - y![i]!) / scale);
+        expect(worst, what).toBeLessThanOrEqual(1e-6);
+      };
+      a.outputs.forEach((o, i) => same(o, b.outputs[i], `${fn} on ${kernels}: fused vs unfused forward ${i}`));
+      expect(a.outputs.length).toBe(b.outputs.length);
+      for (const g of Object.keys(b.grads)) same(a.grads[g], b.grads[g], `${fn} on ${kernels}: fused vs unfused d${g}`);
       want.outputs.forEach((o, i) => expectClose(a.outputs[i], o, 1e-4, `${fn} on ${kernels}: output ${i} vs the naive loop`));
       for (const [g, v] of Object.entries(want.grads)) expectClose(a.grads[g], v, 1e-4, `${fn} on ${kernels}: d${g} vs the hand-derived gradient`);
       for (const [g, v] of Object.entries(f64.grads)) expectClose(a.grads[g], v, 1e-4, `${fn} on ${kernels}: d${g} vs the f64 interpreter`);
