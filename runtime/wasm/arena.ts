@@ -90,3 +90,37 @@ export function kernelArena(): KernelArena {
   };
   return arena;
 }
+
+/**
+ * Calls `run` with the arena addresses of `arrays`: in place where the arena holds one, else a
+ * temporary block of its size plus `slack` bytes, filled before `run` unless `isWrite(i)`, and
+ * copied back after `run` if so. False (and `run` not called) when the arena cannot hold them.
+ * Copies are bytes: a packed bool buffer is an Int32Array of words, not numbers to convert.
+ * `run` may make views of `arena.buffer()`: nothing is allocated between the copies and it.
+ */
+export function stageInArena(arena: KernelArena, arrays: readonly ArrayBufferView[], isWrite: (i: number) => boolean, slack: number, run: (ptrs: number[]) => void): boolean {
+  const temps: { ptr: number; array: ArrayBufferView; write: boolean }[] = [];
+  try {
+    const ptrs: number[] = [];
+    for (let i = 0; i < arrays.length; i++) {
+      const a = arrays[i]!;
+      if (arena.owns(a)) {
+        ptrs.push(a.byteOffset);
+        continue;
+      }
+      const ptr = arena.alloc(a.byteLength + slack);
+      if (ptr === undefined) return false;
+      temps.push({ ptr, array: a, write: isWrite(i) });
+      ptrs.push(ptr);
+    }
+    const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    const buffer = arena.buffer();
+    for (const t of temps) if (!t.write) new Uint8Array(buffer, t.ptr, t.array.byteLength).set(bytesOf(t.array));
+    run(ptrs);
+    const after = arena.buffer();
+    for (const t of temps) if (t.write) bytesOf(t.array).set(new Uint8Array(after, t.ptr, t.array.byteLength));
+    return true;
+  } finally {
+    for (const t of temps) arena.free(t.ptr, t.array.byteLength + slack);
+  }
+}

@@ -10,7 +10,7 @@ import type { FunctionSpec } from "../plan.js";
 import { resolveShape } from "../plan-buffers.js";
 import { philoxKey } from "../philox.js";
 import { wasmApi, type WasmModule } from "./api.js";
-import { kernelArena, type KernelArena } from "./arena.js";
+import { kernelArena, stageInArena, type KernelArena } from "./arena.js";
 
 /** A compiled Wasm kernel of a fn: `(n, uniforms, ...buffers) => void`. */
 type WasmKernelFn = (...args: number[]) => void;
@@ -108,7 +108,6 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
   if (fn === undefined) return false;
   const shape = resolveShape(spec, { dtype: "f32", shape: info.shape }, dims);
   const n = shape.reduce((p, d) => p * d, 1);
-  const temps: { ptr: number; bytes: number; array: CpuArray; write: boolean }[] = [];
   // The loop's dims go just below the scalars (a reduction, compiler/codegen/wasm/reduce.ts, and a
   // broadcasting kernel, strided.ts, read them); the Philox key (2 words) follows the scalars.
   const rank = shape.length;
@@ -117,40 +116,23 @@ export function runWasmKernel(spec: FunctionSpec, index: number, arrays: readonl
   if (block === undefined) return false;
   const uniforms = block + 4 * rank;
   try {
-    const ptrs: number[] = [];
-    for (let i = 0; i < arrays.length; i++) {
-      const a = arrays[i]!;
-      if (arena.owns(a)) {
-        ptrs.push(a.byteOffset);
-        continue;
-      }
-      const ptr = arena.alloc(a.byteLength);
-      if (ptr === undefined) return false;
-      temps.push({ ptr, bytes: a.byteLength, array: a, write: i >= info.reads });
-      ptrs.push(ptr);
-    }
-    // Views made after every allocation: growth replaces (or, unshared, detaches) the buffer.
-    const buffer = arena.buffer();
-    const f32 = new Float32Array(buffer, uniforms, scalars.length);
-    const i32 = new Int32Array(buffer, uniforms, scalars.length + 2 + dims.length);
-    new Int32Array(buffer, block, rank).set(shape.slice(0, rank));
-    spec.scalars.forEach((s, k) => {
-      if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
-      else f32[k] = scalars[k]!;
+    return stageInArena(arena, arrays, (i) => i >= info.reads, 0, (ptrs) => {
+      // Views made after every allocation: growth replaces (or, unshared, detaches) the buffer.
+      const buffer = arena.buffer();
+      const f32 = new Float32Array(buffer, uniforms, scalars.length);
+      const i32 = new Int32Array(buffer, uniforms, scalars.length + 2 + dims.length);
+      new Int32Array(buffer, block, rank).set(shape.slice(0, rank));
+      spec.scalars.forEach((s, k) => {
+        if (s.dtype === "i32") i32[k] = scalars[k]! | 0;
+        else f32[k] = scalars[k]!;
+      });
+      const [k0, k1] = philoxKey(seed);
+      i32[scalars.length] = k0 | 0;
+      i32[scalars.length + 1] = k1 | 0;
+      i32.set(dims, scalars.length + 2);
+      fn(n, uniforms, ...ptrs);
     });
-    const [k0, k1] = philoxKey(seed);
-    i32[scalars.length] = k0 | 0;
-    i32[scalars.length + 1] = k1 | 0;
-    i32.set(dims, scalars.length + 2);
-    // Byte copies: a packed bool buffer is an Int32Array of words, not numbers to convert.
-    const bytesOf = (a: CpuArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    for (const t of temps) if (!t.write) new Uint8Array(buffer, t.ptr, t.bytes).set(bytesOf(t.array));
-    fn(n, uniforms, ...ptrs);
-    const after = arena.buffer();
-    for (const t of temps) if (t.write) bytesOf(t.array).set(new Uint8Array(after, t.ptr, t.bytes));
-    return true;
   } finally {
     arena.free(block, uniformBytes);
-    for (const t of temps) arena.free(t.ptr, t.bytes);
   }
 }

@@ -9,7 +9,7 @@
 import type { CpuArray } from "../cpu.js";
 import { product } from "../kernels.js";
 import { wasmApi } from "./api.js";
-import { ARENA_MAX_PAGES, kernelArena, type KernelArena } from "./arena.js";
+import { ARENA_MAX_PAGES, kernelArena, stageInArena, type KernelArena } from "./arena.js";
 import { structuralModuleBytes } from "./structural-kernels.js";
 
 type Kernel = (...args: number[]) => void;
@@ -40,31 +40,8 @@ function structuralKernels(arena: KernelArena): StructuralKernels {
 function inArena(arrays: readonly CpuArray[], writes: ReadonlySet<number>, run: (k: StructuralKernels, ptrs: number[]) => void): boolean {
   const arena = kernelArena();
   const k = structuralKernels(arena);
-  const temps: { ptr: number; array: CpuArray; write: boolean }[] = [];
-  try {
-    const ptrs: number[] = [];
-    for (let i = 0; i < arrays.length; i++) {
-      const a = arrays[i]!;
-      if (arena.owns(a)) {
-        ptrs.push(a.byteOffset);
-        continue;
-      }
-      // 16 bytes of slack: a vector may be read past a short buffer's end.
-      const ptr = arena.alloc(a.byteLength + 16);
-      if (ptr === undefined) return false;
-      temps.push({ ptr, array: a, write: writes.has(i) });
-      ptrs.push(ptr);
-    }
-    const bytesOf = (a: CpuArray) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-    const buffer = arena.buffer();
-    for (const t of temps) if (!t.write) new Uint8Array(buffer, t.ptr, t.array.byteLength).set(bytesOf(t.array));
-    run(k, ptrs);
-    const after = arena.buffer();
-    for (const t of temps) if (t.write) bytesOf(t.array).set(new Uint8Array(after, t.ptr, t.array.byteLength));
-    return true;
-  } finally {
-    for (const t of temps) arena.free(t.ptr, t.array.byteLength + 16);
-  }
+  // 16 bytes of slack: a vector may be read past a short buffer's end.
+  return stageInArena(arena, arrays, (i) => writes.has(i), 16, (ptrs) => run(k, ptrs));
 }
 
 /** runtime/kernels.ts's `nmMask` on Wasm, for m a multiple of 4 and a valid shape; else false. */
