@@ -14,7 +14,7 @@ import { optimize } from "../../compiler/optimize.js";
 import { selectResiduals } from "../../compiler/residuals.js";
 import { schedule, type ConvKernel, type Schedule } from "../../compiler/schedule.js";
 import { compileFn } from "../helpers/compile.js";
-import { CONV_EPI, buildVariants, naiveEpilogue, randomInputs, runModule } from "../helpers/conv-epilogue.js";
+import { CONV_EPI, EPILOGUE_CASES, buildVariants, naiveEpilogue, randomInputs, runModule } from "../helpers/conv-epilogue.js";
 import { run } from "../helpers/backends.js";
 import { expectClose } from "../helpers/expect.js";
 
@@ -110,15 +110,7 @@ describe("the schedule", () => {
 });
 
 describe("numbers on the CPU: fused against unfused, a naive loop and the f64 interpreter", () => {
-  const cases = [
-    { fn: "bias_sign", dims: { B: 3 } },
-    { fn: "bias_clipped", dims: { B: 3 } },
-    { fn: "bn_eval_relu", dims: { B: 2 } },
-    { fn: "point_operand", dims: { B: 2 } },
-    { fn: "grouped", dims: { B: 3 } },
-    { fn: "shared", dims: { B: 2 } },
-  ];
-  it.each(cases)("$fn: forward and vjp", async ({ fn, dims }) => {
+  it.each(EPILOGUE_CASES)("$fn: forward and vjp", async ({ fn, dims }) => {
     const { fused, unfused } = await buildVariants(CONV_EPI);
     const inputs = randomInputs(compileFn(CONV_EPI, fn), dims, 7);
     const want = naiveEpilogue(fn, inputs);

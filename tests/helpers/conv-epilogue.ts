@@ -67,6 +67,16 @@ const GEOMETRY: Record<string, Geometry> = { grouped: { stride: [2, 2], padding:
 /** Spatial sizes: 40 x 40 over B = 3 makes 4,800 output columns, more than one im2col chunk, with an image split between two. */
 const SPATIAL: Record<string, [number, number]> = { row_operand: [7, 9], grouped: [11, 13] };
 
+/** The fns of CONV_EPI whose numbers the CPU and WebGPU tests check, with the batch size each runs at. */
+export const EPILOGUE_CASES = [
+  { fn: "bias_sign", dims: { B: 3 } },
+  { fn: "bias_clipped", dims: { B: 3 } },
+  { fn: "bn_eval_relu", dims: { B: 2 } },
+  { fn: "point_operand", dims: { B: 2 } },
+  { fn: "grouped", dims: { B: 3 } },
+  { fn: "shared", dims: { B: 2 } },
+];
+
 /** Random inputs of fn's types at `dims` (H and W from SPATIAL, 40 x 40 by default). */
 export function randomInputs(fn: DifferentiatedFn, dims: Record<string, number>, seed: number): Record<string, Input> {
   const [h, w] = SPATIAL[fn.lowered.name] ?? [40, 40];

@@ -9,7 +9,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import type { FunctionSpec, WgslKernel } from "estc/runtime";
 import { sharedDevice } from "../helpers/backends.js";
-import { CONV_EPI, buildVariants, naiveEpilogue, randomInputs, runModule } from "../helpers/conv-epilogue.js";
+import { CONV_EPI, EPILOGUE_CASES, buildVariants, naiveEpilogue, randomInputs, runModule } from "../helpers/conv-epilogue.js";
 import { compileFn } from "../helpers/compile.js";
 import { expectClose } from "../helpers/expect.js";
 
@@ -27,15 +27,7 @@ describe("conv2d with its epilogue on webgpu", () => {
     expect(kernel.code.match(/var<storage, read_write>/g)?.length).toBe(1);
   });
 
-  const cases = [
-    { fn: "bias_sign", dims: { B: 3 } },
-    { fn: "bias_clipped", dims: { B: 3 } },
-    { fn: "bn_eval_relu", dims: { B: 2 } },
-    { fn: "point_operand", dims: { B: 2 } },
-    { fn: "grouped", dims: { B: 3 } },
-    { fn: "shared", dims: { B: 2 } },
-  ];
-  it.each(cases)("$fn: forward and vjp against the naive reference and the cpu", async ({ fn, dims }) => {
+  it.each(EPILOGUE_CASES)("$fn: forward and vjp against the naive reference and the cpu", async ({ fn, dims }) => {
     const { fused, unfused } = await buildVariants(CONV_EPI);
     const device = await sharedDevice();
     const inputs = randomInputs(compileFn(CONV_EPI, fn), dims, 7);
