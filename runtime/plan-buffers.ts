@@ -82,10 +82,10 @@ export function unpackBits(words: ArrayLike<number>, out: Uint8Array): Uint8Arra
   return out;
 }
 
-/** Packs 0/1 bytes into bit-packed bools (the layout `unpackBits` reads). */
+/** Packs bool bytes (nonzero: true) into bit-packed bools (the layout `unpackBits` reads). */
 export function packBits(bytes: ArrayLike<number>): Int32Array {
   const words = new Int32Array(Math.ceil(bytes.length / 32));
-  for (let e = 0; e < bytes.length; e++) words[e >>> 5]! |= (bytes[e]! & 1) << (e & 31);
+  for (let e = 0; e < bytes.length; e++) if (bytes[e]) words[e >>> 5]! |= 1 << (e & 31);
   return words;
 }
 

@@ -6,7 +6,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 import type { CpuArray } from "../cpu.js";
 import { EstcRuntimeError } from "../errors.js";
-import { unpackBits } from "../plan-buffers.js";
+import { packBits, unpackBits } from "../plan-buffers.js";
 import { Tensor, type DType, type DeviceStorage } from "../tensor.js";
 import type { WebGpuDevice } from "./device.js";
 import { WebGpuErrorCode, webGpuError } from "./errors.js";
@@ -77,10 +77,7 @@ export function handleOn(device: WebGpuDevice, t: Tensor, what: string): GpuTens
 
 /** The words to upload for a cpu array: bool bytes packed into bits, other types as they are. */
 export function hostWords(array: CpuArray, dtype: DType): Uint32Array | Int32Array | Float32Array {
-  if (dtype !== "bool") return array as Int32Array | Float32Array;
-  const words = new Uint32Array(Math.ceil(array.length / 32));
-  for (let i = 0; i < array.length; i++) if (array[i]) words[i >>> 5]! |= 1 << (i & 31);
-  return words;
+  return dtype === "bool" ? packBits(array) : (array as Int32Array | Float32Array);
 }
 
 /** Writes `data` to the start of `buffer` (through the queue, so after earlier submitted work). */
